@@ -1,0 +1,1 @@
+//! The transport-agnostic support desk of Hotline.
