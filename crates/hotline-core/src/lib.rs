@@ -1,1 +1,54 @@
 //! The transport-agnostic support desk of Hotline.
+//!
+//! Every user who writes to a bot gets a forum topic in the operators' group; their messages are
+//! copied into it and the operators' replies are copied back. This crate is the desk itself, with
+//! no Telegram wire types, HTTP or SQL: [`Event`]s in, [`Action`]s out through a [`Transport`],
+//! state in a [`Store`]. The decisions are plain functions in [`policy`]; the [`Desk`] is the thin
+//! async driver around them.
+//!
+//! ```
+//! use hotline_core::{ChatId, Config, Desk, Event, MemoryStore, MemoryTransport, UserId, UserProfile};
+//! use std::sync::Arc;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), hotline_core::Error> {
+//! let group = ChatId(-1001234567890);
+//! let telegram = Arc::new(MemoryTransport::new());
+//! let desk = Desk::new(Config::builder(group).build()?, MemoryStore::new(), telegram.clone());
+//!
+//! let ann = UserProfile::new(1001, "Ann");
+//! let message = telegram.user_writes(UserId(1001), "Hello, I need help");
+//! desk.handle(Event::UserMessage { user: ann, message }).await?;
+//!
+//! let topic = telegram.topics(group)[0].id;
+//! assert_eq!(telegram.topic_texts(group, topic), ["Hello, I need help"]);
+//! # Ok(()) }
+//! ```
+//!
+//! See `docs/architecture.md` for the layers and the path of an event, and
+//! `docs/configuration.md` for every parameter.
+
+mod action;
+mod clock;
+pub mod config;
+mod desk;
+mod error;
+mod event;
+mod ids;
+mod memory_transport;
+mod message;
+pub mod policy;
+pub mod store;
+mod transport;
+
+pub use action::{Action, Performed, Priority, Recipient};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, ConfigBuilder, KeywordSet, Welcome};
+pub use desk::{Desk, DeskBuilder, Ignored, Outcome, Ticket};
+pub use error::Error;
+pub use event::{Event, EventKey, EventKind, Lane};
+pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
+pub use memory_transport::{ChatMessage, MemoryTransport, Sender, TopicInfo};
+pub use message::{Command, IncomingMessage, UserProfile};
+pub use store::{Conversation, MemoryStore, MessageLink, Origin, Status, Store, StoreError};
+pub use transport::{Transport, TransportError};

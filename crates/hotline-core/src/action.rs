@@ -1,0 +1,223 @@
+//! Actions out: what the desk asks a transport to do.
+//!
+//! Each action is one call on the messenger's side (one Bot API method, usually). The desk decides,
+//! the transport performs; the [`Performed`] result feeds ids back (a new topic, the copies' ids) so
+//! the desk can record message links.
+
+use crate::ids::{ChatId, MessageId, TopicId, UserId};
+
+/// One thing for the transport to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Create a forum topic in `chat`; performs to [`Performed::Topic`].
+    CreateTopic {
+        /// The backend group.
+        chat: ChatId,
+        /// The topic's name (1–128 characters).
+        name: String,
+    },
+    /// Copy messages from a user's chat into a topic, as the bot (one call for an album);
+    /// performs to [`Performed::Messages`], one id per message copied.
+    CopyToTopic {
+        /// The backend group.
+        chat: ChatId,
+        /// The user's topic.
+        topic: TopicId,
+        /// The chat the messages are in (the user's private chat).
+        from: ChatId,
+        /// The messages, ascending.
+        messages: Vec<MessageId>,
+        /// Make the (first) copy a reply to this message in the topic.
+        reply_to: Option<MessageId>,
+    },
+    /// Mirror a host-bot message into a topic, with `text` (the original text or caption behind a
+    /// mark, see [`crate::policy::mirror_text`]) so operators see it was the bot (interception).
+    /// A media message is copied with `text` as its caption; a text message is sent as `text`.
+    /// Performs to [`Performed::Messages`] with one id.
+    MirrorToTopic {
+        /// The backend group.
+        chat: ChatId,
+        /// The user's topic.
+        topic: TopicId,
+        /// The user's private chat, where the host bot's message is.
+        from: ChatId,
+        /// The host bot's message.
+        message: MessageId,
+        /// The marked text or caption.
+        text: String,
+        /// Whether the message carries media.
+        has_media: bool,
+    },
+    /// Copy operator messages from the backend group to the user, as the bot;
+    /// performs to [`Performed::Messages`].
+    CopyToUser {
+        /// The user.
+        user: UserId,
+        /// The backend group.
+        from: ChatId,
+        /// The operator's messages, ascending.
+        messages: Vec<MessageId>,
+        /// Make the (first) copy a reply to this message in the user's chat.
+        reply_to: Option<MessageId>,
+    },
+    /// Send a text written by the desk itself (a greeting, a notice to operators);
+    /// performs to [`Performed::Messages`] with one id.
+    SendNotice {
+        /// Where to.
+        to: Recipient,
+        /// The text (plain, or MarkdownV2 when `markdown` is set).
+        text: String,
+        /// Whether `text` is MarkdownV2.
+        markdown: bool,
+    },
+    /// Change the text (or caption) of a copy made earlier.
+    EditCopy {
+        /// The chat the copy is in.
+        chat: ChatId,
+        /// The copy.
+        message: MessageId,
+        /// The new text or caption.
+        text: String,
+        /// Whether it is a caption (the message has media).
+        caption: bool,
+    },
+    /// Rename a topic (status square and title).
+    RenameTopic {
+        /// The backend group.
+        chat: ChatId,
+        /// The topic.
+        topic: TopicId,
+        /// The new name.
+        name: String,
+    },
+    /// Close a topic.
+    CloseTopic {
+        /// The backend group.
+        chat: ChatId,
+        /// The topic.
+        topic: TopicId,
+    },
+    /// Reopen a closed topic.
+    ReopenTopic {
+        /// The backend group.
+        chat: ChatId,
+        /// The topic.
+        topic: TopicId,
+    },
+    /// Set the bot's reactions on a message (empty removes them).
+    SetReaction {
+        /// The chat.
+        chat: ChatId,
+        /// The message.
+        message: MessageId,
+        /// The emoji.
+        emoji: Vec<String>,
+    },
+}
+
+/// Where a notice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    /// A user's private chat.
+    User(UserId),
+    /// A topic of the backend group.
+    Topic {
+        /// The backend group.
+        chat: ChatId,
+        /// The topic.
+        topic: TopicId,
+    },
+}
+
+/// How urgent an action is, for transports that pace calls ahead of rate limits: relayed messages
+/// first, notices next, cosmetic changes (renames) last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Messages between a user and operators, and topic creation that they wait for.
+    Relay,
+    /// Greetings and notices.
+    Notice,
+    /// Renames, reactions, closing: may be merged or delayed.
+    Cosmetic,
+}
+
+impl Action {
+    /// The pacing priority of this action.
+    pub fn priority(&self) -> Priority {
+        match self {
+            Action::CreateTopic { .. }
+            | Action::CopyToTopic { .. }
+            | Action::MirrorToTopic { .. }
+            | Action::CopyToUser { .. }
+            | Action::EditCopy { .. } => Priority::Relay,
+            Action::SendNotice { .. } => Priority::Notice,
+            Action::RenameTopic { .. }
+            | Action::CloseTopic { .. }
+            | Action::ReopenTopic { .. }
+            | Action::SetReaction { .. } => Priority::Cosmetic,
+        }
+    }
+
+    /// The chat this action writes to (what a per-chat rate limit applies to).
+    pub fn target_chat(&self) -> ChatId {
+        match self {
+            Action::CreateTopic { chat, .. }
+            | Action::CopyToTopic { chat, .. }
+            | Action::MirrorToTopic { chat, .. }
+            | Action::EditCopy { chat, .. }
+            | Action::RenameTopic { chat, .. }
+            | Action::CloseTopic { chat, .. }
+            | Action::ReopenTopic { chat, .. }
+            | Action::SetReaction { chat, .. } => *chat,
+            Action::CopyToUser { user, .. } => user.chat(),
+            Action::SendNotice {
+                to: Recipient::User(user),
+                ..
+            } => user.chat(),
+            Action::SendNotice {
+                to: Recipient::Topic { chat, .. },
+                ..
+            } => *chat,
+        }
+    }
+
+    /// The topic this action writes to, if any (a deleted topic makes it fail with
+    /// [`crate::TransportError::TopicGone`]).
+    pub fn target_topic(&self) -> Option<TopicId> {
+        match self {
+            Action::CopyToTopic { topic, .. }
+            | Action::MirrorToTopic { topic, .. }
+            | Action::RenameTopic { topic, .. }
+            | Action::CloseTopic { topic, .. }
+            | Action::ReopenTopic { topic, .. }
+            | Action::SendNotice {
+                to: Recipient::Topic { topic, .. },
+                ..
+            } => Some(*topic),
+            _ => None,
+        }
+    }
+}
+
+/// What performing an action produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Performed {
+    /// A topic was created.
+    Topic(TopicId),
+    /// Messages were sent; their ids in the target chat, in order.
+    Messages(Vec<MessageId>),
+    /// Done, nothing to report.
+    Done,
+}
+
+impl Performed {
+    /// The first message id, if messages were sent.
+    pub fn first_message(&self) -> Option<MessageId> {
+        match self {
+            Performed::Messages(ids) => ids.first().copied(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! Configuration: Hotline's parameters, with their defaults and their own syntax.
+//!
+//! Build a [`Config`] in Rust with typed setters, or paste a Hotline settings text, parameter by
+//! parameter, through [`ConfigBuilder::set`]; both validate in [`ConfigBuilder::build`]. A bad
+//! value is an [`Error::Config`] naming the parameter and, for lists, the position of the fault.
+//!
+//! ```
+//! use hotline_core::{ChatId, Config};
+//!
+//! let config = Config::builder(ChatId(-1001234567890))
+//!     .set("PRIVATE_KEYWORDS", r#""operator","/help",["need","human"]"#)?
+//!     .set("WELCOME", "Hi {title}! An operator will answer here.")?
+//!     .set("AUTOCLOSE", "24")?
+//!     .build()?;
+//! assert!(config.private_keywords.as_ref().unwrap().matches("/help@MyBot"));
+//! # Ok::<(), hotline_core::Error>(())
+//! ```
+
+mod keywords;
+
+pub use keywords::{KeywordSet, SyntaxError};
+
+use crate::error::Error;
+use crate::ids::{ChatId, UserId};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// The greeting sent to a user when their topic opens or reopens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Welcome {
+    /// No greeting (a host bot with its own).
+    Off,
+    /// A text; `{title}` is replaced by the user's name.
+    Text {
+        /// The template.
+        text: String,
+        /// Whether the text is MarkdownV2 (then the name filled in is escaped).
+        markdown: bool,
+    },
+}
+
+impl Welcome {
+    /// The default English greeting.
+    pub fn default_text() -> Self {
+        Welcome::Text {
+            text: "Hello, {title}! Your message has reached our support team. \
+                   An operator will answer you right here."
+                .into(),
+            markdown: false,
+        }
+    }
+
+    /// The greeting for a user called `title`, or `None` when off.
+    pub fn render(&self, title: &str) -> Option<(String, bool)> {
+        match self {
+            Welcome::Off => None,
+            Welcome::Text { text, markdown } => {
+                let name = if *markdown {
+                    escape_markdown_v2(title)
+                } else {
+                    title.to_owned()
+                };
+                Some((text.replace("{title}", &name), *markdown))
+            }
+        }
+    }
+}
+
+/// Escapes the characters MarkdownV2 reserves, so a user's name cannot break the greeting.
+pub fn escape_markdown_v2(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "_*[]()~`>#+-=|{}.!\\".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The desk's configuration; see docs/configuration.md for every parameter.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The operators' forum supergroup.
+    pub backend_group: ChatId,
+    /// `INTERCEPT_EXTERNAL`: mirror the host bot's messages to a user into the user's topic.
+    pub intercept_external: bool,
+    /// `PRIVATE_KEYWORDS`: when set, a conversation activates only on a matching message.
+    pub private_keywords: Option<KeywordSet>,
+    /// How many of a user's unrelayed messages are posted as context at activation.
+    pub context_messages: usize,
+    /// `WELCOME`.
+    pub welcome: Welcome,
+    /// `AUTOCLOSE`: time in "support answered" before a topic closes itself; `None` never.
+    pub autoclose: Option<Duration>,
+    /// `AUTO_INFO`: post a user card when a topic is created.
+    pub auto_info: bool,
+    /// `REPLY_ONLY`: only operator replies to a user's message are sent.
+    pub reply_only: bool,
+    /// `IGNORE_CHATS`: chats never relayed.
+    pub ignore_chats: HashSet<i64>,
+    /// `WHITE_LIST`: when set, only these chats are accepted.
+    pub white_list: Option<HashSet<i64>>,
+    /// `RESTRICTED_KEYWORDS_FRONTEND`: user messages matching are not relayed.
+    pub restricted_keywords_frontend: Option<KeywordSet>,
+    /// `RESTRICTED_KEYWORDS_BACKEND`: operator messages matching are refused.
+    pub restricted_keywords_backend: Option<KeywordSet>,
+    /// `HIDE_INFO`: operators see a stable pseudonym instead of the user's name.
+    pub hide_info: bool,
+    /// `LEAVE_CLOSED`: new user messages do not reopen a closed topic.
+    pub leave_closed: bool,
+    /// `SILENT_MODE`: users are not told when their message could not be delivered.
+    pub silent_mode: bool,
+    /// The mark put before the host bot's messages mirrored into a topic.
+    pub host_label: String,
+    /// How many times a passing transport failure is retried before the event is given up.
+    pub transient_retries: u32,
+}
+
+impl Config {
+    /// A builder with every default of DESIGN.md's parameter table.
+    pub fn builder(backend_group: ChatId) -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config::defaults(backend_group),
+        }
+    }
+
+    fn defaults(backend_group: ChatId) -> Self {
+        Config {
+            backend_group,
+            intercept_external: true,
+            private_keywords: None,
+            context_messages: 10,
+            welcome: Welcome::default_text(),
+            autoclose: Some(Duration::from_secs(48 * 3600)),
+            auto_info: false,
+            reply_only: false,
+            ignore_chats: HashSet::from([777_000]),
+            white_list: None,
+            restricted_keywords_frontend: None,
+            restricted_keywords_backend: None,
+            hide_info: false,
+            leave_closed: false,
+            silent_mode: false,
+            host_label: "🤖 Bot:".into(),
+            transient_retries: 5,
+        }
+    }
+
+    /// Whether messages from `user` are accepted at all (IGNORE_CHATS, WHITE_LIST).
+    pub fn accepts(&self, user: UserId) -> bool {
+        !self.ignore_chats.contains(&user.0)
+            && self
+                .white_list
+                .as_ref()
+                .is_none_or(|list| list.contains(&user.0))
+    }
+}
+
+/// The names of the parameters [`ConfigBuilder::set`] understands.
+pub const PARAMETERS: &[&str] = &[
+    "INTERCEPT_EXTERNAL",
+    "PRIVATE_KEYWORDS",
+    "CONTEXT_MESSAGES",
+    "WELCOME",
+    "AUTOCLOSE",
+    "AUTO_INFO",
+    "REPLY_ONLY",
+    "IGNORE_CHATS",
+    "WHITE_LIST",
+    "RESTRICTED_KEYWORDS_FRONTEND",
+    "RESTRICTED_KEYWORDS_BACKEND",
+    "HIDE_INFO",
+    "LEAVE_CLOSED",
+    "SILENT_MODE",
+];
+
+/// Builds a [`Config`]; see [`Config::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+fn invalid(parameter: &str, position: Option<usize>, message: impl Into<String>) -> Error {
+    Error::Config {
+        parameter: parameter.to_owned(),
+        position,
+        message: message.into(),
+    }
+}
+
+fn is_off(value: &str) -> bool {
+    let v = value.trim();
+    v.is_empty()
+        || ["off", "none", "false", "no", "0"]
+            .iter()
+            .any(|o| v.eq_ignore_ascii_case(o))
+}
+
+fn parse_bool(parameter: &str, value: &str) -> Result<bool, Error> {
+    let v = value.trim().trim_matches('"');
+    if ["true", "on", "yes", "1"]
+        .iter()
+        .any(|t| v.eq_ignore_ascii_case(t))
+    {
+        Ok(true)
+    } else if is_off(v) {
+        Ok(false)
+    } else {
+        Err(invalid(
+            parameter,
+            None,
+            format!("expected true or false, found `{v}`"),
+        ))
+    }
+}
+
+fn parse_keywords(parameter: &str, value: &str) -> Result<Option<KeywordSet>, Error> {
+    if is_off(value) {
+        return Ok(None);
+    }
+    KeywordSet::parse(value)
+        .map(Some)
+        .map_err(|e| invalid(parameter, Some(e.position), e.message))
+}
+
+/// Parses `777000, 123` or `[777000, 123]` (also `"123"`, one per line): chat ids.
+fn parse_ids(parameter: &str, value: &str) -> Result<HashSet<i64>, Error> {
+    let mut ids = HashSet::new();
+    let mut position = 0;
+    for piece in value.split([',', '\n', ';']) {
+        let start = position + piece.len() - piece.trim_start().len() + 1;
+        position += piece.chars().count() + 1;
+        let token = piece
+            .trim()
+            .trim_matches(|c| matches!(c, '[' | ']' | '"' | '\''))
+            .trim();
+        if token.is_empty() {
+            continue;
+        }
+        let id = token.parse::<i64>().map_err(|_| {
+            invalid(
+                parameter,
+                Some(start),
+                format!("`{token}` is not a chat id (an integer)"),
+            )
+        })?;
+        ids.insert(id);
+    }
+    Ok(ids)
+}
+
+impl ConfigBuilder {
+    /// Sets a parameter from Hotline's text syntax, by its Hotline name (case-insensitive):
+    /// booleans `true`/`false`/`on`/`off`, keyword lists, id lists, `OFF`.
+    pub fn set(mut self, parameter: &str, value: &str) -> Result<Self, Error> {
+        let name = parameter.trim().to_ascii_uppercase();
+        let c = &mut self.config;
+        match name.as_str() {
+            "INTERCEPT_EXTERNAL" => c.intercept_external = parse_bool(&name, value)?,
+            "PRIVATE_KEYWORDS" => c.private_keywords = parse_keywords(&name, value)?,
+            "RESTRICTED_KEYWORDS_FRONTEND" => {
+                c.restricted_keywords_frontend = parse_keywords(&name, value)?;
+            }
+            "RESTRICTED_KEYWORDS_BACKEND" => {
+                c.restricted_keywords_backend = parse_keywords(&name, value)?;
+            }
+            "CONTEXT_MESSAGES" => {
+                c.context_messages = value.trim().parse().map_err(|_| {
+                    invalid(
+                        &name,
+                        None,
+                        format!("expected a count, found `{}`", value.trim()),
+                    )
+                })?;
+            }
+            "WELCOME" => {
+                c.welcome = if value.trim().eq_ignore_ascii_case("off") {
+                    Welcome::Off
+                } else {
+                    Welcome::Text {
+                        text: value.to_owned(),
+                        markdown: false,
+                    }
+                };
+            }
+            "AUTOCLOSE" => {
+                c.autoclose = if is_off(value) {
+                    None
+                } else {
+                    let hours: f64 = value.trim().parse().map_err(|_| {
+                        invalid(
+                            &name,
+                            None,
+                            format!("expected hours, found `{}`", value.trim()),
+                        )
+                    })?;
+                    if !hours.is_finite() || hours < 0.0 {
+                        return Err(invalid(&name, None, "hours must be zero or more"));
+                    }
+                    Some(Duration::from_secs_f64(hours * 3600.0))
+                };
+            }
+            "AUTO_INFO" => c.auto_info = parse_bool(&name, value)?,
+            "REPLY_ONLY" => c.reply_only = parse_bool(&name, value)?,
+            "IGNORE_CHATS" => {
+                c.ignore_chats = parse_ids(&name, value)?;
+                c.ignore_chats.insert(777_000);
+            }
+            "WHITE_LIST" => {
+                c.white_list = if is_off(value) {
+                    None
+                } else {
+                    Some(parse_ids(&name, value)?)
+                };
+            }
+            "HIDE_INFO" => c.hide_info = parse_bool(&name, value)?,
+            "LEAVE_CLOSED" => c.leave_closed = parse_bool(&name, value)?,
+            "SILENT_MODE" => c.silent_mode = parse_bool(&name, value)?,
+            "EXTENSIONS_ALLOWED" | "WEBHOOKS" => {
+                return Err(invalid(
+                    &name,
+                    None,
+                    "not supported by this version of Hotline for Rust",
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    parameter,
+                    None,
+                    format!("unknown parameter; known ones: {}", PARAMETERS.join(", ")),
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Sets every `(name, value)` pair, stopping at the first bad one.
+    pub fn set_all<'a>(
+        mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, Error> {
+        for (name, value) in pairs {
+            self = self.set(name, value)?;
+        }
+        Ok(self)
+    }
+
+    /// `INTERCEPT_EXTERNAL` (default true).
+    pub fn intercept_external(mut self, on: bool) -> Self {
+        self.config.intercept_external = on;
+        self
+    }
+
+    /// `PRIVATE_KEYWORDS` (default off: every message reaches the desk).
+    pub fn private_keywords(mut self, keywords: Option<KeywordSet>) -> Self {
+        self.config.private_keywords = keywords;
+        self
+    }
+
+    /// How many unrelayed messages are posted as context at activation (default 10, at most 100).
+    pub fn context_messages(mut self, count: usize) -> Self {
+        self.config.context_messages = count;
+        self
+    }
+
+    /// `WELCOME` (default a short English greeting).
+    pub fn welcome(mut self, welcome: Welcome) -> Self {
+        self.config.welcome = welcome;
+        self
+    }
+
+    /// `AUTOCLOSE` (default 48 hours; `None` never).
+    pub fn autoclose(mut self, after: Option<Duration>) -> Self {
+        self.config.autoclose = after;
+        self
+    }
+
+    /// `AUTO_INFO` (default false).
+    pub fn auto_info(mut self, on: bool) -> Self {
+        self.config.auto_info = on;
+        self
+    }
+
+    /// `REPLY_ONLY` (default false).
+    pub fn reply_only(mut self, on: bool) -> Self {
+        self.config.reply_only = on;
+        self
+    }
+
+    /// `IGNORE_CHATS` (777000, Telegram's service account, is always kept).
+    pub fn ignore_chats(mut self, chats: impl IntoIterator<Item = i64>) -> Self {
+        self.config.ignore_chats = chats.into_iter().chain([777_000]).collect();
+        self
+    }
+
+    /// `WHITE_LIST` (default none: everyone).
+    pub fn white_list(mut self, chats: Option<HashSet<i64>>) -> Self {
+        self.config.white_list = chats;
+        self
+    }
+
+    /// `RESTRICTED_KEYWORDS_FRONTEND`.
+    pub fn restricted_keywords_frontend(mut self, keywords: Option<KeywordSet>) -> Self {
+        self.config.restricted_keywords_frontend = keywords;
+        self
+    }
+
+    /// `RESTRICTED_KEYWORDS_BACKEND`.
+    pub fn restricted_keywords_backend(mut self, keywords: Option<KeywordSet>) -> Self {
+        self.config.restricted_keywords_backend = keywords;
+        self
+    }
+
+    /// `HIDE_INFO` (default false).
+    pub fn hide_info(mut self, on: bool) -> Self {
+        self.config.hide_info = on;
+        self
+    }
+
+    /// `LEAVE_CLOSED` (default false).
+    pub fn leave_closed(mut self, on: bool) -> Self {
+        self.config.leave_closed = on;
+        self
+    }
+
+    /// `SILENT_MODE` (default false).
+    pub fn silent_mode(mut self, on: bool) -> Self {
+        self.config.silent_mode = on;
+        self
+    }
+
+    /// The mark before mirrored host-bot messages (default `🤖 Bot:`).
+    pub fn host_label(mut self, label: impl Into<String>) -> Self {
+        self.config.host_label = label.into();
+        self
+    }
+
+    /// Retries of a passing transport failure before an event is given up (default 5).
+    pub fn transient_retries(mut self, retries: u32) -> Self {
+        self.config.transient_retries = retries;
+        self
+    }
+
+    /// Validates and returns the configuration.
+    pub fn build(self) -> Result<Config, Error> {
+        let c = self.config;
+        if c.backend_group.0 >= 0 {
+            return Err(invalid(
+                "backend_group",
+                None,
+                format!(
+                    "{} is not a group id: a forum supergroup's id is negative, like -1001234567890",
+                    c.backend_group
+                ),
+            ));
+        }
+        if c.context_messages > 100 {
+            return Err(invalid(
+                "CONTEXT_MESSAGES",
+                None,
+                format!(
+                    "at most 100 (one copyMessages call), found {}",
+                    c.context_messages
+                ),
+            ));
+        }
+        if let Welcome::Text { text, .. } = &c.welcome {
+            if text.trim().is_empty() {
+                return Err(invalid("WELCOME", None, "empty; use OFF for no greeting"));
+            }
+            if text.chars().count() > 4096 {
+                return Err(invalid(
+                    "WELCOME",
+                    None,
+                    "longer than Telegram's 4096 characters",
+                ));
+            }
+        }
+        if c.host_label.chars().count() > 64 {
+            return Err(invalid("host_label", None, "at most 64 characters"));
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> ConfigBuilder {
+        Config::builder(ChatId(-100123))
+    }
+
+    #[test]
+    fn defaults_follow_the_parameter_table() {
+        let c = builder().build().unwrap();
+        assert!(c.intercept_external);
+        assert_eq!(c.private_keywords, None);
+        assert_eq!(c.autoclose, Some(Duration::from_secs(48 * 3600)));
+        assert!(!c.auto_info && !c.reply_only && !c.hide_info && !c.leave_closed && !c.silent_mode);
+        assert!(c.ignore_chats.contains(&777_000));
+        assert_eq!(c.white_list, None);
+        assert_eq!(c.context_messages, 10);
+        assert!(matches!(c.welcome, Welcome::Text { .. }));
+    }
+
+    #[test]
+    fn hotline_syntax_is_parsed() {
+        let c = builder()
+            .set_all([
+                (
+                    "PRIVATE_KEYWORDS",
+                    r#""operator","help",["need","human"],["bill","~spam"]"#,
+                ),
+                ("intercept_external", "false"),
+                ("WELCOME", "OFF"),
+                ("AUTOCLOSE", "0.5"),
+                ("IGNORE_CHATS", "[1, 2,3]"),
+                ("WHITE_LIST", "10\n20"),
+                ("REPLY_ONLY", "on"),
+                ("CONTEXT_MESSAGES", "3"),
+            ])
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(c.private_keywords.as_ref().map(KeywordSet::len), Some(4));
+        assert!(!c.intercept_external);
+        assert_eq!(c.welcome, Welcome::Off);
+        assert_eq!(c.autoclose, Some(Duration::from_secs(1800)));
+        assert_eq!(c.ignore_chats, HashSet::from([1, 2, 3, 777_000]));
+        assert_eq!(c.white_list, Some(HashSet::from([10, 20])));
+        assert!(c.reply_only);
+        assert_eq!(c.context_messages, 3);
+        assert!(c.accepts(UserId(10)) && !c.accepts(UserId(1)) && !c.accepts(UserId(11)));
+        let off = builder()
+            .set("PRIVATE_KEYWORDS", "OFF")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(off.private_keywords, None);
+    }
+
+    #[test]
+    fn bad_values_name_parameter_and_position() {
+        let e = builder()
+            .set("PRIVATE_KEYWORDS", r#""a",["b""#)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "PRIVATE_KEYWORDS: at character 5: this `[` is never closed"
+        );
+        let e = builder().set("IGNORE_CHATS", "1, x2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IGNORE_CHATS: at character 4: `x2` is not a chat id (an integer)"
+        );
+        let e = builder().set("REPLY_ONLY", "maybe").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "REPLY_ONLY: expected true or false, found `maybe`"
+        );
+        let e = builder().set("NOPE", "1").unwrap_err();
+        assert!(e.to_string().starts_with("NOPE: unknown parameter"), "{e}");
+        let e = builder().set("AUTOCLOSE", "-1").unwrap_err();
+        assert!(e.to_string().starts_with("AUTOCLOSE:"), "{e}");
+        let e = Config::builder(ChatId(5)).build().unwrap_err();
+        assert!(e.to_string().starts_with("backend_group:"), "{e}");
+        let e = builder().context_messages(101).build().unwrap_err();
+        assert!(e.to_string().starts_with("CONTEXT_MESSAGES:"), "{e}");
+    }
+
+    #[test]
+    fn welcome_fills_in_the_title_and_escapes_markdown() {
+        let w = Welcome::Text {
+            text: "Hi *{title}*".into(),
+            markdown: true,
+        };
+        assert_eq!(
+            w.render("Ann_Lee."),
+            Some(("Hi *Ann\\_Lee\\.*".into(), true))
+        );
+        assert_eq!(Welcome::Off.render("x"), None);
+    }
+}

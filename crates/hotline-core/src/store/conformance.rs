@@ -1,0 +1,374 @@
+//! A conformance suite every [`Store`] implementation runs from its own tests.
+//!
+//! ```
+//! # async fn demo() {
+//! use hotline_core::store::{conformance, MemoryStore};
+//! conformance::run(|| async { MemoryStore::new() }).await;
+//! # }
+//! ```
+//!
+//! `make` must return an empty store each time it is called (SQL stores: a fresh schema or
+//! truncated tables). Each check panics with a message naming the rule that was broken.
+
+use super::{Commit, Conversation, MessageLink, Origin, Status, Store};
+use crate::event::{EventKey, EventKind};
+use crate::ids::{MessageId, Timestamp, TopicId, UserId};
+use crate::message::UserProfile;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Runs every check, each on a fresh store from `make`.
+pub async fn run<S, F, Fut>(make: F)
+where
+    S: Store + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    conversations_round_trip(make().await).await;
+    topic_moves_with_the_conversation(make().await).await;
+    a_topic_belongs_to_one_user(make().await).await;
+    links_resolve_both_ways(make().await).await;
+    processed_events_are_remembered(make().await).await;
+    autoclose_finds_stale_support_answered(make().await).await;
+    concurrent_commits_all_land(make().await).await;
+}
+
+fn profile(id: i64) -> UserProfile {
+    UserProfile::new(id, format!("User {id}"))
+        .with_last_name("Tester")
+        .with_username(format!("user{id}"))
+        .with_language("en")
+}
+
+fn open(id: i64, topic: i64, now: i64) -> Conversation {
+    let mut c = Conversation::new(profile(id), Timestamp(now));
+    c.topic = Some(TopicId(topic));
+    c.status = Status::UserAnswered;
+    c
+}
+
+async fn save<S: Store>(store: &S, conversation: Conversation) {
+    store
+        .commit(Commit {
+            conversation: Some(conversation),
+            ..Commit::default()
+        })
+        .await
+        .expect("committing a conversation");
+}
+
+async fn conversations_round_trip<S: Store>(store: S) {
+    assert_eq!(
+        store.conversation(UserId(1)).await.expect("read"),
+        None,
+        "an empty store"
+    );
+    let mut c = open(1, 10, 100);
+    c.start_payload = Some("ref-42".into());
+    c.pending = vec![MessageId(3), MessageId(4)];
+    c.welcome_pending = true;
+    c.blocked = true;
+    save(&store, c.clone()).await;
+    assert_eq!(
+        store.conversation(UserId(1)).await.expect("read"),
+        Some(c.clone()),
+        "a conversation reads back exactly as committed"
+    );
+    c.status = Status::Closed;
+    c.pending.clear();
+    c.profile.username = None;
+    save(&store, c.clone()).await;
+    assert_eq!(
+        store.conversation(UserId(1)).await.expect("read"),
+        Some(c),
+        "a second commit replaces the conversation"
+    );
+    let inactive = Conversation::new(profile(2), Timestamp(5));
+    save(&store, inactive.clone()).await;
+    assert_eq!(
+        store.conversation(UserId(2)).await.expect("read"),
+        Some(inactive),
+        "a conversation without a topic is kept"
+    );
+}
+
+async fn topic_moves_with_the_conversation<S: Store>(store: S) {
+    save(&store, open(1, 10, 0)).await;
+    assert_eq!(
+        store
+            .conversation_by_topic(TopicId(10))
+            .await
+            .expect("read")
+            .map(|c| c.user),
+        Some(UserId(1)),
+        "the conversation is found by its topic"
+    );
+    save(&store, open(1, 11, 0)).await;
+    assert_eq!(
+        store
+            .conversation_by_topic(TopicId(10))
+            .await
+            .expect("read"),
+        None,
+        "a replaced topic no longer maps to the user"
+    );
+    assert_eq!(
+        store
+            .conversation_by_topic(TopicId(11))
+            .await
+            .expect("read")
+            .map(|c| c.user),
+        Some(UserId(1)),
+        "the new topic maps to the user"
+    );
+    save(&store, open(2, 10, 0)).await;
+    assert_eq!(
+        store
+            .conversation_by_topic(TopicId(10))
+            .await
+            .expect("read")
+            .map(|c| c.user),
+        Some(UserId(2)),
+        "a freed topic id may be given to another user"
+    );
+}
+
+async fn a_topic_belongs_to_one_user<S: Store>(store: S) {
+    save(&store, open(1, 10, 0)).await;
+    let key = EventKey {
+        kind: EventKind::User,
+        chat: 2,
+        message: 1,
+        version: 0,
+    };
+    let refused = store
+        .commit(Commit {
+            conversation: Some(open(2, 10, 0)),
+            links: vec![MessageLink {
+                user: UserId(2),
+                user_message: MessageId(1),
+                topic_message: MessageId(99),
+                origin: Origin::User,
+            }],
+            processed: Some(key),
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(super::StoreError::Conflict(_))),
+        "a topic already owned by another user is refused with Conflict, got {refused:?}"
+    );
+    assert_eq!(
+        store.conversation(UserId(2)).await.expect("read"),
+        None,
+        "nothing of it lands"
+    );
+    assert_eq!(
+        store
+            .link_by_topic_message(MessageId(99))
+            .await
+            .expect("read"),
+        None,
+        "no link of a refused commit lands"
+    );
+    assert!(
+        !store.is_processed(&key).await.expect("read"),
+        "no key of a refused commit lands"
+    );
+    assert_eq!(
+        store
+            .conversation_by_topic(TopicId(10))
+            .await
+            .expect("read")
+            .map(|c| c.user),
+        Some(UserId(1)),
+        "the owner keeps the topic"
+    );
+}
+
+async fn links_resolve_both_ways<S: Store>(store: S) {
+    let link = MessageLink {
+        user: UserId(1),
+        user_message: MessageId(7),
+        topic_message: MessageId(700),
+        origin: Origin::User,
+    };
+    let back = MessageLink {
+        user: UserId(1),
+        user_message: MessageId(8),
+        topic_message: MessageId(701),
+        origin: Origin::Operator,
+    };
+    let other_user = MessageLink {
+        user: UserId(2),
+        topic_message: MessageId(702),
+        ..link
+    };
+    store
+        .commit(Commit {
+            links: vec![link, back, other_user],
+            ..Commit::default()
+        })
+        .await
+        .expect("commit links");
+    assert_eq!(
+        store
+            .link_by_user_message(UserId(1), MessageId(7))
+            .await
+            .expect("r"),
+        Some(link)
+    );
+    assert_eq!(
+        store
+            .link_by_topic_message(MessageId(700))
+            .await
+            .expect("r"),
+        Some(link)
+    );
+    assert_eq!(
+        store
+            .link_by_topic_message(MessageId(701))
+            .await
+            .expect("r"),
+        Some(back)
+    );
+    assert_eq!(
+        store
+            .link_by_user_message(UserId(2), MessageId(7))
+            .await
+            .expect("r"),
+        Some(other_user),
+        "user-side message ids are per user"
+    );
+    assert_eq!(
+        store
+            .link_by_user_message(UserId(1), MessageId(9))
+            .await
+            .expect("r"),
+        None
+    );
+}
+
+async fn processed_events_are_remembered<S: Store>(store: S) {
+    let key = EventKey {
+        kind: EventKind::User,
+        chat: 1,
+        message: 5,
+        version: 1_700_000_000,
+    };
+    assert!(!store.is_processed(&key).await.expect("read"));
+    store
+        .commit(Commit {
+            processed: Some(key),
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    assert!(
+        store.is_processed(&key).await.expect("read"),
+        "a committed key is remembered"
+    );
+    for other in [
+        EventKey {
+            kind: EventKind::UserEdit,
+            ..key
+        },
+        EventKey { chat: 2, ..key },
+        EventKey { message: 6, ..key },
+        EventKey { version: 1, ..key },
+    ] {
+        assert!(
+            !store.is_processed(&other).await.expect("read"),
+            "{other} is a different key"
+        );
+    }
+    store
+        .commit(Commit {
+            processed: Some(key),
+            ..Commit::default()
+        })
+        .await
+        .expect(
+            "committing a key twice is not an error (a redelivered event after a crash may do it)",
+        );
+}
+
+async fn autoclose_finds_stale_support_answered<S: Store>(store: S) {
+    let mut stale = open(1, 10, 100);
+    stale.status = Status::SupportAnswered;
+    let mut staler = open(2, 20, 50);
+    staler.status = Status::SupportAnswered;
+    let mut fresh = open(3, 30, 500);
+    fresh.status = Status::SupportAnswered;
+    let waiting = open(4, 40, 10);
+    let mut closed = open(5, 50, 10);
+    closed.status = Status::Closed;
+    for c in [stale, staler, fresh, waiting, closed] {
+        save(&store, c).await;
+    }
+    let due: Vec<UserId> = store
+        .due_for_autoclose(Timestamp(200), 10)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|c| c.user)
+        .collect();
+    assert_eq!(
+        due,
+        vec![UserId(2), UserId(1)],
+        "only 🟨 older than the cutoff, oldest first"
+    );
+    let limited = store
+        .due_for_autoclose(Timestamp(200), 1)
+        .await
+        .expect("read");
+    assert_eq!(limited.len(), 1, "the limit is respected");
+}
+
+async fn concurrent_commits_all_land<S: Store + 'static>(store: S) {
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for user in 1..=50_i64 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut c = open(user, 1000 + user, 0);
+            c.pending = vec![MessageId(user)];
+            save(&*store, c).await;
+            for m in 0..5_i64 {
+                let link = MessageLink {
+                    user: UserId(user),
+                    user_message: MessageId(m),
+                    topic_message: MessageId(user * 100 + m),
+                    origin: Origin::User,
+                };
+                store
+                    .commit(Commit {
+                        links: vec![link],
+                        ..Commit::default()
+                    })
+                    .await
+                    .expect("concurrent link commit");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    for user in 1..=50_i64 {
+        let c = store
+            .conversation(UserId(user))
+            .await
+            .expect("read")
+            .expect("every user landed");
+        assert_eq!(c.topic, Some(TopicId(1000 + user)));
+        for m in 0..5_i64 {
+            assert!(
+                store
+                    .link_by_user_message(UserId(user), MessageId(m))
+                    .await
+                    .expect("r")
+                    .is_some(),
+                "every concurrent link landed"
+            );
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The `Store` trait: what the desk remembers, and the in-memory implementation.
+//!
+//! The desk's whole state is three things: a [`Conversation`] per user (user ↔ topic, status,
+//! activation, ban), [`MessageLink`]s pairing each relayed message with its copy (replies, edits and
+//! reactions follow them), and the keys of events already handled (idempotency). Every write goes
+//! through [`Store::commit`], one [`Commit`] at a time, applied atomically: a SQL store maps it onto
+//! one transaction, so an event's effects and the record that it was handled land together.
+
+mod conversation;
+mod memory;
+
+pub mod conformance;
+
+pub use conversation::{Conversation, MessageLink, Origin, Status};
+pub use memory::MemoryStore;
+
+use crate::event::EventKey;
+use crate::ids::{MessageId, Timestamp, TopicId, UserId};
+use async_trait::async_trait;
+
+/// Writes that land together or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// The conversation's new state, if it changed.
+    pub conversation: Option<Conversation>,
+    /// New message links.
+    pub links: Vec<MessageLink>,
+    /// The event now handled.
+    pub processed: Option<EventKey>,
+}
+
+impl Commit {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.conversation.is_none() && self.links.is_empty() && self.processed.is_none()
+    }
+}
+
+/// Durable state of the desk. Implementations must be safe to share between tasks (and, for SQL
+/// stores, between processes): see the conformance suite in [`conformance`].
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The user's conversation, if the desk has seen the user.
+    async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError>;
+
+    /// The conversation whose current topic is `topic`.
+    async fn conversation_by_topic(
+        &self,
+        topic: TopicId,
+    ) -> Result<Option<Conversation>, StoreError>;
+
+    /// Applies `commit` atomically. A conversation whose topic already belongs to another user is
+    /// refused with [`StoreError::Conflict`] and nothing of the commit is applied.
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
+
+    /// The link of a message in the user's private chat (theirs, or a copy sent to them).
+    async fn link_by_user_message(
+        &self,
+        user: UserId,
+        message: MessageId,
+    ) -> Result<Option<MessageLink>, StoreError>;
+
+    /// The link of a message in the backend group (a copy in a topic, or an operator's message).
+    async fn link_by_topic_message(
+        &self,
+        message: MessageId,
+    ) -> Result<Option<MessageLink>, StoreError>;
+
+    /// Whether the event with this key was already handled.
+    async fn is_processed(&self, key: &EventKey) -> Result<bool, StoreError>;
+
+    /// Open conversations in "support answered" since before `before`, oldest first, at most
+    /// `limit` (auto-close).
+    async fn due_for_autoclose(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError>;
+
+    /// Claims the user for the handling of one event, across every process sharing this store;
+    /// the claim lasts until the returned guard is dropped. Stores used by one process only may
+    /// keep the default, which claims nothing (the desk already orders a user's events in-process).
+    async fn claim_user(&self, user: UserId) -> Result<UserClaim, StoreError> {
+        let _ = user;
+        Ok(UserClaim::none())
+    }
+}
+
+/// Holds a cross-process claim on a user while an event is handled; dropping it releases the claim.
+#[must_use = "the claim is released when this is dropped"]
+pub struct UserClaim(#[allow(dead_code)] Option<Box<dyn Send + Sync>>);
+
+impl UserClaim {
+    /// A claim that holds nothing (single-process stores).
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A claim kept alive by `guard` (a transaction holding a row or advisory lock, say).
+    pub fn holding(guard: impl Send + Sync + 'static) -> Self {
+        Self(Some(Box::new(guard)))
+    }
+}
+
+impl std::fmt::Debug for UserClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("UserClaim").field(&self.0.is_some()).finish()
+    }
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A uniqueness rule was broken (a topic given to two users); nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed (I/O, connection, database error).
+    #[error("store backend failed: {0}")]
+    Backend(String),
+    /// Stored data could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
