@@ -1,0 +1,2 @@
+//! Placeholder, replaced by the sendMessage benchmark.
+fn main() {}
