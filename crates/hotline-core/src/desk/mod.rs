@@ -1132,3 +1132,5 @@ fn links_for(
         .collect()
 }
 
+#[cfg(test)]
+mod tests;

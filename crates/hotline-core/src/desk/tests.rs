@@ -1,0 +1,238 @@
+//! Unit tests where the shape of one call is the point (mockall).
+
+use super::*;
+use crate::store::{MemoryStore, MockStore};
+use crate::transport::MockTransport;
+use mockall::Sequence;
+
+const GROUP: ChatId = ChatId(-100);
+
+fn config() -> Config {
+    Config::builder(GROUP)
+        .welcome(crate::Welcome::Off)
+        .build()
+        .unwrap()
+}
+
+fn open_conversation(topic: i64) -> Conversation {
+    let mut c = Conversation::new(UserProfile::new(1, "Ann"), Timestamp(0));
+    c.topic = Some(TopicId(topic));
+    c.status = Status::UserAnswered;
+    c.topic_name = Some("🟪 Ann".into());
+    c
+}
+
+async fn store_with(conv: Conversation) -> MemoryStore {
+    let store = MemoryStore::new();
+    store
+        .commit(Commit {
+            conversation: Some(conv),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    store
+}
+
+fn user_message(id: i64, text: &str) -> Event {
+    Event::UserMessage {
+        user: UserProfile::new(1, "Ann"),
+        message: IncomingMessage::text(id, text),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_repeats_the_very_same_action_after_the_wait() {
+    let expected = Action::CopyToTopic {
+        chat: GROUP,
+        topic: TopicId(5),
+        from: ChatId(1),
+        messages: vec![MessageId(7)],
+        reply_to: None,
+    };
+    let mut transport = MockTransport::new();
+    let mut seq = Sequence::new();
+    let first = expected.clone();
+    transport
+        .expect_perform()
+        .withf(move |a| *a == first)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(TransportError::RetryAfter(Duration::from_secs(12))));
+    let second = expected.clone();
+    transport
+        .expect_perform()
+        .withf(move |a| *a == second)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Performed::Messages(vec![MessageId(70)])));
+    let desk = Desk::new(config(), store_with(open_conversation(5)).await, transport);
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        desk.handle(user_message(7, "hi")).await.unwrap(),
+        Outcome::Relayed
+    );
+    assert!(started.elapsed() >= Duration::from_secs(12));
+}
+
+#[tokio::test]
+async fn a_gone_topic_is_recreated_and_the_copy_repeated_there_without_the_stale_reply() {
+    let mut transport = MockTransport::new();
+    let mut seq = Sequence::new();
+    transport
+        .expect_perform()
+        .withf(|a| {
+            matches!(
+                a,
+                Action::CopyToTopic {
+                    topic: TopicId(5),
+                    reply_to: Some(_),
+                    ..
+                }
+            )
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(TransportError::TopicGone));
+    transport
+        .expect_perform()
+        .withf(|a| matches!(a, Action::CreateTopic { chat: GROUP, name } if name == "🟪 Ann"))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Performed::Topic(TopicId(9))));
+    transport
+        .expect_perform()
+        .withf(|a| {
+            matches!(
+                a,
+                Action::SendNotice {
+                    to: Recipient::Topic {
+                        topic: TopicId(9),
+                        ..
+                    },
+                    ..
+                }
+            )
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Performed::Messages(vec![MessageId(90)])));
+    transport
+        .expect_perform()
+        .withf(|a| {
+            matches!(a, Action::CopyToTopic { topic: TopicId(9), reply_to: None, messages, .. }
+                if messages == &[MessageId(8)])
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Performed::Messages(vec![MessageId(91)])));
+    let store = store_with(open_conversation(5)).await;
+    store
+        .commit(Commit {
+            links: vec![MessageLink {
+                user: UserId(1),
+                user_message: MessageId(3),
+                topic_message: MessageId(30),
+                origin: Origin::User,
+            }],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let store = Arc::new(store);
+    let desk = Desk::builder(config(), store.clone(), Arc::new(transport)).build();
+    let event = Event::UserMessage {
+        user: UserProfile::new(1, "Ann"),
+        message: IncomingMessage::text(8, "again").replying_to(3),
+    };
+    assert_eq!(desk.handle(event).await.unwrap(), Outcome::Relayed);
+    let conv = store.conversation(UserId(1)).await.unwrap().unwrap();
+    assert_eq!(conv.topic, Some(TopicId(9)));
+    assert!(
+        store
+            .conversation_by_topic(TopicId(5))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_relay_records_its_link_and_its_event_in_one_commit() {
+    let mut store = MockStore::new();
+    store
+        .expect_claim_user()
+        .returning(|_| Ok(UserClaim::none()));
+    store.expect_is_processed().returning(|_| Ok(false));
+    store
+        .expect_conversation()
+        .returning(|_| Ok(Some(open_conversation(5))));
+    store.expect_link_by_user_message().never();
+    store
+        .expect_commit()
+        .withf(|c| {
+            c.conversation.is_none()
+                && c.links
+                    == [MessageLink {
+                        user: UserId(1),
+                        user_message: MessageId(7),
+                        topic_message: MessageId(70),
+                        origin: Origin::User,
+                    }]
+                && c.processed.is_some_and(|k| k.message == 7)
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut transport = MockTransport::new();
+    transport
+        .expect_perform()
+        .times(1)
+        .returning(|_| Ok(Performed::Messages(vec![MessageId(70)])));
+    let desk = Desk::new(config(), store, transport);
+    assert_eq!(
+        desk.handle(user_message(7, "hi")).await.unwrap(),
+        Outcome::Relayed
+    );
+}
+
+#[tokio::test]
+async fn a_bad_request_is_an_error_not_a_loop() {
+    let mut transport = MockTransport::new();
+    transport
+        .expect_perform()
+        .times(1)
+        .returning(|_| Err(TransportError::BadRequest("message is too long".into())));
+    let desk = Desk::new(config(), store_with(open_conversation(5)).await, transport);
+    let error = desk.handle(user_message(7, "hi")).await.unwrap_err();
+    assert!(error.to_string().contains("message is too long"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn passing_failures_are_retried_a_bounded_number_of_times() {
+    let mut transport = MockTransport::new();
+    transport
+        .expect_perform()
+        .times(6)
+        .returning(|_| Err(TransportError::Unavailable("connection reset".into())));
+    let desk = Desk::new(config(), store_with(open_conversation(5)).await, transport);
+    assert!(desk.handle(user_message(7, "hi")).await.is_err());
+}
+
+#[tokio::test]
+async fn dispatch_reports_errors_to_the_hook() {
+    let mut transport = MockTransport::new();
+    transport
+        .expect_perform()
+        .returning(|_| Err(TransportError::Other("boom".into())));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_seen = Arc::clone(&seen);
+    let desk = Desk::builder(
+        config(),
+        Arc::new(store_with(open_conversation(5)).await),
+        Arc::new(transport),
+    )
+    .on_error(move |e| hook_seen.lock().unwrap().push(e.to_string()))
+    .build();
+    assert!(desk.dispatch(user_message(7, "hi")).await.is_err());
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
