@@ -1,0 +1,233 @@
+//! Flood limits (429 with retry_after on a scaled clock) and injected faults.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use hotline_testkit::{Fault, FloodLimits};
+use serde_json::json;
+
+#[tokio::test]
+async fn per_group_limit_answers_429_with_retry_after_in_telegram_seconds() {
+    let h = H::new().await;
+    h.tg.set_limits(FloodLimits {
+        per_group_per_minute: Some(3),
+        time_scale: Some(60.0),
+        ..FloodLimits::default()
+    });
+    assert_eq!(h.tg.time_scale(), 60.0);
+    for i in 0..3 {
+        h.call(
+            "sendMessage",
+            json!({"chat_id": GROUP, "text": format!("m{i}")}),
+        )
+        .await;
+    }
+    let (code, desc, body) = h
+        .fail("sendMessage", json!({"chat_id": GROUP, "text": "over"}))
+        .await;
+    assert_eq!(code, 429);
+    let retry = body["parameters"]["retry_after"]
+        .as_u64()
+        .expect("retry_after");
+    assert!((1..=60).contains(&retry), "retry_after {retry}");
+    assert_eq!(desc, format!("Too Many Requests: retry after {retry}"));
+    // Other chats are not limited by this group's budget.
+    h.call("sendMessage", json!({"chat_id": ANN, "text": "private"}))
+        .await;
+    // Waiting retry_after / time_scale wall seconds is enough.
+    tokio::time::sleep(Duration::from_secs_f64(retry as f64 / h.tg.time_scale())).await;
+    h.call("sendMessage", json!({"chat_id": GROUP, "text": "after"}))
+        .await;
+    assert_eq!(h.tg.stats().too_many_requests, 1);
+    // Refused calls are not stored.
+    assert!(h.tg.messages(GROUP).iter().all(|m| m["text"] != "over"));
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn global_and_private_chat_limits() {
+    let h = H::new().await;
+    h.tg.set_limits(FloodLimits {
+        global_per_second: Some(4),
+        per_chat_per_second: Some(2),
+        ..FloodLimits::default()
+    });
+    h.call("sendMessage", json!({"chat_id": ANN, "text": "1"}))
+        .await;
+    h.call("sendMessage", json!({"chat_id": ANN, "text": "2"}))
+        .await;
+    let (code, _, body) = h
+        .fail("sendMessage", json!({"chat_id": ANN, "text": "3"}))
+        .await;
+    assert_eq!(code, 429);
+    assert_eq!(body["parameters"]["retry_after"], 1);
+    h.call("sendMessage", json!({"chat_id": BOB, "text": "1"}))
+        .await;
+    h.call(
+        "copyMessage",
+        json!({"chat_id": BOB, "from_chat_id": ANN, "message_id": 1}),
+    )
+    .await;
+    // Global budget of 4 is used up now, for every chat.
+    let (code, _, _) = h
+        .fail("sendMessage", json!({"chat_id": OLGA, "text": "x"}))
+        .await;
+    assert_eq!(code, 429);
+    // Reads are never limited.
+    h.call("getMe", json!({})).await;
+    // Limits off again.
+    h.tg.set_limits(FloodLimits::default());
+    for _ in 0..10 {
+        h.call("sendMessage", json!({"chat_id": ANN, "text": "free"}))
+            .await;
+    }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn limits_over_http_control_plane() {
+    let h = H::new().await;
+    let r: serde_json::Value = h
+        .http
+        .put(format!("{}/_testkit/limits", h.tg.api_url()))
+        .json(&json!({"global_per_second": 30, "per_chat_per_second": 1, "per_group_per_minute": 20, "time_scale": 60}))
+        .send()
+        .await
+        .expect("put")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["ok"], true);
+    assert_eq!(h.tg.time_scale(), 60.0);
+    h.call("sendMessage", json!({"chat_id": ANN, "text": "1"}))
+        .await;
+    let (code, _, _) = h
+        .fail("sendMessage", json!({"chat_id": ANN, "text": "2"}))
+        .await;
+    assert_eq!(code, 429);
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn count_faults_then_success() {
+    let h = H::new().await;
+    h.tg.inject_fault(
+        Fault::error(500, "Internal Server Error")
+            .method("copymessage")
+            .count(3),
+    );
+    let src = h
+        .call("sendMessage", json!({"chat_id": ANN, "text": "x"}))
+        .await;
+    let params = json!({"chat_id": BOB, "from_chat_id": ANN, "message_id": src["message_id"]});
+    for _ in 0..3 {
+        let (code, desc, _) = h.fail("copyMessage", params.clone()).await;
+        assert_eq!((code, desc.as_str()), (500, "Internal Server Error"));
+    }
+    assert!(h.tg.messages(BOB).is_empty(), "faults act before the call");
+    h.call("copyMessage", params).await;
+    let s = h.tg.stats();
+    assert_eq!(s.faults_injected, 3);
+    assert_eq!(s.calls_of("copyMessage"), 4);
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn ratio_faults_and_429_faults() {
+    let h = H::new().await;
+    h.tg.inject_fault(
+        Fault::error(502, "Bad Gateway")
+            .method("sendChatAction")
+            .ratio(0.3),
+    );
+    let mut failed = 0;
+    for _ in 0..200 {
+        let (status, _) = h
+            .raw(
+                "sendChatAction",
+                json!({"chat_id": ANN, "action": "typing"}),
+            )
+            .await;
+        if status == 502 {
+            failed += 1;
+        } else {
+            assert_eq!(status, 200);
+        }
+    }
+    assert!(
+        (30..=90).contains(&failed),
+        "{failed} of 200 failed at ratio 0.3"
+    );
+    h.tg.clear_faults();
+    h.tg.inject_fault(Fault::too_many_requests(7).count(1));
+    let (code, desc, body) = h.fail("getMe", json!({})).await;
+    assert_eq!(
+        (code, desc.as_str()),
+        (429, "Too Many Requests: retry after 7")
+    );
+    assert_eq!(body["parameters"]["retry_after"], 7);
+    h.call("getMe", json!({})).await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn dropped_connections_and_latency() {
+    let h = H::new().await;
+    h.tg.inject_fault(Fault::drop_connection().method("sendMessage").count(1));
+    let err = h
+        .http
+        .post(h.url("sendMessage"))
+        .json(&json!({"chat_id": ANN, "text": "lost"}))
+        .send()
+        .await;
+    assert!(
+        err.is_err(),
+        "the connection is closed without an answer: {err:?}"
+    );
+    assert!(h.tg.messages(ANN).is_empty(), "nothing was sent");
+    assert_eq!(h.tg.stats().dropped_connections, 1);
+    h.call("sendMessage", json!({"chat_id": ANN, "text": "ok"}))
+        .await;
+
+    h.tg.inject_fault(Fault::latency(300).method("getMe"));
+    let t0 = Instant::now();
+    h.call("getMe", json!({})).await;
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    let t0 = Instant::now();
+    h.call("getChat", json!({"chat_id": ANN})).await;
+    assert!(
+        t0.elapsed() < Duration::from_millis(300),
+        "other methods are not slowed"
+    );
+
+    // Over HTTP.
+    let r: serde_json::Value = h
+        .http
+        .post(format!("{}/_testkit/faults", h.tg.api_url()))
+        .json(&json!({"method": "getChat", "error_code": 400, "description": "Bad Request: chat not found", "count": 1}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["ok"], true);
+    let (code, d, _) = h.fail("getChat", json!({"chat_id": ANN})).await;
+    assert_eq!((code, d.as_str()), (400, "Bad Request: chat not found"));
+    let r = h
+        .http
+        .delete(format!("{}/_testkit/faults", h.tg.api_url()))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status().as_u16(), 200);
+    let t0 = Instant::now();
+    h.call("getMe", json!({})).await;
+    assert!(
+        t0.elapsed() < Duration::from_millis(300),
+        "latency fault cleared"
+    );
+    h.finish().await;
+}
