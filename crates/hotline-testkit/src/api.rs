@@ -1194,6 +1194,7 @@ fn admin_rights(user: Value) -> Value {
         "can_delete_stories": false,
         "can_pin_messages": true,
         "can_manage_topics": true,
+        "can_send_welcome_messages": false,
     })
 }
 

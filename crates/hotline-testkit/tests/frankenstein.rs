@@ -1,0 +1,496 @@
+//! frankenstein's async client (reqwest), with its API URL pointed at the fake server, calls
+//! every method the issue lists (and the extras the server implements), and decodes every
+//! answer into its own types.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use frankenstein::AsyncTelegramApi;
+use frankenstein::client_reqwest::Bot;
+use frankenstein::input_file::InputFile;
+use frankenstein::input_media::{InputMediaPhoto, MediaGroupInputMedia};
+use frankenstein::methods::*;
+use frankenstein::types::{
+    AllowedUpdate, BotCommand, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, MenuButton,
+    ReactionType, ReactionTypeEmoji, ReplyMarkup, ReplyParameters,
+};
+use frankenstein::updates::UpdateContent;
+use hotline_testkit::NewMessage;
+
+fn keyboard(data: &str) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::builder()
+        .inline_keyboard(vec![vec![
+            InlineKeyboardButton::builder()
+                .text("FAQ")
+                .callback_data(data)
+                .build(),
+        ]])
+        .build()
+}
+
+#[tokio::test]
+async fn frankenstein_calls_every_method() {
+    let h = H::new().await;
+    let bot = Bot::new_url(format!("{}/bot{}", h.tg.api_url(), h.tg.token()));
+    let dir = std::env::temp_dir().join(format!("hotline-testkit-fk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let upload = |name: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, b"fake bytes").expect("write");
+        InputFile::from(p)
+    };
+
+    let me = bot.get_me().await.expect("getMe").result;
+    assert_eq!(me.id, 123456);
+    assert!(me.is_bot);
+    assert_eq!(me.can_join_groups, Some(true));
+    bot.delete_webhook(&DeleteWebhookParams::builder().build())
+        .await
+        .expect("deleteWebhook");
+    let info = bot.get_webhook_info().await.expect("getWebhookInfo").result;
+    assert_eq!(info.url, "");
+
+    // getUpdates long-polls and receives a user's message sent meanwhile.
+    let tg = h.tg.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tg.send_message(NewMessage::text(ANN, ANN, "/start"))
+            .expect("send");
+    });
+    let ups = bot
+        .get_updates(
+            &GetUpdatesParams::builder()
+                .timeout(10)
+                .allowed_updates(vec![
+                    AllowedUpdate::Message,
+                    AllowedUpdate::CallbackQuery,
+                    AllowedUpdate::MessageReaction,
+                ])
+                .build(),
+        )
+        .await
+        .expect("getUpdates")
+        .result;
+    assert_eq!(ups.len(), 1);
+    let UpdateContent::Message(user_msg) = &ups[0].content else {
+        panic!("expected a message: {:?}", ups[0]);
+    };
+    assert_eq!(user_msg.text.as_deref(), Some("/start"));
+    let offset = i64::from(ups[0].update_id) + 1;
+
+    // Messages.
+    let sent = bot
+        .send_message(
+            &SendMessageParams::builder()
+                .chat_id(ANN)
+                .text("Hello <b>Ann</b>")
+                .parse_mode(frankenstein::ParseMode::Html)
+                .reply_parameters(
+                    ReplyParameters::builder()
+                        .message_id(user_msg.message_id)
+                        .build(),
+                )
+                .reply_markup(ReplyMarkup::InlineKeyboardMarkup(keyboard("faq:1")))
+                .build(),
+        )
+        .await
+        .expect("sendMessage")
+        .result;
+    assert_eq!(sent.text.as_deref(), Some("Hello Ann"));
+    assert_eq!(
+        sent.reply_to_message.as_ref().map(|m| m.message_id),
+        Some(user_msg.message_id)
+    );
+    bot.send_chat_action(
+        &SendChatActionParams::builder()
+            .chat_id(ANN)
+            .action(ChatAction::Typing)
+            .build(),
+    )
+    .await
+    .expect("sendChatAction");
+
+    // Forum topic, copy into it, forward, copies.
+    let topic = bot
+        .create_forum_topic(
+            &CreateForumTopicParams::builder()
+                .chat_id(GROUP)
+                .name("Ann")
+                .build(),
+        )
+        .await
+        .expect("createForumTopic")
+        .result;
+    let tid = topic.message_thread_id;
+    let copy = bot
+        .copy_message(
+            &CopyMessageParams::builder()
+                .chat_id(GROUP)
+                .message_thread_id(tid)
+                .from_chat_id(ANN)
+                .message_id(user_msg.message_id)
+                .build(),
+        )
+        .await
+        .expect("copyMessage")
+        .result;
+    let fwd = bot
+        .forward_message(
+            &ForwardMessageParams::builder()
+                .chat_id(GROUP)
+                .message_thread_id(tid)
+                .from_chat_id(ANN)
+                .message_id(user_msg.message_id)
+                .build(),
+        )
+        .await
+        .expect("forwardMessage")
+        .result;
+    assert_eq!(fwd.message_thread_id, Some(tid));
+    let copies = bot
+        .copy_messages(
+            &CopyMessagesParams::builder()
+                .chat_id(BOB)
+                .from_chat_id(ANN)
+                .message_ids(vec![user_msg.message_id, sent.message_id])
+                .build(),
+        )
+        .await
+        .expect("copyMessages")
+        .result;
+    assert_eq!(copies.len(), 2);
+    let in_topic = h.tg.thread_messages(GROUP, i64::from(tid));
+    assert!(in_topic.iter().any(|m| m["message_id"] == copy.message_id));
+
+    // Media, uploads and file ids.
+    let photo = bot
+        .send_photo(
+            &SendPhotoParams::builder()
+                .chat_id(ANN)
+                .photo(upload("p.jpg"))
+                .caption("pic")
+                .build(),
+        )
+        .await
+        .expect("sendPhoto")
+        .result;
+    let photo_id = photo.photo.as_ref().expect("photo")[0].file_id.clone();
+    bot.send_document(
+        &SendDocumentParams::builder()
+            .chat_id(ANN)
+            .document(upload("d.pdf"))
+            .build(),
+    )
+    .await
+    .expect("sendDocument");
+    bot.send_video(
+        &SendVideoParams::builder()
+            .chat_id(ANN)
+            .video(upload("v.mp4"))
+            .build(),
+    )
+    .await
+    .expect("sendVideo");
+    bot.send_voice(
+        &SendVoiceParams::builder()
+            .chat_id(ANN)
+            .voice(upload("v.ogg"))
+            .build(),
+    )
+    .await
+    .expect("sendVoice");
+    bot.send_video_note(
+        &SendVideoNoteParams::builder()
+            .chat_id(ANN)
+            .video_note(upload("n.mp4"))
+            .build(),
+    )
+    .await
+    .expect("sendVideoNote");
+    bot.send_sticker(
+        &SendStickerParams::builder()
+            .chat_id(ANN)
+            .sticker(upload("s.webp"))
+            .build(),
+    )
+    .await
+    .expect("sendSticker");
+    bot.send_audio(
+        &SendAudioParams::builder()
+            .chat_id(ANN)
+            .audio(upload("a.mp3"))
+            .build(),
+    )
+    .await
+    .expect("sendAudio");
+    bot.send_animation(
+        &SendAnimationParams::builder()
+            .chat_id(ANN)
+            .animation(upload("g.mp4"))
+            .build(),
+    )
+    .await
+    .expect("sendAnimation");
+    let album = bot
+        .send_media_group(
+            &SendMediaGroupParams::builder()
+                .chat_id(GROUP)
+                .message_thread_id(tid)
+                .media(vec![
+                    MediaGroupInputMedia::Photo(
+                        InputMediaPhoto::builder()
+                            .media(upload("m1.jpg"))
+                            .caption("one")
+                            .build(),
+                    ),
+                    MediaGroupInputMedia::Photo(
+                        InputMediaPhoto::builder().media(photo_id.clone()).build(),
+                    ),
+                ])
+                .build(),
+        )
+        .await
+        .expect("sendMediaGroup")
+        .result;
+    assert_eq!(album.len(), 2);
+    assert_eq!(album[0].media_group_id, album[1].media_group_id);
+    let file = bot
+        .get_file(&GetFileParams::builder().file_id(photo_id).build())
+        .await
+        .expect("getFile")
+        .result;
+    assert!(file.file_path.is_some());
+
+    // Edits, reactions, deletes.
+    bot.edit_message_text(
+        &EditMessageTextParams::builder()
+            .chat_id(ANN)
+            .message_id(sent.message_id)
+            .text("Hello again")
+            .reply_markup(keyboard("faq:2"))
+            .build(),
+    )
+    .await
+    .expect("editMessageText");
+    bot.edit_message_reply_markup(
+        &EditMessageReplyMarkupParams::builder()
+            .chat_id(ANN)
+            .message_id(sent.message_id)
+            .reply_markup(keyboard("faq:3"))
+            .build(),
+    )
+    .await
+    .expect("editMessageReplyMarkup");
+    bot.edit_message_caption(
+        &EditMessageCaptionParams::builder()
+            .chat_id(ANN)
+            .message_id(photo.message_id)
+            .caption("new caption")
+            .build(),
+    )
+    .await
+    .expect("editMessageCaption");
+    bot.set_message_reaction(
+        &SetMessageReactionParams::builder()
+            .chat_id(ANN)
+            .message_id(user_msg.message_id)
+            .reaction(vec![ReactionType::Emoji(
+                ReactionTypeEmoji::builder().emoji("👍").build(),
+            )])
+            .build(),
+    )
+    .await
+    .expect("setMessageReaction");
+    bot.delete_message(
+        &DeleteMessageParams::builder()
+            .chat_id(ANN)
+            .message_id(photo.message_id)
+            .build(),
+    )
+    .await
+    .expect("deleteMessage");
+    bot.delete_messages(
+        &DeleteMessagesParams::builder()
+            .chat_id(BOB)
+            .message_ids(copies.iter().map(|m| m.message_id).collect::<Vec<_>>())
+            .build(),
+    )
+    .await
+    .expect("deleteMessages");
+    assert!(h.tg.messages(BOB).is_empty());
+
+    // Callback query round trip.
+    let cq =
+        h.tg.press_button(ANN, ANN, i64::from(sent.message_id), "faq:3")
+            .expect("press");
+    let ups = bot
+        .get_updates(
+            &GetUpdatesParams::builder()
+                .offset(offset)
+                .timeout(5)
+                .build(),
+        )
+        .await
+        .expect("getUpdates")
+        .result;
+    let UpdateContent::CallbackQuery(q) = &ups[0].content else {
+        panic!("expected a callback query: {:?}", ups[0]);
+    };
+    assert_eq!(q.id, cq["id"].as_str().expect("id"));
+    bot.answer_callback_query(
+        &AnswerCallbackQueryParams::builder()
+            .callback_query_id(q.id.clone())
+            .text("ok")
+            .build(),
+    )
+    .await
+    .expect("answerCallbackQuery");
+
+    // Topic management.
+    bot.edit_forum_topic(
+        &EditForumTopicParams::builder()
+            .chat_id(GROUP)
+            .message_thread_id(tid)
+            .name("🟨 Ann")
+            .build(),
+    )
+    .await
+    .expect("editForumTopic");
+    bot.close_forum_topic(
+        &CloseForumTopicParams::builder()
+            .chat_id(GROUP)
+            .message_thread_id(tid)
+            .build(),
+    )
+    .await
+    .expect("closeForumTopic");
+    bot.reopen_forum_topic(
+        &ReopenForumTopicParams::builder()
+            .chat_id(GROUP)
+            .message_thread_id(tid)
+            .build(),
+    )
+    .await
+    .expect("reopenForumTopic");
+    bot.get_forum_topic_icon_stickers()
+        .await
+        .expect("getForumTopicIconStickers");
+    bot.delete_forum_topic(
+        &DeleteForumTopicParams::builder()
+            .chat_id(GROUP)
+            .message_thread_id(tid)
+            .build(),
+    )
+    .await
+    .expect("deleteForumTopic");
+
+    // Commands, menu button, chats and members.
+    bot.set_my_commands(
+        &SetMyCommandsParams::builder()
+            .commands(vec![
+                BotCommand::builder()
+                    .command("help")
+                    .description("Help")
+                    .build(),
+            ])
+            .build(),
+    )
+    .await
+    .expect("setMyCommands");
+    let cmds = bot
+        .get_my_commands(&GetMyCommandsParams::builder().build())
+        .await
+        .expect("getMyCommands")
+        .result;
+    assert_eq!(cmds.len(), 1);
+    bot.delete_my_commands(&DeleteMyCommandsParams::builder().build())
+        .await
+        .expect("deleteMyCommands");
+    bot.set_chat_menu_button(
+        &SetChatMenuButtonParams::builder()
+            .chat_id(ANN)
+            .menu_button(MenuButton::Commands)
+            .build(),
+    )
+    .await
+    .expect("setChatMenuButton");
+    bot.get_chat_menu_button(&GetChatMenuButtonParams::builder().chat_id(ANN).build())
+        .await
+        .expect("getChatMenuButton");
+    let chat = bot
+        .get_chat(&GetChatParams::builder().chat_id(GROUP).build())
+        .await
+        .expect("getChat")
+        .result;
+    assert_eq!(chat.id, GROUP);
+    bot.get_chat(&GetChatParams::builder().chat_id(ANN).build())
+        .await
+        .expect("getChat private");
+    bot.get_chat_member(
+        &GetChatMemberParams::builder()
+            .chat_id(GROUP)
+            .user_id(123456u64)
+            .build(),
+    )
+    .await
+    .expect("getChatMember");
+    bot.get_chat_member(
+        &GetChatMemberParams::builder()
+            .chat_id(GROUP)
+            .user_id(OLGA as u64)
+            .build(),
+    )
+    .await
+    .expect("getChatMember member");
+
+    // Webhook set / info / delete.
+    bot.set_webhook(
+        &SetWebhookParams::builder()
+            .url("http://127.0.0.1:9/hook")
+            .secret_token("abc")
+            .build(),
+    )
+    .await
+    .expect("setWebhook");
+    let info = bot.get_webhook_info().await.expect("getWebhookInfo").result;
+    assert_eq!(info.url, "http://127.0.0.1:9/hook");
+    bot.delete_webhook(
+        &DeleteWebhookParams::builder()
+            .drop_pending_updates(true)
+            .build(),
+    )
+    .await
+    .expect("deleteWebhook");
+
+    // Errors decode as frankenstein's API errors with Telegram's wording.
+    let err = bot
+        .send_message(
+            &SendMessageParams::builder()
+                .chat_id(424242)
+                .text("x")
+                .build(),
+        )
+        .await
+        .expect_err("unknown chat");
+    match err {
+        frankenstein::Error::Api(e) => {
+            assert_eq!(e.error_code, 400);
+            assert_eq!(e.description, "Bad Request: chat not found");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    bot.log_out().await.expect("logOut");
+    bot.close().await.expect("close");
+
+    // Every method the server implements was called through frankenstein.
+    let stats = h.tg.stats();
+    let missing: Vec<_> = hotline_testkit::METHODS
+        .iter()
+        .filter(|m| stats.calls_of(m) == 0)
+        .collect();
+    assert!(missing.is_empty(), "not called: {missing:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    h.finish().await;
+}
