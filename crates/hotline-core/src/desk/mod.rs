@@ -137,6 +137,8 @@ impl DeskBuilder {
 struct Working {
     conv: Conversation,
     dirty: bool,
+    /// The status or the profile changed, so the topic's name may have to follow.
+    name_stale: bool,
 }
 
 impl Working {
@@ -451,15 +453,17 @@ impl Desk {
             let c = w.edit();
             c.status = status;
             c.status_since = now;
+            w.name_stale = true;
         }
     }
 
     /// Renames the topic if its name no longer matches the status. Call after the commit that
     /// records the new status: renames are cosmetic and come after the messages they describe.
     async fn sync_topic_name(&self, w: &mut Working) -> Result<(), Error> {
-        let Some(topic) = w.topic() else {
+        let Some(topic) = w.topic().filter(|_| w.name_stale) else {
             return Ok(());
         };
+        w.name_stale = false;
         let name = policy::topic_name(&self.inner.config, &w.conv, w.conv.status);
         if w.conv.topic_name.as_deref() == Some(name.as_str()) {
             return Ok(());
@@ -480,15 +484,21 @@ impl Desk {
     async fn load_or_new(&self, profile: &UserProfile, now: Timestamp) -> Result<Working, Error> {
         Ok(match self.inner.store.conversation(profile.id).await? {
             Some(conv) => {
-                let mut w = Working { conv, dirty: false };
+                let mut w = Working {
+                    conv,
+                    dirty: false,
+                    name_stale: false,
+                };
                 if w.conv.profile != *profile && !profile.first_name.is_empty() {
                     w.edit().profile = profile.clone();
+                    w.name_stale = true;
                 }
                 w
             }
             None => Working {
                 conv: Conversation::new(profile.clone(), now),
                 dirty: true,
+                name_stale: true,
             },
         })
     }
@@ -499,7 +509,11 @@ impl Desk {
             .store
             .conversation(user)
             .await?
-            .map(|conv| Working { conv, dirty: false }))
+            .map(|conv| Working {
+                conv,
+                dirty: false,
+                name_stale: false,
+            }))
     }
 
     async fn on_user_messages(
@@ -616,6 +630,7 @@ impl Desk {
         c.status = Status::UserAnswered;
         c.status_since = now;
         c.welcome_pending = true;
+        w.name_stale = true;
         if w.topic().is_none() {
             self.recreate_topic(w).await?;
         }

@@ -18,13 +18,36 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    // Boxed: a hash table keeps spare slots, and a slot the size of a pointer wastes far less
-    // than one the size of a conversation (this is what keeps a million users small).
-    conversations: HashMap<UserId, Box<Conversation>>,
+    // Kept encoded (postcard): one small allocation per user instead of a struct and five
+    // strings, and a hash-table slot the size of a pointer rather than of a conversation.
+    // This is what keeps a million users in a few hundred megabytes; reading one back costs
+    // the same allocations a clone would.
+    conversations: HashMap<UserId, Packed>,
     by_topic: HashMap<TopicId, UserId>,
     user_links: HashMap<(UserId, MessageId), MessageLink>,
     topic_links: HashMap<MessageId, MessageLink>,
     processed: HashSet<EventKey>,
+}
+
+/// A conversation encoded with postcard.
+#[derive(Debug)]
+struct Packed(Box<[u8]>);
+
+impl Packed {
+    fn pack(conversation: &Conversation) -> Result<Self, StoreError> {
+        postcard::to_allocvec(conversation)
+            .map(|bytes| Packed(bytes.into_boxed_slice()))
+            .map_err(|e| StoreError::Corrupt(format!("encoding a conversation: {e}")))
+    }
+
+    fn unpack(&self) -> Result<Conversation, StoreError> {
+        postcard::from_bytes(&self.0)
+            .map_err(|e| StoreError::Corrupt(format!("decoding a conversation: {e}")))
+    }
+
+    fn topic(&self) -> Option<TopicId> {
+        self.unpack().ok().and_then(|c| c.topic)
+    }
 }
 
 impl MemoryStore {
@@ -48,7 +71,7 @@ impl MemoryStore {
         self.lock()
             .conversations
             .values()
-            .map(|c| (**c).clone())
+            .filter_map(|c| c.unpack().ok())
             .collect()
     }
 
@@ -64,7 +87,11 @@ impl MemoryStore {
 #[async_trait]
 impl Store for MemoryStore {
     async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.lock().conversations.get(&user).map(|c| (**c).clone()))
+        self.lock()
+            .conversations
+            .get(&user)
+            .map(Packed::unpack)
+            .transpose()
     }
 
     async fn conversation_by_topic(
@@ -72,11 +99,12 @@ impl Store for MemoryStore {
         topic: TopicId,
     ) -> Result<Option<Conversation>, StoreError> {
         let inner = self.lock();
-        Ok(inner
+        inner
             .by_topic
             .get(&topic)
             .and_then(|user| inner.conversations.get(user))
-            .map(|c| (**c).clone()))
+            .map(Packed::unpack)
+            .transpose()
     }
 
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
@@ -91,11 +119,12 @@ impl Store for MemoryStore {
                 "topic {topic} already belongs to user {owner}"
             )));
         }
-        if let Some(conversation) = commit.conversation {
+        let packed = commit.conversation.as_ref().map(Packed::pack).transpose()?;
+        if let (Some(conversation), Some(packed)) = (commit.conversation, packed) {
             let previous_topic = inner
                 .conversations
                 .get(&conversation.user)
-                .and_then(|c| c.topic);
+                .and_then(Packed::topic);
             if let Some(old) = previous_topic
                 && Some(old) != conversation.topic
             {
@@ -104,9 +133,7 @@ impl Store for MemoryStore {
             if let Some(topic) = conversation.topic {
                 inner.by_topic.insert(topic, conversation.user);
             }
-            inner
-                .conversations
-                .insert(conversation.user, Box::new(conversation));
+            inner.conversations.insert(conversation.user, packed);
         }
         for link in commit.links {
             inner
@@ -148,10 +175,10 @@ impl Store for MemoryStore {
         let mut due: Vec<Conversation> = inner
             .conversations
             .values()
+            .filter_map(|c| c.unpack().ok())
             .filter(|c| {
                 c.status == Status::SupportAnswered && c.topic.is_some() && c.status_since < before
             })
-            .map(|c| (**c).clone())
             .collect();
         due.sort_by_key(|c| (c.status_since, c.user));
         due.truncate(limit);
