@@ -1,6 +1,8 @@
 //! Relaying one user message into an existing topic: MemoryStore, a transport that does nothing.
 //! `cargo bench -p hotline-core --bench relay`
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented public function.
+
 use async_trait::async_trait;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hotline_core::store::Commit;
@@ -28,7 +30,7 @@ impl Transport for NullTransport {
 
 /// A desk whose user 42 already has an open topic.
 fn desk_with_open_topic(runtime: &tokio::runtime::Runtime, profile: &UserProfile) -> Desk {
-    let config = Config::builder(ChatId(-100_1))
+    let config = Config::builder(ChatId(-1_001))
         .welcome(Welcome::Off)
         .build()
         .unwrap();
