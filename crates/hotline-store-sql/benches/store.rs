@@ -1,0 +1,404 @@
+//! Store-side cost of the desk, in one run:
+//! - relays per second (`Desk::handle` of user messages into existing topics, 64 users at once,
+//!   a transport that only hands out ids) on MemoryStore, SqliteStore (a durable file, NORMAL
+//!   and FULL synchronous) and PgStore;
+//! - latency of `conversation(user)` with 1,000,000 users stored in SQLite and PostgreSQL
+//!   (mean from criterion, p50/p99/p99.9 printed from 100,000 timed lookups).
+//!
+//! `cargo bench -p hotline-store-sql` (PostgreSQL from `DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). The million-user databases are kept between runs
+//! (`$CARGO_TARGET_TMPDIR/lookup-1m.db`, schema `hotline_bench_lookup`) and rebuilt only when
+//! their row count is not 1,000,000. Under `cargo test --benches` every part runs once on 10,000
+//! users.
+
+#![allow(missing_docs)]
+
+use async_trait::async_trait;
+use criterion::{BenchmarkId, Criterion, Throughput};
+use hotline_core::store::Commit;
+use hotline_core::{
+    Action, ChatId, Config, Conversation, Desk, Event, IncomingMessage, MemoryStore, MessageId,
+    Outcome, Performed, Status, Store, Timestamp, TopicId, Transport, TransportError, UserId,
+    UserProfile, Welcome,
+};
+use hotline_store_sql::{PgOptions, PgStore, SqliteOptions, SqliteStore, Synchronous};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Answers every action at once with a fresh id, like a messenger with no latency.
+struct NullTransport(AtomicI64);
+
+#[async_trait]
+impl Transport for NullTransport {
+    async fn perform(&self, action: &Action) -> Result<Performed, TransportError> {
+        let id = self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(match action {
+            Action::CreateTopic { .. } => Performed::Topic(TopicId(id)),
+            Action::CopyToTopic { messages, .. } | Action::CopyToUser { messages, .. } => {
+                Performed::Messages(
+                    (0..messages.len() as i64)
+                        .map(|i| MessageId(id * 100 + i))
+                        .collect(),
+                )
+            }
+            Action::RenameTopic { .. } | Action::CloseTopic { .. } | Action::ReopenTopic { .. } => {
+                Performed::Done
+            }
+            _ => Performed::Messages(vec![MessageId(id)]),
+        })
+    }
+}
+
+const RELAY_USERS: i64 = 64;
+
+fn pg_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn data_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).expect("bench data directory");
+    dir
+}
+
+fn profile(id: i64) -> UserProfile {
+    UserProfile::new(id, format!("User{id}"))
+        .with_last_name("Tester")
+        .with_username(format!("user_{id}"))
+        .with_language("en")
+}
+
+/// Users 1..=RELAY_USERS with open topics, then a desk over `store`.
+async fn relay_desk(store: Arc<dyn Store>) -> Desk {
+    for id in 1..=RELAY_USERS {
+        let mut conversation = Conversation::new(profile(id), Timestamp(0));
+        conversation.topic = Some(TopicId(1_000_000 + id));
+        conversation.status = Status::UserAnswered;
+        conversation.topic_name = Some(format!("🟪 User{id} Tester"));
+        store
+            .commit(Commit {
+                conversation: Some(conversation),
+                ..Commit::default()
+            })
+            .await
+            .expect("seed");
+    }
+    let config = Config::builder(ChatId(-1_001))
+        .welcome(Welcome::Off)
+        .build()
+        .expect("config");
+    Desk::builder(
+        config,
+        store,
+        Arc::new(NullTransport(AtomicI64::new(10_000_000))),
+    )
+    .build()
+}
+
+/// `total` relays spread over the users, each user's in order, all users at once.
+async fn relay_burst(desk: &Desk, next_message: &AtomicI64, total: u64) -> Duration {
+    let per_user = total.div_ceil(RELAY_USERS as u64);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(RELAY_USERS as usize);
+    for id in 1..=RELAY_USERS {
+        let desk = desk.clone();
+        let first = next_message.fetch_add(per_user as i64, Ordering::Relaxed);
+        tasks.push(tokio::spawn(async move {
+            let profile = profile(id);
+            for n in 0..per_user as i64 {
+                let message = IncomingMessage::text(first + n, "hello, I need help");
+                let outcome = desk
+                    .handle(Event::UserMessage {
+                        user: profile.clone(),
+                        message,
+                    })
+                    .await
+                    .expect("relay");
+                assert_eq!(outcome, Outcome::Relayed);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    // Scale to the exact count asked for (per_user rounds up).
+    started
+        .elapsed()
+        .mul_f64(total as f64 / (per_user * RELAY_USERS as u64) as f64)
+}
+
+fn relays(c: &mut Criterion, runtime: &tokio::runtime::Runtime, schema_guard: &mut Vec<PgStore>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut stores: Vec<(&str, Arc<dyn Store>)> = Vec::new();
+    runtime.block_on(async {
+        stores.push(("MemoryStore", Arc::new(MemoryStore::new())));
+        stores.push((
+            "SqliteStore (file, synchronous=NORMAL)",
+            Arc::new(
+                SqliteStore::open(dir.path().join("relay.db"))
+                    .await
+                    .expect("sqlite"),
+            ),
+        ));
+        stores.push((
+            "SqliteStore (file, synchronous=FULL)",
+            Arc::new(
+                SqliteOptions::file(dir.path().join("relay-full.db"))
+                    .synchronous(Synchronous::Full)
+                    .open()
+                    .await
+                    .expect("sqlite"),
+            ),
+        ));
+        let schema = format!("hotline_bench_relay_{}", std::process::id());
+        let pg = PgOptions::new(pg_url())
+            .schema(schema)
+            .connect()
+            .await
+            .expect("PostgreSQL (set DATABASE_URL)");
+        schema_guard.push(pg.clone());
+        stores.push(("PgStore", Arc::new(pg)));
+    });
+    let mut group = c.benchmark_group("relay");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(6));
+    for (name, store) in stores {
+        let desk = runtime.block_on(relay_desk(store));
+        let next_message = AtomicI64::new(1);
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iterations| {
+                runtime
+                    .block_on(relay_burst(
+                        &desk,
+                        &next_message,
+                        iterations.max(RELAY_USERS as u64),
+                    ))
+                    .mul_f64(iterations as f64 / iterations.max(RELAY_USERS as u64) as f64)
+            });
+        });
+    }
+    group.finish();
+}
+
+/// A tiny xorshift: spread look-ups over the whole table without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: i64) -> i64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as i64
+    }
+}
+
+const CONVERSATION_COLUMNS: &str = "INSERT INTO conversations (user_id, topic_id, status, \
+     status_since, blocked, banned, first_name, last_name, username, language_code, \
+     topic_name, welcome_pending) ";
+
+async fn fill_sqlite(path: &std::path::Path, users: i64) -> SqliteStore {
+    let store = SqliteStore::open(path).await.expect("sqlite");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("sqlite");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    if count != users {
+        let started = Instant::now();
+        let mut tx = pool.begin().await.expect("begin");
+        sqlx::query("DELETE FROM conversations")
+            .execute(&mut *tx)
+            .await
+            .expect("clear");
+        for chunk in (1..=users).collect::<Vec<_>>().chunks(2_000) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(CONVERSATION_COLUMNS);
+            insert.push_values(chunk, |mut row, &id| {
+                row.push_bind(id)
+                    .push_bind(id + 10)
+                    .push("'user_answered'")
+                    .push("1700000000")
+                    .push("0")
+                    .push("0")
+                    .push_bind(format!("User{id}"))
+                    .push("'Tester'")
+                    .push_bind(format!("user_{id}"))
+                    .push("'en'")
+                    .push_bind(format!("🟪 User{id} Tester"))
+                    .push("0");
+            });
+            insert.build().execute(&mut *tx).await.expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        println!(
+            "lookup: stored {users} users in SQLite in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    pool.close().await;
+    store
+}
+
+async fn fill_postgres(users: i64, schema: &str) -> PgStore {
+    let store = PgOptions::new(pg_url())
+        .schema(schema)
+        .connect()
+        .await
+        .expect("PostgreSQL (set DATABASE_URL)");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            pg_url()
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .expect("url")
+                .options([("search_path", schema)]),
+        )
+        .await
+        .expect("PostgreSQL");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    if count != users {
+        let started = Instant::now();
+        let mut tx = pool.begin().await.expect("begin");
+        sqlx::query("TRUNCATE conversations")
+            .execute(&mut *tx)
+            .await
+            .expect("clear");
+        for chunk in (1..=users).collect::<Vec<_>>().chunks(5_000) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(CONVERSATION_COLUMNS);
+            insert.push_values(chunk, |mut row, &id| {
+                row.push_bind(id)
+                    .push_bind(id + 10)
+                    .push("'user_answered'")
+                    .push("1700000000")
+                    .push("false")
+                    .push("false")
+                    .push_bind(format!("User{id}"))
+                    .push("'Tester'")
+                    .push_bind(format!("user_{id}"))
+                    .push("'en'")
+                    .push_bind(format!("🟪 User{id} Tester"))
+                    .push("false");
+            });
+            insert.build().execute(&mut *tx).await.expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        sqlx::query("ANALYZE conversations")
+            .execute(&pool)
+            .await
+            .expect("analyze");
+        println!(
+            "lookup: stored {users} users in PostgreSQL in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    pool.close().await;
+    store
+}
+
+/// p50, p99 and p99.9 of `samples` sequential lookups of random users.
+async fn percentiles(store: &dyn Store, users: i64, samples: usize) -> [Duration; 3] {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..1_000 {
+        black_box(
+            store
+                .conversation(UserId(1 + rng.below(users)))
+                .await
+                .expect("warm"),
+        );
+    }
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let user = UserId(1 + rng.below(users));
+        let started = Instant::now();
+        let found = store.conversation(user).await.expect("lookup");
+        times.push(started.elapsed());
+        assert!(found.is_some());
+    }
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    [at(0.50), at(0.99), at(0.999)]
+}
+
+fn lookups(c: &mut Criterion, runtime: &tokio::runtime::Runtime, full: bool) {
+    let users: i64 = if full { 1_000_000 } else { 10_000 };
+    let samples = if full { 100_000 } else { 1_000 };
+    let (sqlite_path, schema) = if full {
+        (
+            data_dir().join("lookup-1m.db"),
+            "hotline_bench_lookup".to_owned(),
+        )
+    } else {
+        (
+            data_dir().join(format!("lookup-test-{}.db", std::process::id())),
+            format!("hotline_bench_lookup_test_{}", std::process::id()),
+        )
+    };
+    let sqlite = runtime.block_on(fill_sqlite(&sqlite_path, users));
+    let pg = runtime.block_on(fill_postgres(users, &schema));
+    let stores: [(&str, Arc<dyn Store>); 2] = [
+        ("SqliteStore", Arc::new(sqlite.clone())),
+        ("PgStore", Arc::new(pg.clone())),
+    ];
+    for (name, store) in &stores {
+        let [p50, p99, p999] = runtime.block_on(percentiles(&**store, users, samples));
+        println!(
+            "lookup: {name} with {users} users, {samples} lookups: p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
+            p50.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6,
+            p999.as_secs_f64() * 1e6
+        );
+    }
+    let mut group = c.benchmark_group("lookup");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(4));
+    for (name, store) in &stores {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        group.bench_function(BenchmarkId::new(*name, users), |b| {
+            b.to_async(runtime).iter(|| {
+                let user = UserId(1 + rng.below(users));
+                let store = store.clone();
+                async move { black_box(store.conversation(user).await.expect("lookup")) }
+            });
+        });
+    }
+    group.finish();
+    if !full {
+        runtime.block_on(async {
+            sqlite.close().await;
+            let _ = pg.drop_schema().await;
+        });
+        let _ = std::fs::remove_file(&sqlite_path);
+        let _ = std::fs::remove_file(sqlite_path.with_extension("db-wal"));
+        let _ = std::fs::remove_file(sqlite_path.with_extension("db-shm"));
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` does not: then run small.
+    let full = std::env::args().any(|a| a == "--bench");
+    let mut c = Criterion::default().configure_from_args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut relay_schemas = Vec::new();
+    relays(&mut c, &runtime, &mut relay_schemas);
+    lookups(&mut c, &runtime, full);
+    runtime.block_on(async {
+        for store in relay_schemas {
+            let _ = store.drop_schema().await;
+        }
+    });
+    c.final_summary();
+}

@@ -1,0 +1,75 @@
+//! Durable stores for Hotline, on [sqlx](https://docs.rs/sqlx): [`SqliteStore`] (one file,
+//! the embedded default) and [`PgStore`] (PostgreSQL, for several desk replicas). Both
+//! implement [`hotline_core::Store`] and pass its conformance suite.
+//!
+//! - Every [`Commit`](hotline_core::store::Commit) is one database transaction: an event's
+//!   effects and the record that it was handled land together, or not at all.
+//! - A topic belongs to one user: a `UNIQUE` constraint refuses a second owner with
+//!   [`StoreError::Conflict`](hotline_core::StoreError::Conflict), even across processes.
+//! - Migrations are embedded in the binary and applied when a store is opened (forward-only).
+//! - [`PgStore`] claims users across processes with PostgreSQL advisory locks, so two replicas
+//!   never handle one user's events at the same time.
+//!
+//! Cargo features `sqlite` and `postgres` (both on by default) choose the backends. No TLS
+//! library is compiled in.
+//!
+//! ```no_run
+//! use hotline_core::{ChatId, Config, Desk, MemoryTransport};
+//! use hotline_store_sql::SqliteStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Created if missing; migrations run now.
+//! let store = SqliteStore::open("hotline.db").await?;
+//! let config = Config::builder(ChatId(-1001234567890)).build()?;
+//! let desk = Desk::new(config, store, MemoryTransport::new());
+//! # let _ = desk;
+//!
+//! // Several replicas: one PostgreSQL for all of them.
+//! # #[cfg(feature = "postgres")] {
+//! let shared = hotline_store_sql::PgStore::connect("postgres://hotline@db.internal/hotline").await?;
+//! # let _ = shared; }
+//! # Ok(()) }
+//! ```
+//!
+//! Operations (choosing a store, backups, migrations, replicas): `docs/operations.md`.
+
+mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod row;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+use hotline_core::{Store, StoreError};
+use std::sync::Arc;
+
+/// Opens the store a URL names: `sqlite://path/to/desk.db` (or `sqlite::memory:`) gives a
+/// [`SqliteStore`], `postgres://...` / `postgresql://...` a [`PgStore`]. Migrations run before
+/// it returns. Handy for a runner configured by one `DATABASE_URL`; errors never contain the
+/// URL's password.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::connect(url).await?));
+    }
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PgStore::connect(url).await?));
+    }
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    Err(StoreError::Backend(format!(
+        "no store for URL scheme {scheme:?} (compiled in: {})",
+        [
+            #[cfg(feature = "sqlite")]
+            "sqlite:",
+            #[cfg(feature = "postgres")]
+            "postgres://",
+        ]
+        .join(", ")
+    )))
+}

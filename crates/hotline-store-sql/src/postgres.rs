@@ -1,0 +1,582 @@
+//! [`PgStore`]: the desk's state in PostgreSQL, shareable by several desk processes.
+
+use crate::error::{self, backend};
+use crate::row::{
+    ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
+    link_from_row, pending_ids, sql_limit,
+};
+use async_trait::async_trait;
+use hotline_core::store::{Commit, Conversation, MessageLink, Status, UserClaim};
+use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
+use sqlx::{ConnectOptions, Connection};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Settings for a [`PgStore`]; [`PgOptions::connect`] connects.
+#[derive(Clone)]
+#[must_use]
+pub struct PgOptions {
+    url: String,
+    schema: Option<String>,
+    max_connections: u32,
+    max_claims: u32,
+    acquire_timeout: Duration,
+    claim_timeout: Duration,
+}
+
+impl std::fmt::Debug for PgOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgOptions")
+            .field("url", &error::redact(&self.url, &self.url))
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .field("max_claims", &self.max_claims)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("claim_timeout", &self.claim_timeout)
+            .finish()
+    }
+}
+
+impl PgOptions {
+    /// Settings for the database at `url` (`postgres://user:password@host:5432/database`; any
+    /// parameter sqlx understands may follow). TLS is not compiled in: connect over a trusted
+    /// network or a Unix socket (`postgres:///db?host=/run/postgresql`).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            max_connections: 10,
+            max_claims: 32,
+            acquire_timeout: Duration::from_secs(30),
+            claim_timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// Keeps the desk's tables in `schema` (created if missing) instead of the server's default
+    /// `search_path`. Letters, digits and `_` only, not starting with a digit, at most 63 bytes.
+    /// Several desks (or test runs) can share one database this way.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Connections for queries and commits (default 10).
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Connections that hold per-user claims (default 32): how many users this process handles
+    /// at the same moment. Each held claim keeps one connection; more users wait their turn.
+    pub fn max_claims(mut self, max: u32) -> Self {
+        self.max_claims = max.max(1);
+        self
+    }
+
+    /// How long a query waits for a free connection before failing (default 30 s).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// How long a claim waits for a free claim connection before failing (default 10 min):
+    /// under a burst, users queue for claims rather than fail.
+    pub fn claim_timeout(mut self, timeout: Duration) -> Self {
+        self.claim_timeout = timeout;
+        self
+    }
+
+    /// Connects, creates the schema if one was set and missing, applies the pending migrations
+    /// (under sqlx's migration lock, so replicas starting together migrate once), and returns
+    /// the store.
+    ///
+    /// Errors never contain the URL's password.
+    pub async fn connect(self) -> Result<PgStore, StoreError> {
+        let url = self.url.as_str();
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|e| error::connecting(url, "parsing the PostgreSQL URL", e))?
+            .application_name("hotline");
+        if let Some(schema) = &self.schema {
+            check_schema_name(schema)?;
+            options = options.options([("search_path", schema.as_str())]);
+        }
+        let target = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        // One direct connection first: a pool only reports "timed out" when the server cannot
+        // be reached, this says why (refused, unknown host, authentication failed).
+        let probe = tokio::time::timeout(self.acquire_timeout, options.connect())
+            .await
+            .map_err(|_| {
+                StoreError::Backend(format!(
+                    "connecting to PostgreSQL at {target}: no answer within {:?}",
+                    self.acquire_timeout
+                ))
+            })?
+            .map_err(|e| {
+                error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
+            })?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| {
+                error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
+            })?;
+        if let Some(schema) = &self.schema {
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            match sqlx::query(sqlx::AssertSqlSafe(create))
+                .execute(&pool)
+                .await
+            {
+                Ok(_) => {}
+                // Two processes creating it at the same moment: it exists now.
+                Err(e) if error::is_unique_violation(&e) => {}
+                Err(e) => return Err(error::connecting(url, "creating the schema", e)),
+            }
+        }
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            StoreError::Backend(error::redact(
+                &format!("migrating the PostgreSQL database: {e}"),
+                url,
+            ))
+        })?;
+        let claims = PgPoolOptions::new()
+            .max_connections(self.max_claims)
+            .acquire_timeout(self.claim_timeout)
+            .idle_timeout(Duration::from_secs(60))
+            .connect_lazy_with(options);
+        Ok(PgStore {
+            claim_class: claim_class(self.schema.as_deref().unwrap_or("")),
+            pool,
+            claims,
+            schema: self.schema,
+            target,
+        })
+    }
+}
+
+/// A [`Store`] in PostgreSQL: for several desk processes (replicas) sharing one database.
+///
+/// - Every [`Commit`] is one transaction; the `UNIQUE` constraint on a conversation's topic
+///   refuses a second owner with [`StoreError::Conflict`] even when two replicas race.
+/// - [`Store::claim_user`] takes a session-level advisory lock on a dedicated connection,
+///   `pg_advisory_lock(class, key)`: `class` is derived from the schema name (so desks in
+///   different schemas of one database never wait on each other) and `key` from the user id.
+///   Dropping the claim unlocks it (on the Tokio runtime) and returns the connection to the
+///   pool; if unlocking fails the connection is closed, which releases the lock with the
+///   session. A process that dies releases its claims the same way.
+/// - Migrations are embedded and run by [`PgStore::connect`].
+///
+/// Cloning is cheap and shares the connections.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    claims: PgPool,
+    claim_class: i32,
+    schema: Option<String>,
+    target: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` with the default settings, applying the pending migrations. The tables
+    /// live in the first schema of the server's `search_path` (usually `public`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        PgOptions::new(url).connect().await
+    }
+
+    /// Connects to `url` keeping the tables in `schema` (created if missing), applying the
+    /// pending migrations there. See [`PgOptions::schema`].
+    pub async fn connect_with_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        PgOptions::new(url).schema(schema).connect().await
+    }
+
+    /// The schema the tables live in, if one was chosen.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The first key of this store's advisory locks (`pg_advisory_lock(class, user_key)`),
+    /// derived from the schema name: `SELECT * FROM pg_locks WHERE locktype = 'advisory' AND
+    /// objsubid = 2 AND classid = <class as unsigned>` lists the claims held right now.
+    pub fn claim_class(&self) -> i32 {
+        self.claim_class
+    }
+
+    /// Forgets the keys of events handled before `before` (wall-clock time of recording), and
+    /// says how many were removed. Telegram redelivers an update for at most 24 hours, so keys
+    /// older than a few days are dead weight.
+    pub async fn forget_processed_before(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM processed WHERE recorded_at < $1")
+            .bind(before.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| backend("pruning processed keys", e))?;
+        Ok(done.rows_affected())
+    }
+
+    /// Drops the schema chosen with [`PgOptions::schema`] with everything in it, and closes
+    /// the store. For tests and throw-away desks; refuses when no schema was chosen.
+    pub async fn drop_schema(self) -> Result<(), StoreError> {
+        let Some(schema) = self.schema.clone() else {
+            return Err(StoreError::Backend(
+                "drop_schema needs a store connected with a schema".into(),
+            ));
+        };
+        self.claims.close().await;
+        let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+        let result = sqlx::query(sqlx::AssertSqlSafe(drop))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| backend("dropping the schema", e));
+        self.pool.close().await;
+        result.map(|_| ())
+    }
+
+    /// Closes every connection; claims still held are released as their guards drop.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.claims.close().await;
+    }
+
+    async fn apply(&self, commit: &Commit) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(c) = &commit.conversation {
+            sqlx::query(UPSERT_CONVERSATION)
+                .bind(c.user.0)
+                .bind(c.topic.map(|t| t.0))
+                .bind(c.status.as_str())
+                .bind(c.status_since.0)
+                .bind(c.blocked)
+                .bind(c.banned)
+                .bind(&c.profile.first_name)
+                .bind(&c.profile.last_name)
+                .bind(&c.profile.username)
+                .bind(&c.profile.language_code)
+                .bind(&c.start_payload)
+                .bind(&c.topic_name)
+                .bind(c.welcome_pending)
+                .bind(pending_ids(c))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for link in &commit.links {
+            // A new link replaces whatever it conflicts with on either side (last write wins).
+            sqlx::query(
+                "DELETE FROM links WHERE topic_message = $1 \
+                 AND NOT (user_id = $2 AND user_message = $3)",
+            )
+            .bind(link.topic_message.0)
+            .bind(link.user.0)
+            .bind(link.user_message.0)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO links (user_id, user_message, topic_message, origin) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, user_message) DO UPDATE \
+                 SET topic_message = excluded.topic_message, origin = excluded.origin",
+            )
+            .bind(link.user.0)
+            .bind(link.user_message.0)
+            .bind(link.topic_message.0)
+            .bind(link.origin.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(key) = &commit.processed {
+            sqlx::query(
+                "INSERT INTO processed (kind, chat, message, version) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(key.kind.as_str())
+            .bind(key.chat)
+            .bind(key.message)
+            .bind(key.version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
+        let topic = topic?;
+        sqlx::query_scalar("SELECT user_id FROM conversations WHERE topic_id = $1")
+            .bind(topic.0)
+            .fetch_optional(&self.pool)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+const UPSERT_CONVERSATION: &str = concat!(
+    "INSERT INTO conversations (",
+    conversation_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+     ON CONFLICT (user_id) DO UPDATE SET \
+     topic_id = excluded.topic_id, status = excluded.status, \
+     status_since = excluded.status_since, blocked = excluded.blocked, \
+     banned = excluded.banned, first_name = excluded.first_name, \
+     last_name = excluded.last_name, username = excluded.username, \
+     language_code = excluded.language_code, start_payload = excluded.start_payload, \
+     topic_name = excluded.topic_name, welcome_pending = excluded.welcome_pending, \
+     pending = excluded.pending"
+);
+
+/// Letters, digits and `_`, not starting with a digit, 1–63 bytes: safe to quote into DDL.
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 63
+        && !schema.starts_with(|c: char| c.is_ascii_digit())
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "invalid schema name {schema:?}: use letters, digits and _ (at most 63 bytes)"
+        )))
+    }
+}
+
+/// The advisory-lock class of a desk's claims: FNV-1a of `hotline-claim:<schema>`.
+fn claim_class(schema: &str) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in b"hotline-claim:".iter().chain(schema.as_bytes()) {
+        hash ^= u32::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    i32::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// The advisory-lock key of a user: the id folded into 32 bits. Two users that fold to the same
+/// key only wait for each other now and then; nothing else is affected.
+fn claim_key(user: UserId) -> i32 {
+    let folded = (user.0 ^ (user.0 >> 32)) as u64;
+    i32::from_ne_bytes((folded as u32).to_ne_bytes())
+}
+
+/// Holds the connection whose session holds the advisory lock; dropping it releases the lock.
+struct ClaimGuard {
+    conn: Option<PoolConnection<Postgres>>,
+    class: i32,
+    key: i32,
+    locked: bool,
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let (class, key) = (self.class, self.key);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if self.locked => {
+                runtime.spawn(async move {
+                    let unlocked: Result<bool, _> =
+                        sqlx::query_scalar("SELECT pg_advisory_unlock($1, $2)")
+                            .bind(class)
+                            .bind(key)
+                            .fetch_one(&mut *conn)
+                            .await;
+                    if !matches!(unlocked, Ok(true)) {
+                        tracing::warn!(
+                            ?unlocked,
+                            "hotline: releasing a user claim failed; closing its connection"
+                        );
+                        // Ending the session releases every lock it holds.
+                        let _ = conn.close().await;
+                    }
+                });
+            }
+            // Interrupted while waiting for the lock (the server may still grant it), or no
+            // runtime to unlock on: end the session, which releases whatever it holds. The
+            // connection never goes back to the pool holding a lock.
+            _ => drop(conn.detach()),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError> {
+        let row: Option<ConversationRow<Vec<i64>>> = sqlx::query_as(concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations WHERE user_id = $1"
+        ))
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| backend("reading a conversation", e))?;
+        row.map(conversation_from_row).transpose()
+    }
+
+    async fn conversation_by_topic(
+        &self,
+        topic: TopicId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let row: Option<ConversationRow<Vec<i64>>> = sqlx::query_as(concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations WHERE topic_id = $1"
+        ))
+        .bind(topic.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| backend("reading a conversation by topic", e))?;
+        row.map(conversation_from_row).transpose()
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        if commit.is_empty() {
+            return Ok(());
+        }
+        match self.apply(&commit).await {
+            Ok(()) => Ok(()),
+            // The transaction was rolled back when it was dropped: nothing landed.
+            Err(e) => Err(match commit.conversation.as_ref() {
+                Some(c) if error::is_unique_violation(&e) => {
+                    explain_conflict(c, e, self.topic_owner(c.topic).await)
+                }
+                _ => backend("committing", e),
+            }),
+        }
+    }
+
+    async fn link_by_user_message(
+        &self,
+        user: UserId,
+        message: MessageId,
+    ) -> Result<Option<MessageLink>, StoreError> {
+        let row: Option<LinkRow> = sqlx::query_as(
+            "SELECT user_id, user_message, topic_message, origin FROM links \
+             WHERE user_id = $1 AND user_message = $2",
+        )
+        .bind(user.0)
+        .bind(message.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| backend("reading a link", e))?;
+        row.map(link_from_row).transpose()
+    }
+
+    async fn link_by_topic_message(
+        &self,
+        message: MessageId,
+    ) -> Result<Option<MessageLink>, StoreError> {
+        let row: Option<LinkRow> = sqlx::query_as(
+            "SELECT user_id, user_message, topic_message, origin FROM links \
+             WHERE topic_message = $1",
+        )
+        .bind(message.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| backend("reading a link", e))?;
+        row.map(link_from_row).transpose()
+    }
+
+    async fn is_processed(&self, key: &EventKey) -> Result<bool, StoreError> {
+        let found: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM processed \
+             WHERE kind = $1 AND chat = $2 AND message = $3 AND version = $4",
+        )
+        .bind(key.kind.as_str())
+        .bind(key.chat)
+        .bind(key.message)
+        .bind(key.version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| backend("reading a processed key", e))?;
+        Ok(found.is_some())
+    }
+
+    async fn due_for_autoclose(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let rows: Vec<ConversationRow<Vec<i64>>> = sqlx::query_as(concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations \
+              WHERE status = $1 AND status_since < $2 AND topic_id IS NOT NULL \
+              ORDER BY status_since, user_id LIMIT $3"
+        ))
+        .bind(Status::SupportAnswered.as_str())
+        .bind(before.0)
+        .bind(sql_limit(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| backend("reading conversations due for auto-close", e))?;
+        rows.into_iter().map(conversation_from_row).collect()
+    }
+
+    async fn claim_user(&self, user: UserId) -> Result<UserClaim, StoreError> {
+        let conn = self
+            .claims
+            .acquire()
+            .await
+            .map_err(|e| backend("taking a connection for a user claim", e))?;
+        let mut guard = ClaimGuard {
+            conn: Some(conn),
+            class: self.claim_class,
+            key: claim_key(user),
+            locked: false,
+        };
+        if let Some(conn) = guard.conn.as_mut() {
+            sqlx::query("SELECT pg_advisory_lock($1, $2)")
+                .bind(guard.class)
+                .bind(guard.key)
+                .execute(&mut **conn)
+                .await
+                .map_err(|e| backend("claiming a user", e))?;
+        }
+        guard.locked = true;
+        Ok(UserClaim::holding(guard))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_checked() {
+        for good in ["hotline", "hotline_test_1_2", "_x", "A9"] {
+            assert!(check_schema_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "9x", "a-b", "a\"b", "a;drop", &"x".repeat(64)] {
+            assert!(check_schema_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn claim_keys_and_classes_spread() {
+        assert_ne!(claim_class(""), claim_class("desk_a"));
+        assert_eq!(claim_class("desk_a"), claim_class("desk_a"));
+        assert_ne!(claim_key(UserId(1)), claim_key(UserId(2)));
+        assert_ne!(claim_key(UserId(1)), claim_key(UserId(1 << 33)));
+        assert_eq!(claim_key(UserId(-5)), claim_key(UserId(-5)));
+    }
+}

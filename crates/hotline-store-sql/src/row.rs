@@ -1,0 +1,118 @@
+//! Conversions between the core's records and table rows, shared by both backends.
+
+use hotline_core::store::{Conversation, MessageLink, Origin, Status};
+use hotline_core::{MessageId, StoreError, Timestamp, TopicId, UserId, UserProfile};
+
+/// The columns of `conversations`, in the order of [`CONVERSATION_COLUMNS`]; `P` is how the
+/// backend keeps `pending` (JSON text in SQLite, `BIGINT[]` in PostgreSQL).
+pub(crate) type ConversationRow<P> = (
+    i64,            // user_id
+    Option<i64>,    // topic_id
+    String,         // status
+    i64,            // status_since
+    bool,           // blocked
+    bool,           // banned
+    String,         // first_name
+    Option<String>, // last_name
+    Option<String>, // username
+    Option<String>, // language_code
+    Option<String>, // start_payload
+    Option<String>, // topic_name
+    bool,           // welcome_pending
+    P,              // pending
+);
+
+/// The column list every conversation query selects, matching [`ConversationRow`].
+macro_rules! conversation_columns {
+    () => {
+        "user_id, topic_id, status, status_since, blocked, banned, first_name, last_name, \
+         username, language_code, start_payload, topic_name, welcome_pending, pending"
+    };
+}
+pub(crate) use conversation_columns;
+
+/// The columns of `links`: user_id, user_message, topic_message, origin.
+pub(crate) type LinkRow = (i64, i64, i64, String);
+
+pub(crate) fn conversation_from_row(
+    row: ConversationRow<Vec<i64>>,
+) -> Result<Conversation, StoreError> {
+    let (
+        user_id,
+        topic_id,
+        status,
+        status_since,
+        blocked,
+        banned,
+        first_name,
+        last_name,
+        username,
+        language_code,
+        start_payload,
+        topic_name,
+        welcome_pending,
+        pending,
+    ) = row;
+    let status = Status::parse(&status).ok_or_else(|| {
+        StoreError::Corrupt(format!("user {user_id} has an unknown status {status:?}"))
+    })?;
+    Ok(Conversation {
+        user: UserId(user_id),
+        profile: UserProfile {
+            id: UserId(user_id),
+            first_name,
+            last_name,
+            username,
+            language_code,
+        },
+        topic: topic_id.map(TopicId),
+        status,
+        status_since: Timestamp(status_since),
+        blocked,
+        banned,
+        start_payload,
+        topic_name,
+        welcome_pending,
+        pending: pending.into_iter().map(MessageId).collect(),
+    })
+}
+
+pub(crate) fn link_from_row(row: LinkRow) -> Result<MessageLink, StoreError> {
+    let (user_id, user_message, topic_message, origin) = row;
+    let origin = Origin::parse(&origin).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "the link of user {user_id}'s message {user_message} has an unknown origin {origin:?}"
+        ))
+    })?;
+    Ok(MessageLink {
+        user: UserId(user_id),
+        user_message: MessageId(user_message),
+        topic_message: MessageId(topic_message),
+        origin,
+    })
+}
+
+/// The pending message ids as plain integers.
+pub(crate) fn pending_ids(conversation: &Conversation) -> Vec<i64> {
+    conversation.pending.iter().map(|m| m.0).collect()
+}
+
+/// A `usize` limit as SQL's `LIMIT` (saturating).
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The error of a commit refused by a UNIQUE constraint: names the topic's owner when the
+/// conversation's topic is what clashed (`owner` looked up after the rollback).
+pub(crate) fn explain_conflict(
+    conversation: &Conversation,
+    error: sqlx::Error,
+    owner: Option<i64>,
+) -> StoreError {
+    match (conversation.topic, owner) {
+        (Some(topic), Some(owner)) if owner != conversation.user.0 => {
+            StoreError::Conflict(format!("topic {topic} already belongs to user {owner}"))
+        }
+        _ => crate::error::backend("committing", error),
+    }
+}

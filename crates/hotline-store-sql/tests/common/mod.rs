@@ -1,0 +1,159 @@
+//! Shared by the integration tests: PostgreSQL schemas of their own, and a full desk run.
+
+#![allow(dead_code, unreachable_pub)]
+
+use hotline_core::{ChatId, Config, Desk, Event, MemoryTransport, Store, UserId, UserProfile};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The server the tests use: `DATABASE_URL`, or the one `.ci/run` sets.
+pub fn pg_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A schema name no other test (in this or another process) uses.
+pub fn unique_schema(tag: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "hotline_test_{tag}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Fails (never skips) when no PostgreSQL answers, saying how to get one.
+pub async fn require_postgres() {
+    let url = pg_url();
+    use sqlx::Connection;
+    let attempt = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sqlx::PgConnection::connect(&url),
+    )
+    .await;
+    let failure = match attempt {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            return;
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "no answer within 10 s".to_owned(),
+    };
+    {
+        let e = failure;
+        panic!(
+            "PostgreSQL is not reachable at DATABASE_URL ({e}).\n\
+             These tests need a real server. Start one, e.g.\n  \
+             pg_ctlcluster 15 main start    (Debian/Ubuntu package)\n  \
+             docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:16\n\
+             and set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test (the default)."
+        );
+    }
+}
+
+/// A schema of the test's own; dropped when this is dropped (also when the test panics).
+pub struct TestSchema {
+    pub name: String,
+}
+
+impl TestSchema {
+    pub async fn new(tag: &str) -> Self {
+        require_postgres().await;
+        Self {
+            name: unique_schema(tag),
+        }
+    }
+
+    /// A store on this schema with small pools (many tests share one server).
+    pub async fn store(&self) -> hotline_store_sql::PgStore {
+        hotline_store_sql::PgOptions::new(pg_url())
+            .schema(&self.name)
+            .max_connections(4)
+            .max_claims(8)
+            .connect()
+            .await
+            .expect("connecting to PostgreSQL")
+    }
+}
+
+impl Drop for TestSchema {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // A runtime of its own: the test's runtime may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                if let Ok(pool) = sqlx::PgPool::connect(&pg_url()).await {
+                    let drop = format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub const GROUP: ChatId = ChatId(-1_001_234_567_890);
+
+/// 50 users × 10 messages through `Desk::dispatch` (interleaved across users): exactly 50
+/// topics, each holding its user's messages in order, and the store agrees.
+pub async fn full_desk_run(store: Arc<dyn Store>) {
+    const USERS: i64 = 50;
+    const MESSAGES: usize = 10;
+    let telegram = Arc::new(MemoryTransport::new());
+    let config = Config::builder(GROUP).build().expect("config");
+    let desk = Desk::builder(config, store.clone(), telegram.clone()).build();
+    let mut tickets = Vec::new();
+    for m in 0..MESSAGES {
+        for u in 1..=USERS {
+            let user = UserId(1000 + u);
+            let message = telegram.user_writes(user, &format!("user {u} message {m}"));
+            let profile = UserProfile::new(user, format!("User {u}"));
+            tickets.push(desk.dispatch(Event::UserMessage {
+                user: profile,
+                message,
+            }));
+        }
+    }
+    for ticket in tickets {
+        ticket.await.expect("every event is handled");
+    }
+    assert_eq!(
+        telegram.topics(GROUP).len(),
+        USERS as usize,
+        "exactly one topic per user"
+    );
+    for u in 1..=USERS {
+        let user = UserId(1000 + u);
+        let conversation = store
+            .conversation(user)
+            .await
+            .expect("read")
+            .expect("the user is known");
+        let topic = conversation.topic.expect("the user has a topic");
+        let expected: Vec<String> = (0..MESSAGES)
+            .map(|m| format!("user {u} message {m}"))
+            .collect();
+        assert_eq!(
+            telegram.topic_texts(GROUP, topic),
+            expected,
+            "user {u}'s messages, in order"
+        );
+        assert_eq!(
+            store
+                .conversation_by_topic(topic)
+                .await
+                .expect("read")
+                .map(|c| c.user),
+            Some(user)
+        );
+    }
+}

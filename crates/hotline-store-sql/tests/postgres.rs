@@ -1,0 +1,354 @@
+//! `PgStore` against a real PostgreSQL (`DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`): conformance, claims across processes, the unique
+//! topic constraint under races, a full desk run. Never skipped: no server is a failure.
+
+mod common;
+
+use common::{TestSchema, pg_url};
+use hotline_core::store::{Commit, Conversation, Status, conformance};
+use hotline_core::{
+    Config, Desk, Event, MemoryTransport, Store, StoreError, Timestamp, TopicId, UserId,
+    UserProfile,
+};
+use hotline_store_sql::{PgOptions, PgStore};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_the_conformance_suite() {
+    let schemas: Mutex<Vec<TestSchema>> = Mutex::new(Vec::new());
+    let schemas = &schemas;
+    conformance::run(|| async move {
+        let schema = TestSchema::new("conformance").await;
+        let store = schema.store().await;
+        schemas.lock().expect("lock").push(schema);
+        store
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migrations_run_once_and_reconnecting_keeps_the_data() {
+    let schema = TestSchema::new("reconnect").await;
+    let store = schema.store().await;
+    let c = open_conversation(5, 50);
+    store
+        .commit(Commit {
+            conversation: Some(c.clone()),
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    store.close().await;
+    let again = schema.store().await;
+    assert_eq!(again.conversation(UserId(5)).await.expect("read"), Some(c));
+    let pool = sqlx::PgPool::connect(&pg_url()).await.expect("connect");
+    let applied: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM \"{}\"._sqlx_migrations",
+        schema.name
+    )))
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(applied, 1, "the one migration, applied once");
+}
+
+#[tokio::test]
+async fn errors_never_show_the_password() {
+    let secret = "Sup3rS3cretPassw0rd";
+    for url in [
+        format!("postgres://postgres:{secret}@127.0.0.1:1/test"),
+        format!("postgres://postgres:{secret}@127.0.0.1:notaport/test"),
+        format!("postgres://postgres@127.0.0.1:1/test?password={secret}"),
+    ] {
+        let options = PgOptions::new(url.clone()).acquire_timeout(Duration::from_secs(2));
+        assert!(
+            !format!("{options:?}").contains(secret),
+            "Debug of the options shows the password"
+        );
+        let error = options.connect().await.expect_err("nothing listens there");
+        let text = format!("{error} / {error:?}");
+        assert!(!text.contains(secret), "the password leaked: {text}");
+        assert!(matches!(error, StoreError::Backend(_)), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_schema_name_is_checked_before_use() {
+    let error = PgStore::connect_with_schema(&pg_url(), "x\"; DROP TABLE y; --")
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains("invalid schema name"), "{error}");
+}
+
+fn open_conversation(user: i64, topic: i64) -> Conversation {
+    let mut c = Conversation::new(UserProfile::new(user, "U"), Timestamp(0));
+    c.topic = Some(TopicId(topic));
+    c.status = Status::UserAnswered;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_excludes_other_processes_until_dropped() {
+    let schema = TestSchema::new("claim").await;
+    let first = schema.store().await;
+    let second = schema.store().await; // another pool: another "process"
+    let held = first.claim_user(UserId(7)).await.expect("claim");
+
+    let waiting = {
+        let second = second.clone();
+        tokio::spawn(async move { second.claim_user(UserId(7)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second claim of the same user waits while the first is held"
+    );
+    // Another user is not held up.
+    let other = tokio::time::timeout(Duration::from_secs(5), second.claim_user(UserId(8)))
+        .await
+        .expect("another user is claimed at once")
+        .expect("claim");
+    drop(other);
+
+    drop(held);
+    let claimed = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("dropping the first claim lets the second through")
+        .expect("task")
+        .expect("claim");
+    drop(claimed);
+
+    // Every claim released: the lock table drains (unlocks run on the runtime).
+    let pool = sqlx::PgPool::connect(&pg_url()).await.expect("connect");
+    let mut own = i64::MAX;
+    for _ in 0..100 {
+        own = count_claims_of(&pool, &first).await;
+        if own == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(own, 0, "no claim is left behind");
+}
+
+/// How many advisory locks of `store`'s claim class are held (by any session).
+async fn count_claims_of(pool: &sqlx::PgPool, store: &PgStore) -> i64 {
+    let class = i64::from(u32::from_ne_bytes(store.claim_class().to_ne_bytes()));
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND objsubid = 2 AND classid::bigint = $1",
+    )
+    .bind(class)
+    .fetch_one(pool)
+    .await
+    .expect("pg_locks")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_claim_does_not_leak_the_lock() {
+    let schema = TestSchema::new("cancel").await;
+    let first = schema.store().await;
+    let second = schema.store().await;
+    let held = first.claim_user(UserId(9)).await.expect("claim");
+    let waiting = {
+        let second = second.clone();
+        tokio::spawn(async move { second.claim_user(UserId(9)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    waiting.abort(); // cancelled while PostgreSQL still queues its lock request
+    let _ = waiting.await;
+    drop(held);
+    let claimed = tokio::time::timeout(Duration::from_secs(10), first.claim_user(UserId(9)))
+        .await
+        .expect("the user can be claimed again: nothing leaked")
+        .expect("claim");
+    drop(claimed);
+    let again = tokio::time::timeout(Duration::from_secs(10), second.claim_user(UserId(9)))
+        .await
+        .expect("also from the other process")
+        .expect("claim");
+    drop(again);
+}
+
+/// Two processes (two pools) race to open a topic for each of 200 users: under the claim, the
+/// second always finds the first one's topic, so exactly one topic is ever created per user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_serialise_two_processes_opening_topics_for_200_users() {
+    let schema = TestSchema::new("race").await;
+    let stores = [schema.store().await, schema.store().await];
+    let next_topic = Arc::new(AtomicI64::new(1));
+    let mut tasks = Vec::new();
+    for user in 1..=200_i64 {
+        for store in &stores {
+            let store = store.clone();
+            let next_topic = next_topic.clone();
+            tasks.push(tokio::spawn(async move {
+                let _claim = store.claim_user(UserId(user)).await.expect("claim");
+                let found = store.conversation(UserId(user)).await.expect("read");
+                if found.as_ref().and_then(|c| c.topic).is_none() {
+                    // "createForumTopic": each call makes a new topic.
+                    let topic = next_topic.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    store
+                        .commit(Commit {
+                            conversation: Some(open_conversation(user, topic)),
+                            ..Commit::default()
+                        })
+                        .await
+                        .expect("commit");
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    assert_eq!(
+        next_topic.load(Ordering::SeqCst) - 1,
+        200,
+        "exactly one topic created per user"
+    );
+    for user in 1..=200_i64 {
+        let c = stores[0]
+            .conversation(UserId(user))
+            .await
+            .expect("read")
+            .expect("known");
+        let topic = c.topic.expect("topic");
+        assert_eq!(
+            stores[1]
+                .conversation_by_topic(topic)
+                .await
+                .expect("read")
+                .map(|c| c.user),
+            Some(UserId(user))
+        );
+    }
+}
+
+/// The backstop: without claims, two processes giving one topic to two users at once; the
+/// unique constraint lets exactly one through and the other commit leaves no trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unique_topic_constraint_holds_under_concurrent_commits() {
+    let schema = TestSchema::new("unique").await;
+    let stores = [schema.store().await, schema.store().await];
+    let mut tasks = Vec::new();
+    for pair in 0..200_i64 {
+        for (side, store) in stores.iter().enumerate() {
+            let store = store.clone();
+            let user = pair * 2 + side as i64 + 1;
+            tasks.push(tokio::spawn(async move {
+                let result = store
+                    .commit(Commit {
+                        conversation: Some(open_conversation(user, 10_000 + pair)),
+                        ..Commit::default()
+                    })
+                    .await;
+                (pair, user, result)
+            }));
+        }
+    }
+    let mut winners = vec![Vec::new(); 200];
+    for task in tasks {
+        let (pair, user, result) = task.await.expect("task");
+        match result {
+            Ok(()) => winners[pair as usize].push(user),
+            Err(StoreError::Conflict(message)) => {
+                assert!(message.contains("already belongs"), "{message}");
+                assert_eq!(
+                    stores[0].conversation(UserId(user)).await.expect("read"),
+                    None,
+                    "a refused commit leaves nothing"
+                );
+            }
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    for (pair, users) in winners.iter().enumerate() {
+        assert_eq!(
+            users.len(),
+            1,
+            "topic {pair}: exactly one owner, got {users:?}"
+        );
+        let owner = stores[1]
+            .conversation_by_topic(TopicId(10_000 + pair as i64))
+            .await
+            .expect("read")
+            .map(|c| c.user);
+        assert_eq!(owner, Some(UserId(users[0])));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_desk_run() {
+    let schema = TestSchema::new("desk").await;
+    common::full_desk_run(Arc::new(schema.store().await)).await;
+}
+
+/// Two desks (replicas) on one PostgreSQL, one Telegram: each user's first two messages reach
+/// both replicas at once, the rest alternate between them one after the other. One topic per
+/// user, every message relayed once, and the sequential ones in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desks_share_one_database() {
+    let schema = TestSchema::new("replicas").await;
+    let telegram = Arc::new(MemoryTransport::new());
+    let config = Config::builder(common::GROUP).build().expect("config");
+    let desks = [
+        Desk::builder(
+            config.clone(),
+            Arc::new(schema.store().await),
+            telegram.clone(),
+        )
+        .build(),
+        Desk::builder(config, Arc::new(schema.store().await), telegram.clone()).build(),
+    ];
+    const USERS: i64 = 100;
+    let mut tasks = Vec::new();
+    for u in 1..=USERS {
+        let desks = desks.clone();
+        let telegram = telegram.clone();
+        tasks.push(tokio::spawn(async move {
+            let user = UserId(5000 + u);
+            let profile = UserProfile::new(user, format!("User {u}"));
+            let event = |text: String| Event::UserMessage {
+                user: profile.clone(),
+                message: telegram.user_writes(user, &text),
+            };
+            let (a, b) = tokio::join!(
+                desks[0].handle(event(format!("u{u} first"))),
+                desks[1].handle(event(format!("u{u} second"))),
+            );
+            a.expect("handled");
+            b.expect("handled");
+            for m in 2..8 {
+                desks[m % 2]
+                    .handle(event(format!("u{u} m{m}")))
+                    .await
+                    .expect("handled");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let topics = telegram.topics(common::GROUP);
+    assert_eq!(topics.len(), USERS as usize, "one topic per user");
+    let store = desks[0].store();
+    for u in 1..=USERS {
+        let topic = store
+            .conversation(UserId(5000 + u))
+            .await
+            .expect("read")
+            .and_then(|c| c.topic)
+            .expect("topic");
+        let texts = telegram.topic_texts(common::GROUP, topic);
+        assert_eq!(texts.len(), 8, "every message once: {texts:?}");
+        let mut first_two = texts[..2].to_vec();
+        first_two.sort();
+        assert_eq!(first_two, [format!("u{u} first"), format!("u{u} second")]);
+        let rest: Vec<String> = (2..8).map(|m| format!("u{u} m{m}")).collect();
+        assert_eq!(texts[2..], rest[..], "in order");
+    }
+}

@@ -1,0 +1,260 @@
+//! `SqliteStore`: conformance, restarts, a full desk run.
+
+mod common;
+
+use hotline_core::store::{Commit, Conversation, MessageLink, Origin, Status, conformance};
+use hotline_core::{
+    Config, Desk, Event, EventKey, EventKind, MemoryTransport, MessageId, Store, Timestamp,
+    TopicId, UserId, UserProfile,
+};
+use hotline_store_sql::{SqliteOptions, SqliteStore, Synchronous};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[tokio::test]
+async fn in_memory_passes_the_conformance_suite() {
+    conformance::run(|| async { SqliteStore::in_memory().await.expect("open") }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = AtomicUsize::new(0);
+    conformance::run(|| {
+        let path = dir
+            .path()
+            .join(format!("desk-{}.db", n.fetch_add(1, Ordering::Relaxed)));
+        async move { SqliteStore::open(path).await.expect("open") }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn full_synchronous_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = AtomicUsize::new(0);
+    conformance::run(|| {
+        let path = dir
+            .path()
+            .join(format!("full-{}.db", n.fetch_add(1, Ordering::Relaxed)));
+        async move {
+            SqliteOptions::file(path)
+                .synchronous(Synchronous::Full)
+                .open()
+                .await
+                .expect("open")
+        }
+    })
+    .await;
+}
+
+fn sample(user: i64, topic: i64) -> Conversation {
+    let mut c = Conversation::new(
+        UserProfile::new(user, "Ann").with_username("ann"),
+        Timestamp(1_700_000_000),
+    );
+    c.topic = Some(TopicId(topic));
+    c.status = Status::SupportAnswered;
+    c.pending = vec![MessageId(5)];
+    c
+}
+
+#[tokio::test]
+async fn state_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("desk.db");
+    let key = EventKey {
+        kind: EventKind::User,
+        chat: 7,
+        message: 1,
+        version: 3,
+    };
+    let link = MessageLink {
+        user: UserId(7),
+        user_message: MessageId(1),
+        topic_message: MessageId(100),
+        origin: Origin::User,
+    };
+    {
+        let store = SqliteStore::open(&path).await.expect("open");
+        store
+            .commit(Commit {
+                conversation: Some(sample(7, 70)),
+                links: vec![link],
+                processed: Some(key),
+            })
+            .await
+            .expect("commit");
+        store.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    assert_eq!(
+        store.conversation(UserId(7)).await.expect("read"),
+        Some(sample(7, 70))
+    );
+    assert_eq!(
+        store
+            .link_by_topic_message(MessageId(100))
+            .await
+            .expect("read"),
+        Some(link)
+    );
+    assert!(store.is_processed(&key).await.expect("read"));
+    // A third opening finds the migrations applied and changes nothing.
+    drop(store);
+    let again = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("reopen by URL");
+    assert_eq!(
+        again
+            .conversation_by_topic(TopicId(70))
+            .await
+            .expect("read")
+            .map(|c| c.user),
+        Some(UserId(7))
+    );
+}
+
+#[tokio::test]
+async fn a_desk_restarted_on_the_file_keeps_the_topic_and_skips_handled_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("desk.db");
+    let telegram = Arc::new(MemoryTransport::new());
+    let config = Config::builder(common::GROUP).build().expect("config");
+    let ann = UserProfile::new(42, "Ann");
+    let first = telegram.user_writes(UserId(42), "hello");
+    {
+        let store = SqliteStore::open(&path).await.expect("open");
+        let desk = Desk::new(config.clone(), store.clone(), telegram.clone());
+        desk.handle(Event::UserMessage {
+            user: ann.clone(),
+            message: first.clone(),
+        })
+        .await
+        .expect("handled");
+        store.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let desk = Desk::new(config, store, telegram.clone());
+    // The same update again (a restart before the offset moved): not relayed twice.
+    let outcome = desk
+        .handle(Event::UserMessage {
+            user: ann.clone(),
+            message: first,
+        })
+        .await
+        .expect("handled");
+    assert_eq!(outcome, hotline_core::Outcome::AlreadyHandled);
+    let second = telegram.user_writes(UserId(42), "still there?");
+    desk.handle(Event::UserMessage {
+        user: ann,
+        message: second,
+    })
+    .await
+    .expect("handled");
+    let topics = telegram.topics(common::GROUP);
+    assert_eq!(topics.len(), 1, "no second topic after a restart");
+    assert_eq!(
+        telegram.topic_texts(common::GROUP, topics[0].id),
+        ["hello", "still there?"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_desk_run_on_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path().join("desk.db"))
+        .await
+        .expect("open");
+    common::full_desk_run(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_desk_run_in_memory() {
+    let store = SqliteStore::in_memory().await.expect("open");
+    common::full_desk_run(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn the_file_is_in_wal_mode_and_backups_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path().join("desk.db"))
+        .await
+        .expect("open");
+    store
+        .commit(Commit {
+            conversation: Some(sample(1, 10)),
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("desk.db").display()
+    ))
+    .await
+    .expect("connect");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .expect("pragma");
+    assert_eq!(mode, "wal");
+    pool.close().await;
+
+    let backup = dir.path().join("backup.db");
+    store.backup_to(&backup).await.expect("backup");
+    let restored = SqliteStore::open(&backup).await.expect("open the backup");
+    assert_eq!(
+        restored.conversation(UserId(1)).await.expect("read"),
+        Some(sample(1, 10))
+    );
+}
+
+#[tokio::test]
+async fn old_processed_keys_can_be_forgotten() {
+    let store = SqliteStore::in_memory().await.expect("open");
+    let key = EventKey {
+        kind: EventKind::Host,
+        chat: 1,
+        message: 2,
+        version: 3,
+    };
+    store
+        .commit(Commit {
+            processed: Some(key),
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    assert_eq!(
+        store
+            .forget_processed_before(Timestamp(1_000))
+            .await
+            .expect("prune"),
+        0,
+        "recorded now, so kept"
+    );
+    assert_eq!(
+        store
+            .forget_processed_before(Timestamp(i64::MAX))
+            .await
+            .expect("prune"),
+        1
+    );
+    assert!(!store.is_processed(&key).await.expect("read"));
+}
+
+#[tokio::test]
+async fn connect_picks_the_backend_by_url() {
+    let store = hotline_store_sql::connect("sqlite::memory:")
+        .await
+        .expect("connect");
+    assert_eq!(store.conversation(UserId(1)).await.expect("read"), None);
+    let refused = hotline_store_sql::connect("mysql://root:hunter2@db/desk").await;
+    let Err(error) = refused else {
+        panic!("no store for mysql");
+    };
+    let message = error.to_string();
+    assert!(message.contains("mysql"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
