@@ -926,3 +926,23 @@ async fn misc_methods_and_privacy_mode() {
     );
     h.finish().await;
 }
+
+#[tokio::test]
+async fn loopback_calls_take_milliseconds_not_nagle_delays() {
+    let h = H::new().await;
+    h.call("getMe", json!({})).await; // open the keep-alive connection
+    let mut lat = Vec::new();
+    for i in 0..50 {
+        let t0 = Instant::now();
+        h.call(
+            "sendMessage",
+            json!({"chat_id": ANN, "text": format!("n{i}")}),
+        )
+        .await;
+        lat.push(t0.elapsed());
+    }
+    lat.sort_unstable();
+    // With Nagle + delayed ACK each call would take ~40 ms.
+    assert!(lat[25] < Duration::from_millis(20), "median {:?}", lat[25]);
+    h.finish().await;
+}
