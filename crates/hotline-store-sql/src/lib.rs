@@ -10,6 +10,11 @@
 //! - [`PgStore`] claims users across processes with PostgreSQL advisory locks, so two replicas
 //!   never handle one user's events at the same time.
 //!
+//! A [`MessageLink`](hotline_core::MessageLink) is unique on both sides: per user on the
+//! private-chat side, per backend group on the topic side. A new link replaces any stored link
+//! it clashes with on either side (last write wins), so both look-ups always return the newest
+//! pairing.
+//!
 //! Cargo features `sqlite` and `postgres` (both on by default) choose the backends. No TLS
 //! library is compiled in.
 //!

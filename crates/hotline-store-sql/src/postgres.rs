@@ -124,7 +124,7 @@ impl PgOptions {
                 error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
             })?;
         let _ = probe.close().await;
-        let pool = PgPoolOptions::new()
+        let pool = pool_options()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout)
             .connect_with(options.clone())
@@ -150,7 +150,7 @@ impl PgOptions {
                 url,
             ))
         })?;
-        let claims = PgPoolOptions::new()
+        let claims = pool_options()
             .max_connections(self.max_claims)
             .acquire_timeout(self.claim_timeout)
             .idle_timeout(Duration::from_secs(60))
@@ -341,6 +341,21 @@ const UPSERT_CONVERSATION: &str = concat!(
      topic_name = excluded.topic_name, welcome_pending = excluded.welcome_pending, \
      pending = excluded.pending"
 );
+
+/// Pools that check a connection only when it sat idle for a while: pinging before every
+/// query would double the round trips of every read.
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(10) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// Letters, digits and `_`, not starting with a digit, 1–63 bytes: safe to quote into DDL.
 fn check_schema_name(schema: &str) -> Result<(), StoreError> {

@@ -113,6 +113,7 @@ impl SqliteOptions {
             // Every connection to `:memory:` is a database of its own: one connection, kept
             // forever, serves reads and writes.
             let pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -137,11 +138,13 @@ impl SqliteOptions {
             // One writer: SQLite lets one transaction write at a time anyway, and queuing in
             // the pool is cheaper than spinning on SQLITE_BUSY.
             let writer = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .connect_with(options.clone())
                 .await
                 .map_err(open_error)?;
             let reader = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(self.readers)
                 .connect_with(options)
                 .await
