@@ -70,7 +70,8 @@
 //! in a chat (every `send*`, `copyMessage(s)`, `forwardMessage`, `editMessageText` /
 //! `editMessageCaption`, and the forum topic methods). Each limit is a sliding window:
 //! `global_per_second` and `per_chat_per_second` (private chats) over one second,
-//! `per_group_per_minute` (groups, negative ids) over sixty seconds.
+//! `per_group_per_minute` (groups, negative ids) over sixty seconds. Each call counts once,
+//! `sendMediaGroup` and `copyMessages` included.
 //!
 //! `time_scale` (default 1) makes the limit clock run faster than the wall clock: **a window
 //! of `W` Telegram seconds lasts `W / time_scale` wall-clock seconds**. With `time_scale: 60`,
@@ -137,7 +138,7 @@ use tokio::sync::{Notify, watch};
 
 pub use api::METHODS;
 pub use error::TestkitError;
-pub use model::{Fault, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
+pub use model::{Call, Fault, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
 
 use limits::FaultRec;
 use state::State;
@@ -464,6 +465,24 @@ impl FakeTelegram {
     /// The counters.
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats.clone()
+    }
+
+    /// Every Bot API call that reached a method (not one refused for a wrong token or an
+    /// unknown method, nor one whose connection a fault dropped), in order of completion,
+    /// with its parameters and outcome (injected errors included).
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// The calls of one method (case-insensitive).
+    pub fn calls_of(&self, method: &str) -> Vec<Call> {
+        self.shared
+            .lock()
+            .calls
+            .iter()
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .cloned()
+            .collect()
     }
 
     /// Waits until `cond` holds, re-checking on every change of the server's state (no busy

@@ -360,3 +360,15 @@ impl Stats {
             .sum()
     }
 }
+
+/// One Bot API call as the server received it ([`FakeTelegram::calls`](crate::FakeTelegram::calls)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// Canonical (camelCase) method name.
+    pub method: String,
+    /// The parameters, merged from the query string and the body; form and multipart values
+    /// are strings as sent, uploaded files appear as `"attach://<field>"`.
+    pub params: serde_json::Value,
+    /// The error code answered, or `None` for success.
+    pub error_code: Option<u16>,
+}

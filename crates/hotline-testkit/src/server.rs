@@ -238,6 +238,11 @@ async fn bot_api(
             return api_error(&ApiError::new(500, "Internal Server Error"));
         }
         if let Some(e) = f.error {
+            shared.lock().calls.push(crate::model::Call {
+                method: canonical.to_owned(),
+                params: Value::Object(params.map),
+                error_code: Some(e.code),
+            });
             return api_error(&e);
         }
     }
@@ -254,6 +259,11 @@ async fn bot_api(
         r
     };
     fake.bump();
+    shared.lock().calls.push(crate::model::Call {
+        method: canonical.to_owned(),
+        params: Value::Object(params.map),
+        error_code: result.as_ref().err().map(|e| e.code),
+    });
     match result {
         Ok(v) => {
             if let Some(spec) = shared.spec

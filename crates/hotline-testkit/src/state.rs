@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::TestkitError;
 use crate::limits::{FaultRec, Limiter};
-use crate::model::{FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
+use crate::model::{Call, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
 use crate::params::{ApiError, ApiResult};
 use crate::spec::Spec;
 
@@ -149,6 +149,7 @@ pub(crate) struct State {
     pub(crate) faults: Vec<FaultRec>,
     pub(crate) rng: u64,
     pub(crate) stats: Stats,
+    pub(crate) calls: Vec<Call>,
     pub(crate) poll_generation: u64,
     pub(crate) new_updates: bool,
     pub(crate) spec: Option<&'static Spec>,
@@ -179,6 +180,7 @@ impl State {
             faults: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15,
             stats: Stats::default(),
+            calls: Vec::new(),
             poll_generation: 0,
             new_updates: false,
             spec,

@@ -312,13 +312,20 @@ async fn forum_topics_threads_and_service_messages() {
         (c, d.as_str()),
         (400, "Bad Request: message thread not found")
     );
+    let src =
+        h.tg.send_message(NewMessage::text(ANN, ANN, "still there?"))
+            .expect("send");
     let (_, d, _) = h
         .fail(
             "copyMessage",
-            json!({"chat_id": GROUP, "message_thread_id": tid, "from_chat_id": GROUP, "message_id": 1}),
+            json!({"chat_id": GROUP, "message_thread_id": tid, "from_chat_id": ANN, "message_id": src["message_id"]}),
         )
         .await;
-    assert!(d.starts_with("Bad Request: message"), "{d}");
+    assert_eq!(d, "Bad Request: message thread not found");
+    // The bot's failed calls are visible in the call log, with their parameters.
+    let calls = h.tg.calls_of("copymessage");
+    assert_eq!(calls.last().expect("call").error_code, Some(400));
+    assert_eq!(calls.last().expect("call").params["message_thread_id"], tid);
     assert!(h.tg.topics(GROUP)[0].deleted);
     assert!(h.tg.thread_messages(GROUP, tid).is_empty());
     h.finish().await;
