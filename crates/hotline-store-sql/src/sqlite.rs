@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -41,6 +42,7 @@ pub struct SqliteOptions {
     synchronous: Synchronous,
     busy_timeout: Duration,
     readers: u32,
+    exclusive: bool,
 }
 
 impl SqliteOptions {
@@ -74,6 +76,7 @@ impl SqliteOptions {
             synchronous: Synchronous::default(),
             busy_timeout: Duration::from_secs(5),
             readers: 4,
+            exclusive: true,
         }
     }
 
@@ -94,6 +97,16 @@ impl SqliteOptions {
     /// through one connection, so they never wait on each other's locks.
     pub fn readers(mut self, readers: u32) -> Self {
         self.readers = readers.max(1);
+        self
+    }
+
+    /// Whether the store refuses a database file that another live store (in this or another
+    /// process) holds open (default `true`). The desk's per-user ordering across processes
+    /// needs claims, which SQLite does not have: two desks on one file could handle one user's
+    /// messages at the same time. The lock is an OS file lock on `<file>-hotline-lock`,
+    /// released when the store is dropped or the process dies (even by `SIGKILL`).
+    pub fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = exclusive;
         self
     }
 
@@ -125,10 +138,16 @@ impl SqliteOptions {
                 reader: pool.clone(),
                 writer: pool,
                 path: None,
+                _lock: None,
             }
         } else {
             let options = options.journal_mode(SqliteJournalMode::Wal);
             let path = options.get_filename().to_path_buf();
+            let lock = if self.exclusive {
+                Some(Arc::new(lock_file(&path)?))
+            } else {
+                None
+            };
             let open_error = |e| {
                 backend(
                     &format!("opening the SQLite database {}", path.display()),
@@ -153,6 +172,7 @@ impl SqliteOptions {
                 reader,
                 writer,
                 path: Some(path),
+                _lock: lock,
             }
         };
         MIGRATOR
@@ -171,8 +191,8 @@ impl SqliteOptions {
 /// through a single connection, reads through a small pool. Migrations run when the store opens.
 ///
 /// [`Store::claim_user`] is the default no-op: within one process the desk already orders each
-/// user's events. Do not point two desk processes at one SQLite file; use [`crate::PgStore`] for
-/// several replicas.
+/// user's events. So one file serves one store: opening a file that another live store holds
+/// fails (see [`SqliteOptions::exclusive`]); use [`crate::PgStore`] for several replicas.
 ///
 /// Cloning is cheap and shares the connections.
 #[derive(Clone)]
@@ -180,6 +200,39 @@ pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
     path: Option<PathBuf>,
+    /// Held open (and locked) while any clone of the store lives.
+    _lock: Option<Arc<std::fs::File>>,
+}
+
+/// Takes the exclusive lock that keeps a second store off the database file at `path`.
+fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-hotline-lock");
+    let lock_path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            StoreError::Backend(format!(
+                "opening the lock file {}: {e}",
+                lock_path.display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Backend(format!(
+            "the SQLite database {} is in use by another desk (lock file {}): run one process \
+             per SQLite file, or use PostgreSQL for several replicas",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Backend(format!(
+            "locking {}: {e}",
+            lock_path.display()
+        ))),
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {

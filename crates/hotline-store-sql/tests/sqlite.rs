@@ -258,3 +258,28 @@ async fn connect_picks_the_backend_by_url() {
     assert!(message.contains("mysql"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+#[tokio::test]
+async fn a_second_store_on_the_same_file_is_refused_until_the_first_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("desk.db");
+    let first = SqliteStore::open(&path).await.expect("open");
+    let clone = first.clone();
+    let refused = SqliteStore::open(&path)
+        .await
+        .expect_err("the file is taken");
+    assert!(
+        refused.to_string().contains("in use by another desk"),
+        "{refused}"
+    );
+    drop(first);
+    SqliteStore::open(&path)
+        .await
+        .expect_err("a clone still holds it");
+    drop(clone);
+    let reopened = SqliteStore::open(&path).await.expect("free again");
+    drop(reopened);
+    let shared = SqliteOptions::file(&path).exclusive(false);
+    let _a = shared.clone().open().await.expect("opt out");
+    let _b = shared.open().await.expect("opt out twice");
+}
