@@ -968,3 +968,26 @@ fn truncate(s: &str, n: usize) -> String {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_check_records_objects_outside_the_spec() {
+        let spec = crate::spec::global().expect("spec file");
+        let bot = json!({"id": 1, "is_bot": true, "first_name": "B"});
+        let mut st = State::new(bot, Some(spec));
+        st.enqueue("message", json!({"message_id": 1}));
+        assert_eq!(
+            st.stats.spec_violations.len(),
+            1,
+            "{:?}",
+            st.stats.spec_violations
+        );
+        st.add_user(NewUser::new(5, "U"));
+        st.user_message(NewMessage::text(5, 5, "/start"))
+            .expect("message");
+        assert_eq!(st.stats.spec_violations.len(), 1, "a real message is valid");
+    }
+}
