@@ -102,7 +102,7 @@
 //! | request | body | result |
 //! |---|---|---|
 //! | `POST /_testkit/users` | `{"id","first_name","last_name"?,"username"?,"language_code"?}` | User |
-//! | `POST /_testkit/users/{id}/block`, `/unblock` | | `true` |
+//! | `POST /_testkit/users/{id}/block`, `/unblock`, `/deactivate` | | `true` |
 //! | `POST /_testkit/groups` | `{"id","title","is_forum","bot_is_admin"}` | Chat |
 //! | `POST /_testkit/groups/{chat_id}/members` | `{"user_id"}` | `true` |
 //! | `GET /_testkit/groups/{chat_id}/topics` | | `[Topic]` |
@@ -362,6 +362,12 @@ impl FakeTelegram {
     /// The user unblocks the bot (a `my_chat_member` update with status `member`).
     pub fn unblock_user(&self, user_id: i64) {
         let _ = self.set_blocked(user_id, false);
+    }
+
+    /// The user deletes their account: sends to them answer 403 "Forbidden: user is
+    /// deactivated" from now on (no update, as on Telegram).
+    pub fn deactivate_user(&self, user_id: i64) -> Result<(), TestkitError> {
+        self.mutate(|st| st.set_deactivated(user_id))
     }
 
     /// An operator deletes a topic, with all its messages. No update (as on Telegram); sends

@@ -160,10 +160,17 @@ fn fault_error(f: &Fault, code: u16) -> ApiError {
         _ => format!("Error {code}"),
     });
     let retry_after = f.retry_after.or(if code == 429 { Some(1) } else { None });
+    let mut parameters = serde_json::Map::new();
+    if let Some(s) = retry_after {
+        parameters.insert("retry_after".into(), serde_json::json!(s));
+    }
+    if let Some(id) = f.migrate_to_chat_id {
+        parameters.insert("migrate_to_chat_id".into(), serde_json::json!(id));
+    }
     ApiError {
         code,
         description,
-        parameters: retry_after.map(|s| serde_json::json!({ "retry_after": s })),
+        parameters: (!parameters.is_empty()).then_some(serde_json::Value::Object(parameters)),
     }
 }
 

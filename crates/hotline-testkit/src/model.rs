@@ -267,6 +267,10 @@ pub struct Fault {
     /// `parameters.retry_after` in the error (with 429).
     #[serde(default)]
     pub retry_after: Option<u32>,
+    /// `parameters.migrate_to_chat_id` in the error (Telegram's "Bad Request: group chat was
+    /// upgraded to a supergroup chat").
+    #[serde(default)]
+    pub migrate_to_chat_id: Option<i64>,
 }
 
 impl Fault {

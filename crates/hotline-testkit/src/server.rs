@@ -78,6 +78,7 @@ pub(crate) fn router(fake: FakeTelegram) -> Router {
         .route("/_testkit/users", post(cp_add_user))
         .route("/_testkit/users/{id}/block", post(cp_block))
         .route("/_testkit/users/{id}/unblock", post(cp_unblock))
+        .route("/_testkit/users/{id}/deactivate", post(cp_deactivate))
         .route("/_testkit/groups", post(cp_add_group))
         .route("/_testkit/groups/{chat_id}/members", post(cp_add_member))
         .route("/_testkit/groups/{chat_id}/topics", get(cp_topics))
@@ -428,6 +429,10 @@ async fn cp_block(AxState(f): AxState<FakeTelegram>, Path(id): Path<i64>) -> Res
 
 async fn cp_unblock(AxState(f): AxState<FakeTelegram>, Path(id): Path<i64>) -> Response {
     cp_result(f.set_blocked(id, false).map(|()| json!(true)))
+}
+
+async fn cp_deactivate(AxState(f): AxState<FakeTelegram>, Path(id): Path<i64>) -> Response {
+    cp_result(f.deactivate_user(id).map(|()| json!(true)))
 }
 
 async fn cp_message(AxState(f): AxState<FakeTelegram>, body: Bytes) -> Response {

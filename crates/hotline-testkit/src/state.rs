@@ -30,6 +30,7 @@ pub(crate) fn now_unix() -> i64 {
 pub(crate) struct UserRec {
     pub(crate) user: Value,
     pub(crate) blocked: bool,
+    pub(crate) deactivated: bool,
 }
 
 #[derive(Debug)]
@@ -281,6 +282,11 @@ impl State {
         {
             return Err(ApiError::forbidden("bot was blocked by the user"));
         }
+        if let ChatKind::Private { user_id } = chat.kind
+            && self.users.get(&user_id).is_some_and(|u| u.deactivated)
+        {
+            return Err(ApiError::forbidden("user is deactivated"));
+        }
         Ok(())
     }
 
@@ -473,11 +479,13 @@ impl State {
             chat.insert("username".into(), json!(v));
         }
         let blocked = self.users.get(&u.id).is_some_and(|r| r.blocked);
+        let deactivated = self.users.get(&u.id).is_some_and(|r| r.deactivated);
         self.users.insert(
             u.id,
             UserRec {
                 user: user.clone(),
                 blocked,
+                deactivated,
             },
         );
         match self.chats.get_mut(&u.id) {
@@ -806,6 +814,15 @@ impl State {
         });
         self.enqueue("message_reaction", upd.clone());
         Ok(upd)
+    }
+
+    pub(crate) fn set_deactivated(&mut self, user_id: i64) -> Result<(), TestkitError> {
+        let rec = self
+            .users
+            .get_mut(&user_id)
+            .ok_or(TestkitError::UserNotFound(user_id))?;
+        rec.deactivated = true;
+        Ok(())
     }
 
     pub(crate) fn set_blocked(&mut self, user_id: i64, blocked: bool) -> Result<(), TestkitError> {

@@ -169,6 +169,22 @@ async fn ratio_faults_and_429_faults() {
     );
     assert_eq!(body["parameters"]["retry_after"], 7);
     h.call("getMe", json!({})).await;
+    h.tg.inject_fault(Fault {
+        migrate_to_chat_id: Some(-1_009_999),
+        ..Fault::error(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+        )
+        .method("sendMessage")
+        .count(1)
+    });
+    let (_, _, body) = h
+        .fail("sendMessage", json!({"chat_id": ANN, "text": "x"}))
+        .await;
+    assert_eq!(
+        body["parameters"],
+        json!({"migrate_to_chat_id": -1_009_999})
+    );
     h.finish().await;
 }
 
