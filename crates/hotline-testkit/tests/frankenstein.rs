@@ -494,3 +494,119 @@ async fn frankenstein_calls_every_method() {
     let _ = std::fs::remove_dir_all(&dir);
     h.finish().await;
 }
+
+#[tokio::test]
+async fn frankenstein_decodes_every_update_kind_the_server_sends() {
+    let h = H::new().await;
+    let bot = Bot::new_url(format!("{}/bot{}", h.tg.api_url(), h.tg.token()));
+    // Ask for everything, reactions included.
+    bot.get_updates(
+        &GetUpdatesParams::builder()
+            .timeout(0)
+            .allowed_updates(vec![
+                AllowedUpdate::Message,
+                AllowedUpdate::EditedMessage,
+                AllowedUpdate::CallbackQuery,
+                AllowedUpdate::MessageReaction,
+                AllowedUpdate::MyChatMember,
+            ])
+            .build(),
+    )
+    .await
+    .expect("getUpdates");
+    let topic = bot
+        .create_forum_topic(
+            &CreateForumTopicParams::builder()
+                .chat_id(GROUP)
+                .name("Ann")
+                .build(),
+        )
+        .await
+        .expect("topic")
+        .result;
+    let tid = i64::from(topic.message_thread_id);
+    let m =
+        h.tg.send_message(NewMessage::text(ANN, ANN, "/start payload"))
+            .expect("text");
+    let mid = m["message_id"].as_i64().expect("id");
+    h.tg.send_message(
+        NewMessage::empty(ANN, ANN)
+            .photo("ph")
+            .caption("c")
+            .media_group("g"),
+    )
+    .expect("photo");
+    h.tg.send_message(NewMessage::empty(ANN, ANN).document("doc").media_group("g"))
+        .expect("doc");
+    h.tg.edit_message(ANN, ANN, mid, "/start edited")
+        .expect("edit");
+    h.tg.react(ANN, ANN, mid, "👍").expect("react");
+    h.tg.block_user(ANN);
+    h.tg.unblock_user(ANN);
+    let op =
+        h.tg.send_message(NewMessage::text(OLGA, GROUP, "op reply").thread(tid))
+            .expect("op");
+    h.tg.close_topic(GROUP, tid, OLGA).expect("close");
+    h.tg.reopen_topic(GROUP, tid, OLGA).expect("reopen");
+    let sent = bot
+        .send_message(
+            &SendMessageParams::builder()
+                .chat_id(GROUP)
+                .message_thread_id(topic.message_thread_id)
+                .text("menu")
+                .reply_markup(ReplyMarkup::InlineKeyboardMarkup(keyboard("x")))
+                .build(),
+        )
+        .await
+        .expect("send")
+        .result;
+    h.tg.press_button(OLGA, GROUP, i64::from(sent.message_id), "x")
+        .expect("press");
+
+    let ups = bot
+        .get_updates(&GetUpdatesParams::builder().timeout(0).build())
+        .await
+        .expect("every update decodes")
+        .result;
+    let kinds: Vec<&str> = ups
+        .iter()
+        .map(|u| match &u.content {
+            UpdateContent::Message(m) if m.forum_topic_closed.is_some() => "closed",
+            UpdateContent::Message(m) if m.forum_topic_reopened.is_some() => "reopened",
+            UpdateContent::Message(m) if m.photo.is_some() => "photo",
+            UpdateContent::Message(m) if m.document.is_some() => "document",
+            UpdateContent::Message(_) => "message",
+            UpdateContent::EditedMessage(_) => "edited",
+            UpdateContent::MessageReaction(_) => "reaction",
+            UpdateContent::MyChatMember(_) => "my_chat_member",
+            UpdateContent::CallbackQuery(_) => "callback",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "message",
+            "photo",
+            "document",
+            "edited",
+            "reaction",
+            "my_chat_member",
+            "my_chat_member",
+            "message",
+            "closed",
+            "reopened",
+            "callback"
+        ]
+    );
+    let UpdateContent::Message(opm) = &ups[7].content else {
+        panic!("operator message");
+    };
+    assert_eq!(
+        i64::from(opm.message_id),
+        op["message_id"].as_i64().expect("id")
+    );
+    assert_eq!(opm.message_thread_id.map(i64::from), Some(tid));
+    assert_eq!(opm.is_topic_message, Some(true));
+    h.finish().await;
+}
