@@ -1,0 +1,53 @@
+//! `Completion`: when the desk has finished with an update.
+
+use hotline_core::{Error, Ticket};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::oneshot;
+
+/// Resolves when the desk has handled everything an update gave it (a runner moves its offset
+/// only then). Dropping it does not cancel anything.
+#[derive(Debug)]
+#[must_use = "a completion does nothing unless awaited; drop it to not wait"]
+pub struct Completion(Inner);
+
+#[derive(Debug)]
+enum Inner {
+    Ready,
+    Ticket(Ticket),
+    Waiting(oneshot::Receiver<Result<(), String>>),
+}
+
+impl Completion {
+    pub(crate) fn ready() -> Self {
+        Self(Inner::Ready)
+    }
+
+    pub(crate) fn ticket(ticket: Ticket) -> Self {
+        Self(Inner::Ticket(ticket))
+    }
+
+    pub(crate) fn waiting() -> (oneshot::Sender<Result<(), String>>, Self) {
+        let (tx, rx) = oneshot::channel();
+        (tx, Self(Inner::Waiting(rx)))
+    }
+}
+
+impl Future for Completion {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            Inner::Ready => Poll::Ready(Ok(())),
+            Inner::Ticket(ticket) => Pin::new(ticket).poll(cx).map(|r| r.map(|_| ())),
+            Inner::Waiting(rx) => Pin::new(rx).poll(cx).map(|r| match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(message)) => Err(Error::Stopped(message)),
+                Err(_) => Err(Error::Stopped(
+                    "the desk stopped before handling the update".into(),
+                )),
+            }),
+        }
+    }
+}

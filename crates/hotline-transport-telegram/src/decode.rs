@@ -1,0 +1,310 @@
+//! Telegram updates → the desk's events. Pure: no I/O, unit-tested on JSON updates.
+
+use frankenstein::types::{ChatMember, ChatType, Message, ReactionType, User};
+use frankenstein::updates::{Update, UpdateContent};
+use hotline_core::{ChatId, Event, IncomingMessage, MessageId, TopicId, UserId, UserProfile};
+
+/// Callback data of Hotline's own "talk to a human" button (see [`crate::human_button`]).
+pub const HUMAN_CALLBACK: &str = "hotline:human";
+
+/// What an update means to the desk.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Decoded {
+    /// The event for the desk, if any.
+    pub event: Option<Event>,
+    /// Whether the update is the desk's alone (operators' traffic, Hotline's own buttons): the
+    /// host bot should not handle it too.
+    pub consumed: bool,
+    /// A callback query of Hotline's to answer.
+    pub answer_callback: Option<String>,
+}
+
+impl Decoded {
+    fn pass(event: Option<Event>) -> Self {
+        Self {
+            event,
+            consumed: false,
+            answer_callback: None,
+        }
+    }
+
+    fn consume(event: Option<Event>) -> Self {
+        Self {
+            event,
+            consumed: true,
+            answer_callback: None,
+        }
+    }
+}
+
+pub(crate) fn profile(user: &User) -> UserProfile {
+    UserProfile {
+        id: UserId(i64::try_from(user.id).unwrap_or(i64::MAX)),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        username: user.username.clone(),
+        language_code: user.language_code.clone(),
+    }
+}
+
+/// What the desk needs of a message. In a forum topic, a message that replies to nothing else
+/// carries the topic's creation message as `reply_to_message`: that is not a reply.
+pub(crate) fn incoming(message: &Message) -> IncomingMessage {
+    let reply_to = message
+        .reply_to_message
+        .as_ref()
+        .map(|r| r.message_id)
+        .filter(|id| {
+            Some(*id) != message.message_thread_id || message.is_topic_message != Some(true)
+        })
+        .map(MessageId::from);
+    IncomingMessage {
+        id: MessageId::from(message.message_id),
+        text: message.text.clone().or_else(|| message.caption.clone()),
+        has_media: message.text.is_none(),
+        reply_to,
+        media_group: message.media_group_id.clone(),
+        date: i64::try_from(message.edit_date.unwrap_or(message.date)).unwrap_or_default(),
+    }
+}
+
+fn is_private(message: &Message) -> bool {
+    message.chat.type_field == ChatType::Private
+}
+
+fn topic_of(message: &Message) -> Option<TopicId> {
+    if message.is_topic_message == Some(true) {
+        message.message_thread_id.map(|t| TopicId(i64::from(t)))
+    } else {
+        None
+    }
+}
+
+fn emoji(reactions: &[ReactionType]) -> Vec<String> {
+    reactions
+        .iter()
+        .filter_map(|r| match r {
+            ReactionType::Emoji(e) => Some(e.emoji.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Decodes one update for a desk whose backend group is `group`.
+pub(crate) fn decode(update: &Update, group: ChatId) -> Decoded {
+    match &update.content {
+        UpdateContent::Message(message) => decode_message(message, group, false),
+        UpdateContent::EditedMessage(message) => decode_message(message, group, true),
+        UpdateContent::MessageReaction(reaction) => {
+            let emoji = emoji(&reaction.new_reaction);
+            let message = MessageId::from(reaction.message_id);
+            if reaction.chat.type_field == ChatType::Private {
+                Decoded::pass(Some(Event::UserReaction {
+                    user: UserId(reaction.chat.id),
+                    message,
+                    emoji,
+                }))
+            } else if reaction.chat.id == group.0 {
+                Decoded::consume(Some(Event::OperatorReaction {
+                    chat: group,
+                    topic: None,
+                    message,
+                    emoji,
+                }))
+            } else {
+                Decoded::pass(None)
+            }
+        }
+        UpdateContent::MyChatMember(member) if member.chat.type_field == ChatType::Private => {
+            let user = UserId(member.chat.id);
+            match (&member.old_chat_member, &member.new_chat_member) {
+                (_, ChatMember::Kicked(_)) => Decoded::pass(Some(Event::UserBlocked { user })),
+                (ChatMember::Kicked(_), ChatMember::Member(_)) => {
+                    Decoded::pass(Some(Event::UserUnblocked { user }))
+                }
+                _ => Decoded::pass(None),
+            }
+        }
+        UpdateContent::CallbackQuery(query) if query.data.as_deref() == Some(HUMAN_CALLBACK) => {
+            Decoded {
+                event: Some(Event::HandOver {
+                    user: profile(&query.from),
+                }),
+                consumed: true,
+                answer_callback: Some(query.id.clone()),
+            }
+        }
+        _ => Decoded::pass(None),
+    }
+}
+
+fn decode_message(message: &Message, group: ChatId, edited: bool) -> Decoded {
+    let Some(from) = message.from.as_deref() else {
+        return Decoded::pass(None);
+    };
+    if is_private(message) {
+        if from.is_bot {
+            return Decoded::pass(None);
+        }
+        let message_in = incoming(message);
+        let event = if edited {
+            Event::UserEdited {
+                user: UserId(message.chat.id),
+                message: message_in,
+            }
+        } else {
+            Event::UserMessage {
+                user: profile(from),
+                message: message_in,
+            }
+        };
+        return Decoded::pass(Some(event));
+    }
+    if message.chat.id != group.0 {
+        return Decoded::pass(None);
+    }
+    // Everything in the backend group is the desk's.
+    let topic = message.message_thread_id.map(|t| TopicId(i64::from(t)));
+    if let Some(topic) = topic {
+        if message.forum_topic_closed.is_some() {
+            return Decoded::consume(Some(Event::TopicClosed { chat: group, topic }));
+        }
+        if message.forum_topic_reopened.is_some() {
+            return Decoded::consume(Some(Event::TopicReopened { chat: group, topic }));
+        }
+    }
+    let is_content = message.text.is_some()
+        || message.caption.is_some()
+        || message.photo.is_some()
+        || message.document.is_some()
+        || message.video.is_some()
+        || message.voice.is_some()
+        || message.audio.is_some()
+        || message.video_note.is_some()
+        || message.sticker.is_some()
+        || message.animation.is_some()
+        || message.location.is_some()
+        || message.contact.is_some()
+        || message.poll.is_some();
+    if from.is_bot || !is_content {
+        return Decoded::consume(None);
+    }
+    let event = if edited {
+        Event::OperatorEdited {
+            chat: group,
+            topic: topic_of(message),
+            message: incoming(message),
+        }
+    } else {
+        Event::OperatorMessage {
+            chat: group,
+            topic: topic_of(message),
+            operator: UserId(i64::try_from(from.id).unwrap_or_default()),
+            message: incoming(message),
+        }
+    };
+    Decoded::consume(Some(event))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GROUP: ChatId = ChatId(-1001);
+
+    fn update(content: serde_json::Value) -> Update {
+        let mut value = json!({"update_id": 1});
+        for (k, v) in content.as_object().unwrap() {
+            value[k] = v.clone();
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn user(id: i64) -> serde_json::Value {
+        json!({"id": id, "is_bot": false, "first_name": "Ann", "username": "ann", "language_code": "en"})
+    }
+
+    #[test]
+    fn private_messages_pass_through_as_user_messages() {
+        let u = update(json!({"message": {
+            "message_id": 5, "date": 10, "chat": {"id": 7, "type": "private", "first_name": "Ann"},
+            "from": user(7), "text": "/start ref"}}));
+        let d = decode(&u, GROUP);
+        assert!(
+            !d.consumed,
+            "the host bot still handles its users' messages"
+        );
+        let Some(Event::UserMessage { user, message }) = d.event else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            (user.id, user.username.as_deref()),
+            (UserId(7), Some("ann"))
+        );
+        assert_eq!(message.command().map(|c| c.payload), Some("ref"));
+    }
+
+    #[test]
+    fn topic_messages_are_consumed_as_operator_messages_without_the_topic_root_as_reply() {
+        let u = update(json!({"message": {
+            "message_id": 50, "date": 10, "message_thread_id": 40, "is_topic_message": true,
+            "chat": {"id": -1001, "type": "supergroup", "title": "Support", "is_forum": true},
+            "from": user(9),
+            "reply_to_message": {"message_id": 40, "date": 9, "message_thread_id": 40,
+                "chat": {"id": -1001, "type": "supergroup", "title": "Support"},
+                "forum_topic_created": {"name": "x", "icon_color": 1}},
+            "text": "hello"}}));
+        let d = decode(&u, GROUP);
+        assert!(d.consumed);
+        let Some(Event::OperatorMessage { topic, message, .. }) = d.event else {
+            panic!("{d:?}")
+        };
+        assert_eq!(topic, Some(TopicId(40)));
+        assert_eq!(message.reply_to, None);
+    }
+
+    #[test]
+    fn service_messages_close_and_reopen() {
+        let closed = update(json!({"message": {
+            "message_id": 51, "date": 10, "message_thread_id": 40, "is_topic_message": true,
+            "chat": {"id": -1001, "type": "supergroup", "title": "Support", "is_forum": true},
+            "from": user(9), "forum_topic_closed": {}}}));
+        assert_eq!(
+            decode(&closed, GROUP).event,
+            Some(Event::TopicClosed {
+                chat: GROUP,
+                topic: TopicId(40)
+            })
+        );
+    }
+
+    #[test]
+    fn other_groups_pass_and_blocking_is_seen() {
+        let other = update(json!({"message": {
+            "message_id": 1, "date": 1, "chat": {"id": -5, "type": "group", "title": "x"},
+            "from": user(9), "text": "hi"}}));
+        assert_eq!(decode(&other, GROUP), Decoded::pass(None));
+        let blocked = update(json!({"my_chat_member": {
+            "chat": {"id": 7, "type": "private", "first_name": "Ann"}, "from": user(7), "date": 1,
+            "old_chat_member": {"status": "member", "user": user(1)},
+            "new_chat_member": {"status": "kicked", "user": user(1), "until_date": 0}}}));
+        assert_eq!(
+            decode(&blocked, GROUP).event,
+            Some(Event::UserBlocked { user: UserId(7) })
+        );
+    }
+
+    #[test]
+    fn the_human_button_hands_over_and_is_answered() {
+        let u = update(json!({"callback_query": {
+            "id": "cb1", "from": user(7), "chat_instance": "x", "data": "hotline:human"}}));
+        let d = decode(&u, GROUP);
+        assert!(d.consumed);
+        assert_eq!(d.answer_callback.as_deref(), Some("cb1"));
+        assert!(matches!(d.event, Some(Event::HandOver { .. })));
+        let other = update(json!({"callback_query": {
+            "id": "cb2", "from": user(7), "chat_instance": "x", "data": "faq:1"}}));
+        assert_eq!(decode(&other, GROUP), Decoded::pass(None));
+    }
+}

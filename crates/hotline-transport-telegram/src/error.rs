@@ -1,0 +1,36 @@
+//! The crate's error type.
+
+/// What can go wrong outside the desk itself: configuration, the Bot API, the webhook server.
+///
+/// No variant ever holds the bot token: URLs are rebuilt without it and frankenstein's HTTP errors
+/// are stripped of their URL before they get here.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting is missing or invalid; `name` is the environment variable or parameter.
+    #[error("{name}: {message}")]
+    Config {
+        /// The setting.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The desk refused its configuration or failed.
+    #[error(transparent)]
+    Core(#[from] hotline_core::Error),
+    /// A Bot API call failed.
+    #[error("Bot API: {0}")]
+    Api(#[from] crate::client::ApiError),
+    /// The webhook server could not start or failed.
+    #[error("webhook server: {0}")]
+    Server(String),
+}
+
+impl Error {
+    pub(crate) fn config(name: &str, message: impl Into<String>) -> Self {
+        Error::Config {
+            name: name.to_owned(),
+            message: message.into(),
+        }
+    }
+}

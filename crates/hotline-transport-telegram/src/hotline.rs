@@ -1,0 +1,246 @@
+//! `Hotline`: the desk bolted onto a Telegram bot.
+
+use crate::Error;
+use crate::albums::Albums;
+use crate::client::TelegramClient;
+use crate::completion::Completion;
+use crate::decode::{self, HUMAN_CALLBACK};
+use crate::pacing::Limits;
+use crate::secret::BotToken;
+use crate::settings::Settings;
+use crate::transport::TelegramTransport;
+use frankenstein::types::User;
+use frankenstein::updates::Update;
+use hotline_core::{Config, Desk, Event, MemoryStore, Store};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What [`Hotline::handle_update`] made of an update.
+#[derive(Debug)]
+#[must_use = "check `consumed` to know whether your bot should handle the update too"]
+pub struct Handled {
+    /// The update was the desk's alone (operators' traffic in the backend group, Hotline's own
+    /// buttons): the host bot should not handle it. `false` for user traffic, which the host bot
+    /// still answers as usual.
+    pub consumed: bool,
+    /// Resolves when the desk has finished with the update.
+    pub completion: Completion,
+}
+
+/// The support desk on a Telegram bot. Cheap to clone.
+///
+/// Embedded in a host bot: hand it every update with [`Hotline::handle_update`], send through
+/// [`Hotline::intercept`]'s wrapper to mirror the bot's replies, call [`Hotline::hand_over`] from
+/// a "talk to a human" button. Standalone: [`Hotline::run_polling`] or
+/// [`Hotline::webhook_router`].
+#[derive(Clone, Debug)]
+pub struct Hotline {
+    pub(crate) desk: Desk,
+    pub(crate) client: TelegramClient,
+    albums: Albums,
+}
+
+impl std::fmt::Debug for Albums {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Albums")
+    }
+}
+
+type ErrorHook = Arc<dyn Fn(&hotline_core::Error) + Send + Sync>;
+
+/// Builds a [`Hotline`]; see [`Hotline::builder`].
+#[must_use]
+pub struct HotlineBuilder {
+    token: Result<BotToken, Error>,
+    config: Config,
+    api_url: String,
+    limits: Limits,
+    store: Option<Arc<dyn Store>>,
+    album_quiet: Duration,
+    on_error: Option<ErrorHook>,
+}
+
+impl HotlineBuilder {
+    /// The Bot API server (default Telegram's; a local Bot API server or the fake one in tests).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = url.into();
+        self
+    }
+
+    /// Pacing budgets (default Telegram's figures).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Where the desk keeps its state (default in memory: use a durable store in production).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How long to wait for more parts of an album before copying it (default 700 ms).
+    pub fn album_quiet(mut self, quiet: Duration) -> Self {
+        self.album_quiet = quiet;
+        self
+    }
+
+    /// Called with every error of the desk (they are also logged). Errors never reach the host.
+    pub fn on_error(mut self, hook: impl Fn(&hotline_core::Error) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// The desk.
+    pub fn build(self) -> Result<Hotline, Error> {
+        let client = TelegramClient::new(&self.api_url, self.token?)?;
+        let transport = TelegramTransport::new(client.clone(), self.limits);
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let mut desk = Desk::builder(self.config, store, Arc::new(transport));
+        if let Some(hook) = self.on_error {
+            desk = desk.on_error(move |e| hook(e));
+        }
+        Ok(Hotline {
+            desk: desk.build(),
+            client,
+            albums: Albums::new(self.album_quiet),
+        })
+    }
+}
+
+/// The "talk to a human" button for a host bot's inline keyboard: pressing it hands the user to an
+/// operator (Hotline answers the callback itself).
+pub fn human_button(text: &str) -> frankenstein::types::InlineKeyboardButton {
+    frankenstein::types::InlineKeyboardButton::builder()
+        .text(text)
+        .callback_data(HUMAN_CALLBACK)
+        .build()
+}
+
+impl Hotline {
+    /// A builder for a bot with `token` and a desk configured by `config`.
+    pub fn builder(token: &str, config: Config) -> HotlineBuilder {
+        HotlineBuilder {
+            token: BotToken::new(token),
+            config,
+            api_url: crate::client::TELEGRAM_API_URL.to_owned(),
+            limits: Limits::telegram(),
+            store: None,
+            album_quiet: Duration::from_millis(700),
+            on_error: None,
+        }
+    }
+
+    /// A builder from [`Settings`] (see [`Settings::from_env`]).
+    pub fn from_settings(settings: Settings) -> HotlineBuilder {
+        HotlineBuilder {
+            token: Ok(settings.token),
+            config: settings.config,
+            api_url: settings.api_url,
+            limits: settings.limits,
+            store: None,
+            album_quiet: Duration::from_millis(700),
+            on_error: None,
+        }
+    }
+
+    /// The desk.
+    pub fn desk(&self) -> &Desk {
+        &self.desk
+    }
+
+    /// The Bot API client Hotline uses.
+    pub fn client(&self) -> &TelegramClient {
+        &self.client
+    }
+
+    /// Hands one update to the desk and says whether the host bot should handle it too.
+    ///
+    /// Returns at once: the desk works in the background, one user's events in order. Must be
+    /// called within a Tokio runtime. Updates that are not the desk's business pass through
+    /// untouched.
+    pub fn handle_update(&self, update: &Update) -> Handled {
+        let decoded = decode::decode(update, self.desk.config().backend_group);
+        if let Some(callback) = decoded.answer_callback {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let params = json!({"callback_query_id": callback, "text": "An operator will answer you here."});
+                if let Err(error) = client.call("answerCallbackQuery", params).await {
+                    tracing::info!(%error, "hotline: answering a callback failed");
+                }
+            });
+        }
+        let completion = match decoded.event {
+            Some(event) => self.albums.submit(&self.desk, event),
+            None => Completion::ready(),
+        };
+        Handled {
+            consumed: decoded.consumed,
+            completion,
+        }
+    }
+
+    /// Hands the user to an operator (the host bot's own button or command): opens their topic
+    /// with their recent messages as context, like a keyword would.
+    pub fn hand_over(&self, user: &User) -> Completion {
+        self.albums.submit(
+            &self.desk,
+            Event::HandOver {
+                user: decode::profile(user),
+            },
+        )
+    }
+
+    /// Runs the desk's timed work (auto-close) every `every` until the runtime stops.
+    pub fn spawn_ticker(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let desk = self.desk.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                if let Err(error) = desk.tick().await {
+                    tracing::warn!(%error, "hotline: timed work failed");
+                }
+            }
+        })
+    }
+
+    /// Checks the backend group once: a forum, with the bot an admin allowed to manage topics.
+    /// Returns a list of problems in plain words (empty when all is well).
+    pub async fn preflight(&self) -> Result<Vec<String>, Error> {
+        let group = self.desk.config().backend_group.0;
+        let mut problems = Vec::new();
+        let chat = self
+            .client
+            .call("getChat", json!({"chat_id": group}))
+            .await?;
+        if chat.get("is_forum").and_then(serde_json::Value::as_bool) != Some(true) {
+            problems.push(format!(
+                "the backend group {group} is not a forum: turn on Topics in its settings"
+            ));
+        }
+        let bot_id = self.client.token().bot_id();
+        let member = self
+            .client
+            .call(
+                "getChatMember",
+                json!({"chat_id": group, "user_id": bot_id}),
+            )
+            .await?;
+        let status = member
+            .get("status")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let can_manage = member
+            .get("can_manage_topics")
+            .and_then(serde_json::Value::as_bool);
+        if status != "creator" && (status != "administrator" || can_manage == Some(false)) {
+            problems.push(format!(
+                "the bot is `{status}` in the backend group: make it an admin allowed to manage topics"
+            ));
+        }
+        Ok(problems)
+    }
+}

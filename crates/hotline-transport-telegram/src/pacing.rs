@@ -1,0 +1,357 @@
+//! Pacing: staying inside Telegram's limits before Telegram has to say 429.
+//!
+//! Telegram allows about 30 messages per second for the whole bot, 1 per second into one private
+//! chat and 20 per minute into one group. The backend group is one group, so every relayed
+//! message, topic creation and rename there shares the one budget of 20 a minute: the pacer makes
+//! callers wait their turn, and within one chat it lets the most urgent waiter go first (relayed
+//! messages, then notices, then cosmetic changes), oldest first within a priority.
+//!
+//! Each limit is a sliding window of send times. `time_scale` shrinks every window (and every
+//! `retry_after`) for tests against the fake server's scaled clock; it is 1 against Telegram.
+
+use hotline_core::Priority;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Pacing budgets. `None` turns one limit off; [`Limits::off`] turns all off (429s are still
+/// honoured).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Calls per second for the whole bot.
+    pub global_per_second: Option<u32>,
+    /// Calls per second into one private chat.
+    pub per_chat_per_second: Option<u32>,
+    /// Calls per minute into one group (the backend group).
+    pub per_group_per_minute: Option<u32>,
+    /// How much faster than real time the limit clock runs (1 on Telegram).
+    pub time_scale: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::telegram()
+    }
+}
+
+impl Limits {
+    /// Telegram's documented figures: 30/s, 1/s per private chat, 20/min per group.
+    pub fn telegram() -> Self {
+        Self {
+            global_per_second: Some(30),
+            per_chat_per_second: Some(1),
+            per_group_per_minute: Some(20),
+            time_scale: 1.0,
+        }
+    }
+
+    /// No pacing ahead of time.
+    pub fn off() -> Self {
+        Self {
+            global_per_second: None,
+            per_chat_per_second: None,
+            per_group_per_minute: None,
+            time_scale: 1.0,
+        }
+    }
+
+    /// The same limits on a clock running `scale` times faster (tests against a scaled fake).
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
+        self
+    }
+
+    /// Parses `HOTLINE_LIMITS`: `GLOBAL_PER_SECOND,PER_CHAT_PER_SECOND,PER_GROUP_PER_MINUTE`
+    /// (a `0` turns one off) or `off`.
+    pub fn parse(value: &str) -> Result<Self, crate::Error> {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(Self::off());
+        }
+        let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+        let [global, chat, group] = parts.as_slice() else {
+            return Err(crate::Error::config(
+                "HOTLINE_LIMITS",
+                format!(
+                    "expected `GLOBAL_PER_SECOND,PER_CHAT_PER_SECOND,PER_GROUP_PER_MINUTE` (like `30,1,20`) or `off`, found `{value}`"
+                ),
+            ));
+        };
+        let number = |name: &str, text: &str| -> Result<Option<u32>, crate::Error> {
+            let n: u32 = text.parse().map_err(|_| {
+                crate::Error::config("HOTLINE_LIMITS", format!("{name}: `{text}` is not a count"))
+            })?;
+            Ok((n > 0).then_some(n))
+        };
+        Ok(Self {
+            global_per_second: number("GLOBAL_PER_SECOND", global)?,
+            per_chat_per_second: number("PER_CHAT_PER_SECOND", chat)?,
+            per_group_per_minute: number("PER_GROUP_PER_MINUTE", group)?,
+            time_scale: 1.0,
+        })
+    }
+
+    fn is_off(&self) -> bool {
+        self.global_per_second.is_none()
+            && self.per_chat_per_second.is_none()
+            && self.per_group_per_minute.is_none()
+    }
+
+    fn scaled(&self, telegram_seconds: f64) -> Duration {
+        Duration::from_secs_f64(telegram_seconds / self.time_scale.max(f64::MIN_POSITIVE))
+    }
+}
+
+/// Send times inside one window.
+#[derive(Debug, Default)]
+struct Window {
+    sent: VecDeque<Instant>,
+}
+
+impl Window {
+    /// When the next send fits, given at most `limit` sends per `length`.
+    fn ready_at(&mut self, now: Instant, limit: u32, length: Duration) -> Instant {
+        while self.sent.front().is_some_and(|t| *t + length <= now) {
+            self.sent.pop_front();
+        }
+        let limit = limit as usize;
+        if self.sent.len() < limit {
+            now
+        } else {
+            self.sent[self.sent.len() - limit] + length
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Chat {
+    window: Window,
+    /// Waiting callers, most urgent first.
+    waiting: BTreeSet<(Priority, u64)>,
+    /// Telegram said 429 for this chat: nothing goes before this.
+    blocked_until: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_ticket: u64,
+    global: Window,
+    chats: HashMap<i64, Chat>,
+    acquisitions: u64,
+}
+
+/// Makes callers wait until a call fits every budget.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    limits: Limits,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+impl Pacer {
+    pub(crate) fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            state: Mutex::default(),
+            changed: Notify::new(),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until a call into `chat` with `priority` fits, and counts it as made.
+    pub(crate) async fn acquire(&self, chat: i64, priority: Priority) {
+        if self.limits.is_off() {
+            return;
+        }
+        let ticket = {
+            let mut state = self.state();
+            state.next_ticket += 1;
+            let ticket = state.next_ticket;
+            state
+                .chats
+                .entry(chat)
+                .or_default()
+                .waiting
+                .insert((priority, ticket));
+            ticket
+        };
+        loop {
+            let wake_at = match self.try_take(chat, priority, ticket) {
+                None => return,
+                Some(at) => at,
+            };
+            // Woken when another caller leaves (the queue moved) or when the window frees.
+            tokio::select! {
+                () = self.changed.notified() => {}
+                () = tokio::time::sleep_until(wake_at) => {}
+            }
+        }
+    }
+
+    /// Takes the slot if this caller is first in its chat and every window has room; otherwise
+    /// says when to look again.
+    fn try_take(&self, chat: i64, priority: Priority, ticket: u64) -> Option<Instant> {
+        let limits = self.limits;
+        let now = Instant::now();
+        let mut state = self.state();
+        let state = &mut *state;
+        let entry = state.chats.entry(chat).or_default();
+        if entry.waiting.first() != Some(&(priority, ticket)) {
+            // Someone more urgent (or older) goes first; look again when the queue moves.
+            return Some(now + Duration::from_millis(50));
+        }
+        let mut ready = entry.blocked_until.unwrap_or(now).max(now);
+        let (limit, length) = if chat < 0 {
+            (limits.per_group_per_minute, limits.scaled(60.0))
+        } else {
+            (limits.per_chat_per_second, limits.scaled(1.0))
+        };
+        if let Some(limit) = limit {
+            ready = ready.max(entry.window.ready_at(now, limit, length));
+        }
+        if let Some(limit) = limits.global_per_second {
+            ready = ready.max(state.global.ready_at(now, limit, limits.scaled(1.0)));
+        }
+        if ready > now {
+            return Some(ready);
+        }
+        let entry = state.chats.entry(chat).or_default();
+        entry.waiting.remove(&(priority, ticket));
+        entry.window.sent.push_back(now);
+        entry.blocked_until = None;
+        state.global.sent.push_back(now);
+        state.acquisitions += 1;
+        if state.acquisitions.is_multiple_of(1024) {
+            // Forget chats with nothing in flight, so the map holds only active chats.
+            let horizon = limits.scaled(60.0);
+            state.chats.retain(|_, c| {
+                !c.waiting.is_empty() || c.window.sent.back().is_some_and(|t| *t + horizon > now)
+            });
+        }
+        self.changed.notify_waiters();
+        None
+    }
+
+    /// Telegram answered 429 for `chat`: hold every call into it for `wait`.
+    pub(crate) fn penalize(&self, chat: i64, wait: Duration) {
+        if self.limits.is_off() {
+            return;
+        }
+        let until = Instant::now() + wait;
+        let mut state = self.state();
+        let entry = state.chats.entry(chat).or_default();
+        entry.blocked_until = Some(entry.blocked_until.map_or(until, |t| t.max(until)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn parses_hotline_limits() {
+        assert_eq!(Limits::parse("30,1,20").unwrap(), Limits::telegram());
+        assert_eq!(Limits::parse("OFF").unwrap(), Limits::off());
+        let partial = Limits::parse("0, 2, 40").unwrap();
+        assert_eq!(partial.global_per_second, None);
+        assert_eq!(partial.per_group_per_minute, Some(40));
+        let error = Limits::parse("30,1").unwrap_err().to_string();
+        assert!(error.starts_with("HOTLINE_LIMITS:"), "{error}");
+        let error = Limits::parse("30,x,20").unwrap_err().to_string();
+        assert!(error.contains("PER_CHAT_PER_SECOND"), "{error}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_gets_twenty_a_minute() {
+        let pacer = Pacer::new(Limits::telegram());
+        let start = Instant::now();
+        for _ in 0..20 {
+            pacer.acquire(-100, Priority::Relay).await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "the first 20 go at once"
+        );
+        pacer.acquire(-100, Priority::Relay).await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(60),
+            "the 21st waits for the window"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_time_scale_shrinks_windows() {
+        let pacer = Pacer::new(Limits::telegram().with_time_scale(60.0));
+        let start = Instant::now();
+        for _ in 0..41 {
+            pacer.acquire(-100, Priority::Relay).await;
+        }
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(3),
+            "{elapsed:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn relays_overtake_waiting_renames() {
+        let pacer = Arc::new(Pacer::new(Limits {
+            per_group_per_minute: Some(1),
+            ..Limits::telegram()
+        }));
+        pacer.acquire(-100, Priority::Relay).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, priority) in [
+            ("rename", Priority::Cosmetic),
+            ("notice", Priority::Notice),
+            ("relay", Priority::Relay),
+        ] {
+            let (pacer, order) = (Arc::clone(&pacer), Arc::clone(&order));
+            tasks.push(tokio::spawn(async move {
+                pacer.acquire(-100, priority).await;
+                order.lock().unwrap().push(name);
+            }));
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["relay", "notice", "rename"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_holds_the_chat() {
+        let pacer = Pacer::new(Limits::telegram());
+        pacer.penalize(5, Duration::from_secs(9));
+        let start = Instant::now();
+        pacer.acquire(5, Priority::Relay).await;
+        assert!(start.elapsed() >= Duration::from_secs(9));
+        let start = Instant::now();
+        pacer.acquire(6, Priority::Relay).await;
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "other chats are not held"
+        );
+    }
+
+    #[tokio::test]
+    async fn off_means_no_waiting() {
+        let pacer = Pacer::new(Limits::off());
+        for _ in 0..1000 {
+            pacer.acquire(-100, Priority::Relay).await;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Long polling with an offset that moves past an update only once the desk has handled it.
+//!
+//! Updates are handled concurrently (each user's in order), so they finish out of order. The
+//! offset acknowledged to Telegram is the low watermark: the first update not yet finished. Telegram
+//! then delivers the unfinished ones again with the next batch; they are recognised by id and
+//! skipped. A crash therefore re-delivers at most what was in flight, and the store's record of
+//! handled events keeps those from being relayed twice.
+
+use crate::Error;
+use crate::hotline::Hotline;
+use frankenstein::updates::Update;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The update kinds a standalone desk asks for.
+pub(crate) const ALLOWED_UPDATES: &[&str] = &[
+    "message",
+    "edited_message",
+    "callback_query",
+    "message_reaction",
+    "my_chat_member",
+];
+
+impl Hotline {
+    /// Runs the bot alone with long polling until `shutdown` resolves (pass
+    /// [`crate::shutdown_signal`] for Ctrl-C / SIGTERM); then finishes the updates in flight,
+    /// acknowledges them to Telegram and returns.
+    ///
+    /// A webhook left set on the bot is removed first (Telegram refuses `getUpdates` while one is
+    /// set). An update that cannot be decoded (a kind newer than this library) is logged and
+    /// skipped, never retried forever.
+    pub async fn run_polling(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        self.client
+            .call("deleteWebhook", json!({"drop_pending_updates": false}))
+            .await?;
+        let ticker = self.spawn_ticker(Duration::from_secs(60));
+        let (finished_tx, mut finished_rx) = mpsc::unbounded_channel::<i64>();
+        // update_id → finished? for every update at or after the offset.
+        let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
+        let mut offset: i64 = 0;
+        tokio::pin!(shutdown);
+        loop {
+            while let Ok(id) = finished_rx.try_recv() {
+                in_flight.insert(id, true);
+            }
+            while let Some((&id, &true)) = in_flight.first_key_value() {
+                in_flight.remove(&id);
+                offset = id + 1;
+            }
+            let busy = in_flight.len() >= 100;
+            let timeout = if in_flight.is_empty() { 25 } else { 1 };
+            let poll = self.client.call(
+                "getUpdates",
+                json!({"offset": offset, "timeout": timeout, "limit": 100, "allowed_updates": super::polling::ALLOWED_UPDATES}),
+            );
+            let batch = tokio::select! {
+                () = &mut shutdown => break,
+                // Too many in flight to see new updates: wait for one to finish instead.
+                Some(id) = finished_rx.recv(), if busy => {
+                    in_flight.insert(id, true);
+                    continue;
+                }
+                batch = poll, if !busy => batch,
+            };
+            let updates = match batch {
+                Ok(Value::Array(updates)) => updates,
+                Ok(other) => {
+                    tracing::warn!(answer = %other, "hotline: getUpdates gave no list");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "hotline: getUpdates failed; retrying");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            let mut fresh = 0;
+            for raw in updates {
+                let Some(id) = raw.get("update_id").and_then(Value::as_i64) else {
+                    tracing::warn!("hotline: an update without update_id was skipped");
+                    continue;
+                };
+                if id < offset || in_flight.contains_key(&id) {
+                    continue; // delivered again while still in flight
+                }
+                fresh += 1;
+                in_flight.insert(id, false);
+                match serde_json::from_value::<Update>(raw) {
+                    Ok(update) => {
+                        let completion = self.handle_update(&update).completion;
+                        let finished = finished_tx.clone();
+                        tokio::spawn(async move {
+                            if let Err(error) = completion.await {
+                                tracing::warn!(%error, update_id = id, "hotline: update failed");
+                            }
+                            let _ = finished.send(id);
+                        });
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, update_id = id, "hotline: an update could not be decoded and was skipped");
+                        in_flight.insert(id, true);
+                    }
+                }
+            }
+            if fresh == 0 && !in_flight.is_empty() {
+                // Only re-deliveries: wait for progress rather than asking again at once.
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    Some(id) = finished_rx.recv() => { in_flight.insert(id, true); }
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            }
+        }
+        ticker.abort();
+        // Finish the work in flight, then tell Telegram how far we got.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while in_flight.values().any(|done| !done) {
+            match tokio::time::timeout_at(deadline, finished_rx.recv()).await {
+                Ok(Some(id)) => {
+                    in_flight.insert(id, true);
+                }
+                _ => break,
+            }
+        }
+        while let Some((&id, &true)) = in_flight.first_key_value() {
+            in_flight.remove(&id);
+            offset = id + 1;
+        }
+        if offset > 0 {
+            let confirm = json!({"offset": offset, "timeout": 0, "limit": 1, "allowed_updates": ALLOWED_UPDATES});
+            if let Err(error) = self.client.call("getUpdates", confirm).await {
+                tracing::warn!(%error, "hotline: could not confirm the last offset");
+            }
+        }
+        Ok(())
+    }
+}

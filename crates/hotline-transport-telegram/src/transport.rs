@@ -1,0 +1,417 @@
+//! `TelegramTransport`: the desk's actions as Bot API calls.
+
+use crate::client::TelegramClient;
+use crate::pacing::{Limits, Pacer};
+use async_trait::async_trait;
+use hotline_core::{Action, MessageId, Performed, Priority, Recipient, TopicId, TransportError};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Performs [`Action`]s on the Bot API, paced ahead of Telegram's limits, with failures
+/// classified for the desk (a deleted topic, a blocked user, a 429's `retry_after`).
+///
+/// Topic renames are cosmetic: they are queued at the lowest priority and performed in the
+/// background, and a rename waiting for its turn is replaced by a newer one for the same topic,
+/// so a topic flipping 🟪/🟨 ten times costs one call, and never delays a relayed message.
+#[derive(Debug, Clone)]
+pub struct TelegramTransport {
+    client: TelegramClient,
+    pacer: Arc<Pacer>,
+    renames: Arc<Mutex<HashMap<(i64, i64), String>>>,
+}
+
+impl TelegramTransport {
+    /// A transport on `client`, paced by `limits`.
+    pub fn new(client: TelegramClient, limits: Limits) -> Self {
+        Self {
+            client,
+            pacer: Arc::new(Pacer::new(limits)),
+            renames: Arc::default(),
+        }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &TelegramClient {
+        &self.client
+    }
+
+    async fn call(
+        &self,
+        chat: i64,
+        priority: Priority,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, TransportError> {
+        self.pacer.acquire(chat, priority).await;
+        match self.client.call(method, params).await {
+            Ok(result) => Ok(result),
+            Err(error) => {
+                let classified = error.classify(self.pacer.limits().time_scale);
+                if let TransportError::RetryAfter(wait) = classified {
+                    self.pacer.penalize(chat, wait);
+                }
+                Err(classified)
+            }
+        }
+    }
+
+    /// Queues a rename; a rename of the same topic already waiting just takes the new name.
+    fn rename_later(&self, chat: i64, topic: i64, name: String) {
+        {
+            let mut renames = self.renames.lock().unwrap_or_else(|p| p.into_inner());
+            if renames.insert((chat, topic), name).is_some() {
+                return; // merged into the waiting rename
+            }
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            for _attempt in 0..5 {
+                this.pacer.acquire(chat, Priority::Cosmetic).await;
+                // Take the newest name only now, when it is our turn.
+                let name = {
+                    let mut renames = this.renames.lock().unwrap_or_else(|p| p.into_inner());
+                    match renames.remove(&(chat, topic)) {
+                        Some(name) => name,
+                        None => return,
+                    }
+                };
+                let params = json!({"chat_id": chat, "message_thread_id": topic, "name": name});
+                match this.client.call("editForumTopic", params).await {
+                    Ok(_) => return,
+                    Err(error) => match error.classify(this.pacer.limits().time_scale) {
+                        TransportError::RetryAfter(wait) => {
+                            this.pacer.penalize(chat, wait);
+                            // Put the name back unless a newer one arrived meanwhile.
+                            this.renames
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .entry((chat, topic))
+                                .or_insert(name);
+                        }
+                        TransportError::Unavailable(_) => {
+                            this.renames
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .entry((chat, topic))
+                                .or_insert(name);
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        }
+                        other => {
+                            if !is_not_modified(&other) {
+                                tracing::info!(error = %other, "hotline: renaming a topic failed");
+                            }
+                            return;
+                        }
+                    },
+                }
+            }
+        });
+    }
+}
+
+fn is_not_modified(error: &TransportError) -> bool {
+    matches!(error, TransportError::BadRequest(d) if d.to_ascii_uppercase().contains("NOT_MODIFIED") || d.contains("not modified"))
+}
+
+/// Telegram's length limits: texts 4096 characters, captions 1024.
+fn cut(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((at, _)) => {
+            let mut cut: String = text[..at].chars().take(limit - 1).collect();
+            cut.push('…');
+            cut
+        }
+        None => text.to_owned(),
+    }
+}
+
+fn reply(reply_to: Option<MessageId>) -> Value {
+    match reply_to {
+        Some(id) => json!({"message_id": id.0, "allow_sending_without_reply": true}),
+        None => Value::Null,
+    }
+}
+
+/// A copy of one message, or of an album in one call.
+fn copy(
+    chat: i64,
+    topic: Option<TopicId>,
+    from: i64,
+    messages: &[MessageId],
+    reply_to: Option<MessageId>,
+) -> (&'static str, Value) {
+    let mut params = match messages {
+        [one] => json!({"chat_id": chat, "from_chat_id": from, "message_id": one.0}),
+        many => json!({
+            "chat_id": chat,
+            "from_chat_id": from,
+            "message_ids": many.iter().map(|m| m.0).collect::<Vec<_>>(),
+        }),
+    };
+    if let Some(topic) = topic {
+        params["message_thread_id"] = json!(topic.0);
+    }
+    if messages.len() == 1 && reply_to.is_some() {
+        params["reply_parameters"] = reply(reply_to);
+    }
+    (
+        if messages.len() == 1 {
+            "copyMessage"
+        } else {
+            "copyMessages"
+        },
+        params,
+    )
+}
+
+/// The Bot API call for an action: method and JSON parameters.
+pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
+    match action {
+        Action::CreateTopic { chat, name } => (
+            "createForumTopic",
+            json!({"chat_id": chat.0, "name": cut(name, 128)}),
+        ),
+        Action::CopyToTopic {
+            chat,
+            topic,
+            from,
+            messages,
+            reply_to,
+        } => copy(chat.0, Some(*topic), from.0, messages, *reply_to),
+        Action::MirrorToTopic {
+            chat,
+            topic,
+            from,
+            message,
+            text,
+            has_media,
+        } => {
+            if *has_media {
+                (
+                    "copyMessage",
+                    json!({
+                        "chat_id": chat.0, "message_thread_id": topic.0,
+                        "from_chat_id": from.0, "message_id": message.0,
+                        "caption": cut(text, 1024),
+                    }),
+                )
+            } else {
+                (
+                    "sendMessage",
+                    json!({
+                        "chat_id": chat.0, "message_thread_id": topic.0, "text": cut(text, 4096),
+                        "link_preview_options": {"is_disabled": true},
+                    }),
+                )
+            }
+        }
+        Action::CopyToUser {
+            user,
+            from,
+            messages,
+            reply_to,
+        } => copy(user.0, None, from.0, messages, *reply_to),
+        Action::SendNotice { to, text, markdown } => {
+            let mut params = match to {
+                Recipient::User(user) => json!({"chat_id": user.0}),
+                Recipient::Topic { chat, topic } => {
+                    json!({"chat_id": chat.0, "message_thread_id": topic.0})
+                }
+            };
+            params["text"] = json!(cut(text, 4096));
+            if *markdown {
+                params["parse_mode"] = json!("MarkdownV2");
+            }
+            ("sendMessage", params)
+        }
+        Action::EditCopy {
+            chat,
+            message,
+            text,
+            caption,
+        } => {
+            if *caption {
+                (
+                    "editMessageCaption",
+                    json!({"chat_id": chat.0, "message_id": message.0, "caption": cut(text, 1024)}),
+                )
+            } else {
+                (
+                    "editMessageText",
+                    json!({"chat_id": chat.0, "message_id": message.0, "text": cut(text, 4096)}),
+                )
+            }
+        }
+        Action::RenameTopic { chat, topic, name } => (
+            "editForumTopic",
+            json!({"chat_id": chat.0, "message_thread_id": topic.0, "name": cut(name, 128)}),
+        ),
+        Action::CloseTopic { chat, topic } => (
+            "closeForumTopic",
+            json!({"chat_id": chat.0, "message_thread_id": topic.0}),
+        ),
+        Action::ReopenTopic { chat, topic } => (
+            "reopenForumTopic",
+            json!({"chat_id": chat.0, "message_thread_id": topic.0}),
+        ),
+        Action::SetReaction {
+            chat,
+            message,
+            emoji,
+        } => (
+            "setMessageReaction",
+            json!({
+                "chat_id": chat.0,
+                "message_id": message.0,
+                "reaction": emoji.iter().map(|e| json!({"type": "emoji", "emoji": e})).collect::<Vec<_>>(),
+            }),
+        ),
+        // Action is non-exhaustive across crates; every variant known today is above.
+        #[allow(unreachable_patterns)]
+        _ => ("getMe", json!({})),
+    }
+}
+
+/// Reads what an action produced from the call's result.
+pub(crate) fn performed_from(action: &Action, result: &Value) -> Result<Performed, TransportError> {
+    let id = |v: &Value, field: &str| v.get(field).and_then(Value::as_i64);
+    let missing = |what: &str| TransportError::Other(format!("the answer has no {what}"));
+    Ok(match action {
+        Action::CreateTopic { .. } => Performed::Topic(TopicId(
+            id(result, "message_thread_id").ok_or_else(|| missing("message_thread_id"))?,
+        )),
+        Action::CopyToTopic { .. }
+        | Action::CopyToUser { .. }
+        | Action::MirrorToTopic { .. }
+        | Action::SendNotice { .. } => match result {
+            Value::Array(items) => Performed::Messages(
+                items
+                    .iter()
+                    .filter_map(|m| id(m, "message_id"))
+                    .map(MessageId)
+                    .collect(),
+            ),
+            one => Performed::Messages(vec![MessageId(
+                id(one, "message_id").ok_or_else(|| missing("message_id"))?,
+            )]),
+        },
+        _ => Performed::Done,
+    })
+}
+
+#[async_trait]
+impl hotline_core::Transport for TelegramTransport {
+    async fn perform(&self, action: &Action) -> Result<Performed, TransportError> {
+        if let Action::RenameTopic { chat, topic, name } = action {
+            self.rename_later(chat.0, topic.0, cut(name, 128));
+            return Ok(Performed::Done);
+        }
+        let (method, params) = request_for(action);
+        match self
+            .call(action.target_chat().0, action.priority(), method, params)
+            .await
+        {
+            Ok(result) => performed_from(action, &result),
+            // Closing a closed topic (an operator was quicker) is not a failure.
+            Err(error)
+                if is_not_modified(&error)
+                    && matches!(
+                        action,
+                        Action::CloseTopic { .. } | Action::ReopenTopic { .. }
+                    ) =>
+            {
+                Ok(Performed::Done)
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotline_core::{ChatId, UserId};
+
+    #[test]
+    fn albums_are_one_copy_messages_call_and_singles_carry_the_reply() {
+        let (method, params) = request_for(&Action::CopyToTopic {
+            chat: ChatId(-100),
+            topic: TopicId(5),
+            from: ChatId(1),
+            messages: vec![MessageId(3), MessageId(4)],
+            reply_to: Some(MessageId(9)),
+        });
+        assert_eq!(method, "copyMessages");
+        assert_eq!(params["message_ids"], json!([3, 4]));
+        assert_eq!(params["message_thread_id"], 5);
+        let (method, params) = request_for(&Action::CopyToUser {
+            user: UserId(1),
+            from: ChatId(-100),
+            messages: vec![MessageId(7)],
+            reply_to: Some(MessageId(2)),
+        });
+        assert_eq!(method, "copyMessage");
+        assert_eq!(params["reply_parameters"]["message_id"], 2);
+        assert_eq!(
+            params["reply_parameters"]["allow_sending_without_reply"],
+            true
+        );
+    }
+
+    #[test]
+    fn mirrors_of_texts_are_sent_and_of_media_copied_with_a_caption() {
+        let mirror = |has_media| Action::MirrorToTopic {
+            chat: ChatId(-100),
+            topic: TopicId(5),
+            from: ChatId(1),
+            message: MessageId(8),
+            text: "🤖 Bot:\nhello".into(),
+            has_media,
+        };
+        assert_eq!(request_for(&mirror(false)).0, "sendMessage");
+        let (method, params) = request_for(&mirror(true));
+        assert_eq!(
+            (method, params["caption"].as_str()),
+            ("copyMessage", Some("🤖 Bot:\nhello"))
+        );
+    }
+
+    #[test]
+    fn long_texts_are_cut_to_telegrams_limits() {
+        let text = "x".repeat(5000);
+        let (_, params) = request_for(&Action::SendNotice {
+            to: Recipient::User(UserId(1)),
+            text,
+            markdown: false,
+        });
+        assert_eq!(params["text"].as_str().unwrap().chars().count(), 4096);
+    }
+
+    #[test]
+    fn results_become_ids() {
+        let topic = Action::CreateTopic {
+            chat: ChatId(-1),
+            name: "x".into(),
+        };
+        assert_eq!(
+            performed_from(
+                &topic,
+                &json!({"message_thread_id": 44, "name": "x", "icon_color": 1})
+            )
+            .unwrap(),
+            Performed::Topic(TopicId(44))
+        );
+        let copy = Action::CopyToUser {
+            user: UserId(1),
+            from: ChatId(-1),
+            messages: vec![],
+            reply_to: None,
+        };
+        assert_eq!(
+            performed_from(&copy, &json!([{"message_id": 5}, {"message_id": 6}])).unwrap(),
+            Performed::Messages(vec![MessageId(5), MessageId(6)])
+        );
+        assert!(performed_from(&topic, &json!({})).is_err());
+    }
+}
