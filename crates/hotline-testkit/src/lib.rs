@@ -31,6 +31,14 @@
 //!
 //! ## Faithfulness
 //!
+//! * The methods in [`METHODS`] are implemented (every one the desk uses: getMe, getUpdates,
+//!   webhooks, send/copy/forward, media and albums, edits, deletes, reactions, forum topics,
+//!   callback answers, commands, menu button, getChat, getChatMember, sendChatAction, getFile);
+//!   any other name answers 404 `Not Found`.
+//! * Files: uploads and `http(s)://` URLs get a fresh `file_id`; a `file_id` the bot sends must
+//!   be known (uploaded, or seen in a message), else `Bad Request: wrong file identifier/HTTP
+//!   URL specified`. The control plane accepts any string as a file id and registers it.
+//!   `getFile` gives a `file_path` served at `{api_url}/file/bot<TOKEN>/<file_path>`.
 //! * Method names are case-insensitive; GET and POST; parameters from the query string and a
 //!   JSON, form-urlencoded (arrays/objects as JSON strings) or multipart body (uploads are
 //!   stored and given a `file_id`). Numbers given as strings are accepted.
@@ -179,7 +187,9 @@ impl std::fmt::Debug for FakeTelegram {
 
 impl FakeTelegram {
     /// Starts a server on an ephemeral port of 127.0.0.1 for bot token `token`
-    /// (`"<bot id>:<secret>"`; the bot's user id is the part before the colon).
+    /// (`"<bot id>:<secret>"`; the bot's user id is the part before the colon, its username
+    /// `hotline_test_<id>_bot`). Call it inside a tokio runtime: the server runs on spawned
+    /// tasks of that runtime (a `#[tokio::test]`'s current-thread runtime is fine).
     pub async fn start(token: &str) -> Result<FakeTelegram, TestkitError> {
         Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), token).await
     }
