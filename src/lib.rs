@@ -1,2 +1,24 @@
-//! Hotline: turn any Telegram bot into a support desk.
+//! # Hotline for Rust
+//!
+//! Turn any Telegram bot into a support desk: every user who writes to the bot gets a forum topic
+//! in your operators' group; their messages are copied in, the operators' replies are copied back
+//! as the bot. It bolts onto a bot that already exists: your bot keeps its greeting, buttons and
+//! logic, and Hotline mirrors its replies into the topic so operators see the whole conversation.
+//!
+//! This crate gathers the parts; features choose them:
+//!
+//! | feature | crate | what |
+//! |---|---|---|
+//! | (always) | [`core`] (`hotline-core`) | the desk: events, actions, policies, `Store` and `Transport` traits |
+//! | `telegram` (default) | [`telegram`] (`hotline-transport-telegram`) | the desk on the Bot API: embedded in a frankenstein bot, or standalone |
+//!
+//! Start with the README's `cargo run --example sandbox` (no token needed), then
+//! `docs/embedding.md`.
+
 pub use hotline_core as core;
+pub use hotline_core::{ChatId, Config, Desk, Event, UserId};
+
+#[cfg(feature = "telegram")]
+pub use hotline_transport_telegram as telegram;
+#[cfg(feature = "telegram")]
+pub use hotline_transport_telegram::{Hotline, Settings, human_button, shutdown_signal};
