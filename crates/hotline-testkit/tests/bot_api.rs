@@ -589,7 +589,13 @@ async fn long_poll_waits_and_wakes() {
             .expect("poll");
         (r.status().as_u16(), r.json::<Value>().await.expect("json"))
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let polls_before = h.tg.stats().calls_of("getUpdates");
+    h.tg.wait_for("the first poll to arrive", Duration::from_secs(10), |t| {
+        t.stats().calls_of("getUpdates") > polls_before
+    })
+    .await
+    .expect("first poll");
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let second = h.call("getUpdates", json!({"timeout": 0})).await;
     assert!(second.as_array().expect("a").is_empty());
     let (status, body) = first.await.expect("join");
