@@ -8,8 +8,10 @@ use crate::row::{
 use async_trait::async_trait;
 use hotline_core::store::{Commit, Conversation, MessageLink, Status};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
+use sqlx::Arguments;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -302,66 +304,81 @@ impl SqliteStore {
     }
 
     async fn apply(&self, commit: &Commit) -> Result<(), sqlx::Error> {
-        // BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that read first
-        // could fail with SQLITE_BUSY on upgrade instead of waiting (another process, a backup).
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // The whole commit is one multi-statement query, so the body costs one hop to SQLite's
+        // worker thread whatever it holds, instead of one per statement. Parameters are plain
+        // `?`, bound in order: sqlx hands each statement the next ones. (Numbered `?NNN` would
+        // not do: a statement using ?15 has 15 parameter slots for sqlx, and the next
+        // statement's arguments shift.)
+        let mut sql = String::new();
+        let mut arguments = SqliteArguments::default();
+        let bind = |arguments: &mut SqliteArguments, value: Value<'_>| match value {
+            Value::Int(v) => arguments.add(v),
+            Value::OptInt(v) => arguments.add(v),
+            Value::Text(v) => arguments.add(v.to_owned()),
+            Value::OptText(v) => arguments.add(v.map(str::to_owned)),
+            Value::Bool(v) => arguments.add(v),
+        };
         if let Some(c) = &commit.conversation {
             let pending = serde_json::to_string(&pending_ids(c))
                 .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            sqlx::query(UPSERT_CONVERSATION)
-                .bind(c.user.0)
-                .bind(c.topic.map(|t| t.0))
-                .bind(c.status.as_str())
-                .bind(c.status_since.0)
-                .bind(c.blocked)
-                .bind(c.banned)
-                .bind(&c.profile.first_name)
-                .bind(&c.profile.last_name)
-                .bind(&c.profile.username)
-                .bind(&c.profile.language_code)
-                .bind(&c.start_payload)
-                .bind(&c.topic_name)
-                .bind(c.welcome_pending)
-                .bind(pending)
-                .execute(&mut *tx)
-                .await?;
+            sql.push_str(UPSERT_CONVERSATION);
+            for value in [
+                Value::Int(c.user.0),
+                Value::OptInt(c.topic.map(|t| t.0)),
+                Value::Text(c.status.as_str()),
+                Value::Int(c.status_since.0),
+                Value::Bool(c.blocked),
+                Value::Bool(c.banned),
+                Value::Text(&c.profile.first_name),
+                Value::OptText(c.profile.last_name.as_deref()),
+                Value::OptText(c.profile.username.as_deref()),
+                Value::OptText(c.profile.language_code.as_deref()),
+                Value::OptText(c.start_payload.as_deref()),
+                Value::OptText(c.topic_name.as_deref()),
+                Value::Bool(c.welcome_pending),
+                Value::Text(&pending),
+            ] {
+                bind(&mut arguments, value).map_err(sqlx::Error::Encode)?;
+            }
         }
         for link in &commit.links {
-            // A new link replaces whatever it conflicts with on either side (last write wins).
-            sqlx::query(
-                "DELETE FROM links WHERE topic_message = ?1 \
-                 AND NOT (user_id = ?2 AND user_message = ?3)",
-            )
-            .bind(link.topic_message.0)
-            .bind(link.user.0)
-            .bind(link.user_message.0)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO links (user_id, user_message, topic_message, origin) \
-                 VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (user_id, user_message) DO UPDATE \
-                 SET topic_message = excluded.topic_message, origin = excluded.origin",
-            )
-            .bind(link.user.0)
-            .bind(link.user_message.0)
-            .bind(link.topic_message.0)
-            .bind(link.origin.as_str())
-            .execute(&mut *tx)
-            .await?;
+            // REPLACE deletes every row the new link clashes with, on either unique key, then
+            // inserts it: last write wins on both sides.
+            sql.push_str(
+                "INSERT OR REPLACE INTO links (user_id, user_message, topic_message, origin) \
+                 VALUES (?, ?, ?, ?);\n",
+            );
+            for value in [
+                Value::Int(link.user.0),
+                Value::Int(link.user_message.0),
+                Value::Int(link.topic_message.0),
+                Value::Text(link.origin.as_str()),
+            ] {
+                bind(&mut arguments, value).map_err(sqlx::Error::Encode)?;
+            }
         }
         if let Some(key) = &commit.processed {
-            sqlx::query(
-                "INSERT INTO processed (kind, chat, message, version) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(key.kind.as_str())
-            .bind(key.chat)
-            .bind(key.message)
-            .bind(key.version)
+            sql.push_str(
+                // Not `OR IGNORE`: that would also swallow a NOT NULL violation.
+                "INSERT INTO processed (kind, chat, message, version) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING;\n",
+            );
+            for value in [
+                Value::Text(key.kind.as_str()),
+                Value::Int(key.chat),
+                Value::Int(key.message),
+                Value::Int(key.version),
+            ] {
+                bind(&mut arguments, value).map_err(sqlx::Error::Encode)?;
+            }
+        }
+        // BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that read first
+        // could fail with SQLITE_BUSY on upgrade instead of waiting (another process, a backup).
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // Only our own fixed fragments and numbered placeholders: every value is bound.
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
             .execute(&mut *tx)
             .await?;
-        }
         tx.commit().await
     }
 
@@ -376,10 +393,20 @@ impl SqliteStore {
     }
 }
 
+/// A value bound into a commit.
+enum Value<'a> {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Bool(bool),
+}
+
+/// The conversation upsert, 14 parameters in column order.
 const UPSERT_CONVERSATION: &str = concat!(
     "INSERT INTO conversations (",
     conversation_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
      ON CONFLICT (user_id) DO UPDATE SET \
      topic_id = excluded.topic_id, status = excluded.status, \
      status_since = excluded.status_since, blocked = excluded.blocked, \
@@ -387,7 +414,7 @@ const UPSERT_CONVERSATION: &str = concat!(
      last_name = excluded.last_name, username = excluded.username, \
      language_code = excluded.language_code, start_payload = excluded.start_payload, \
      topic_name = excluded.topic_name, welcome_pending = excluded.welcome_pending, \
-     pending = excluded.pending"
+     pending = excluded.pending;\n"
 );
 
 fn decode(row: ConversationRow<String>) -> Result<Conversation, StoreError> {

@@ -29,6 +29,12 @@ async fn passes_the_conformance_suite() {
 }
 
 #[tokio::test]
+async fn a_full_commit_lands() {
+    let schema = TestSchema::new("full_commit").await;
+    common::a_full_commit_lands(&schema.store().await).await;
+}
+
+#[tokio::test]
 async fn migrations_run_once_and_reconnecting_keeps_the_data() {
     let schema = TestSchema::new("reconnect").await;
     let store = schema.store().await;

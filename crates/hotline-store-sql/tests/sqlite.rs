@@ -283,3 +283,14 @@ async fn a_second_store_on_the_same_file_is_refused_until_the_first_is_gone() {
     let _a = shared.clone().open().await.expect("opt out");
     let _b = shared.open().await.expect("opt out twice");
 }
+
+#[tokio::test]
+async fn a_full_commit_lands_in_a_file_and_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = SqliteStore::open(dir.path().join("desk.db"))
+        .await
+        .expect("open");
+    common::a_full_commit_lands(&file).await;
+    let memory = SqliteStore::in_memory().await.expect("open");
+    common::a_full_commit_lands(&memory).await;
+}

@@ -157,3 +157,104 @@ pub async fn full_desk_run(store: Arc<dyn Store>) {
         );
     }
 }
+
+/// A commit holding everything at once (conversation, several links, a key) lands whole; core's
+/// suite commits the parts separately.
+pub async fn a_full_commit_lands(store: &dyn Store) {
+    use hotline_core::store::{Commit, Conversation, MessageLink, Origin, Status};
+    use hotline_core::{EventKey, EventKind, MessageId, Timestamp, TopicId};
+    let mut conversation = Conversation::new(
+        UserProfile::new(77, "Zoë").with_language("de"),
+        Timestamp(1_700_000_123),
+    );
+    conversation.topic = Some(TopicId(770));
+    conversation.status = Status::SupportAnswered;
+    conversation.pending = vec![MessageId(1), MessageId(2)];
+    conversation.topic_name = Some("🟨 Zoë".into());
+    let links: Vec<MessageLink> = (1..=3)
+        .map(|i| MessageLink {
+            user: UserId(77),
+            user_message: MessageId(i),
+            topic_message: MessageId(7_700 + i),
+            origin: if i == 2 {
+                Origin::Operator
+            } else {
+                Origin::User
+            },
+        })
+        .collect();
+    let key = EventKey {
+        kind: EventKind::OperatorEdit,
+        chat: -100,
+        message: 9,
+        version: 1_700_000_124,
+    };
+    store
+        .commit(Commit {
+            conversation: Some(conversation.clone()),
+            links: links.clone(),
+            processed: Some(key),
+        })
+        .await
+        .expect("commit");
+    assert_eq!(
+        store.conversation(UserId(77)).await.expect("read"),
+        Some(conversation)
+    );
+    for link in &links {
+        assert_eq!(
+            store
+                .link_by_user_message(link.user, link.user_message)
+                .await
+                .expect("read"),
+            Some(*link)
+        );
+        assert_eq!(
+            store
+                .link_by_topic_message(link.topic_message)
+                .await
+                .expect("read"),
+            Some(*link)
+        );
+    }
+    assert!(
+        store.is_processed(&key).await.expect("read"),
+        "the key landed"
+    );
+    // A link that clashes on both sides replaces both old ones.
+    let moved = MessageLink {
+        user: UserId(77),
+        user_message: MessageId(1),
+        topic_message: MessageId(7_702),
+        origin: Origin::Host,
+    };
+    store
+        .commit(Commit {
+            links: vec![moved],
+            ..Commit::default()
+        })
+        .await
+        .expect("commit");
+    assert_eq!(
+        store
+            .link_by_user_message(UserId(77), MessageId(1))
+            .await
+            .expect("read"),
+        Some(moved)
+    );
+    assert_eq!(
+        store
+            .link_by_topic_message(MessageId(7_702))
+            .await
+            .expect("read"),
+        Some(moved)
+    );
+    assert_eq!(
+        store
+            .link_by_user_message(UserId(77), MessageId(2))
+            .await
+            .expect("read"),
+        None,
+        "the link it displaced on the topic side is gone"
+    );
+}
