@@ -81,6 +81,7 @@ pub async fn run(
         me.username.unwrap_or_default()
     );
 
+    let ticker = hotline.spawn_ticker(std::time::Duration::from_secs(60)); // hotline
     let mut offset = 0;
     tokio::pin!(shutdown);
     loop {
@@ -110,6 +111,7 @@ pub async fn run(
             }
         }
     }
+    ticker.abort(); // hotline
     println!("parallel_bot: stopped");
     Ok(())
 }

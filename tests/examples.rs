@@ -1,0 +1,452 @@
+//! The `feedback_bot` and `parallel_bot` examples, run against the fake Telegram server for a
+//! scripted exchange, asserted on what users and operators see; and `docs/embedding.md`'s diff
+//! kept equal to the `// hotline` lines of `examples/parallel_bot.rs`.
+
+#[path = "../examples/feedback_bot.rs"]
+pub mod feedback_bot;
+#[path = "../examples/parallel_bot.rs"]
+pub mod parallel_bot;
+
+use hotline::Settings;
+use hotline_testkit::{FakeTelegram, NewGroup, NewMessage, NewUser, Topic};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const TOKEN: &str = "123:ABC";
+const GROUP: i64 = -1001000000001;
+const OPERATOR: i64 = 500;
+const ANN: i64 = 1001;
+const BOB: i64 = 1002;
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The fake Telegram with an operators' forum group (the bot an admin, one operator in it) and
+/// two users, Ann Lee and Bob.
+async fn telegram() -> FakeTelegram {
+    let tg = FakeTelegram::start(TOKEN).await.expect("fake Telegram");
+    tg.add_group(NewGroup::forum(GROUP, "Support"));
+    tg.add_user(NewUser::new(OPERATOR, "Olga"));
+    tg.add_member(GROUP, OPERATOR).expect("operator");
+    tg.add_user(NewUser::new(ANN, "Ann").last_name("Lee").username("ann"));
+    tg.add_user(NewUser::new(BOB, "Bob"));
+    tg
+}
+
+/// The environment the examples read, pointing at the fake server, with pacing off.
+fn env(tg: &FakeTelegram) -> HashMap<String, String> {
+    [
+        ("TELEGRAM_BOT_TOKEN", tg.token().to_owned()),
+        ("TELEGRAM_API_URL", tg.api_url()),
+        ("HOTLINE_BACKEND_GROUP", GROUP.to_string()),
+        ("HOTLINE_LIMITS", "off".to_owned()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
+/// An example running in a task until [`Running::stop`].
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), String>>,
+}
+
+impl Running {
+    fn start<F, E>(
+        run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
+    ) -> Self
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let running = run(shutdown);
+        let task = tokio::spawn(async move { running.await.map_err(|e| e.to_string()) });
+        Running { stop, task }
+    }
+
+    /// Asks the example to stop and checks it returns `Ok` within a few seconds.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("the example stops within 5 s of its shutdown signal")
+            .expect("the example's task does not panic");
+        assert_eq!(result, Ok(()), "the example stops cleanly");
+    }
+}
+
+fn text(message: &Value) -> &str {
+    message["text"]
+        .as_str()
+        .or_else(|| message["caption"].as_str())
+        .unwrap_or_default()
+}
+
+fn from_bot(message: &Value) -> bool {
+    message["from"]["is_bot"] == Value::Bool(true)
+}
+
+/// The bot's messages in a chat (or a topic).
+fn bot_texts(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| from_bot(m))
+        .map(|m| text(m).to_owned())
+        .collect()
+}
+
+fn has_bot_text(messages: &[Value], wanted: impl Fn(&str) -> bool) -> bool {
+    messages.iter().any(|m| from_bot(m) && wanted(text(m)))
+}
+
+/// The topic whose name contains `name`, once there is one.
+async fn topic_named(tg: &FakeTelegram, name: &str) -> Topic {
+    let what = format!("a topic for {name}");
+    tg.wait_for(&what, WAIT, |t| {
+        t.topics(GROUP)
+            .iter()
+            .any(|topic| topic.name.contains(name))
+    })
+    .await
+    .expect("topic");
+    tg.topics(GROUP)
+        .into_iter()
+        .find(|topic| topic.name.contains(name))
+        .expect("topic")
+}
+
+/// Waits until the bot has sent `chat` a message (in `thread` of the group when given) whose
+/// text satisfies `wanted`; returns that message.
+async fn bot_message(
+    tg: &FakeTelegram,
+    what: &str,
+    chat: i64,
+    thread: Option<i64>,
+    wanted: impl Fn(&str) -> bool,
+) -> Value {
+    let messages = |t: &FakeTelegram| match thread {
+        Some(thread) => t.thread_messages(chat, thread),
+        None => t.messages(chat),
+    };
+    let found = tg
+        .wait_for(what, WAIT, |t| has_bot_text(&messages(t), &wanted))
+        .await;
+    if let Err(error) = found {
+        panic!(
+            "{error}\nthe bot's messages there: {:#?}",
+            bot_texts(&messages(tg))
+        );
+    }
+    messages(tg)
+        .into_iter()
+        .find(|m| from_bot(m) && wanted(text(m)))
+        .expect("found")
+}
+
+fn callback_data(message: &Value) -> Vec<String> {
+    buttons(message)
+        .filter_map(|b| b["callback_data"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn buttons(message: &Value) -> impl Iterator<Item = &Value> {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+}
+
+fn message_id(message: &Value) -> i64 {
+    message["message_id"].as_i64().expect("message_id")
+}
+
+/// A user writes to `feedback_bot`: their topic opens with their message, they are welcomed;
+/// an operator answers in the topic and the user receives it; the bot stops cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_bot_relays_a_conversation_and_stops_cleanly() {
+    let tg = telegram().await;
+    let env = env(&tg);
+    let settings = Settings::from_vars(|name| env.get(name).cloned()).expect("settings");
+    let bot = Running::start(|shutdown| feedback_bot::run(settings, shutdown));
+
+    tg.send_message(NewMessage::text(ANN, ANN, "Hello, where is my order?"))
+        .expect("Ann writes");
+    let topic = topic_named(&tg, "Ann Lee").await;
+    let thread = topic.message_thread_id;
+    bot_message(
+        &tg,
+        "Ann's message in her topic",
+        GROUP,
+        Some(thread),
+        |t| t == "Hello, where is my order?",
+    )
+    .await;
+    bot_message(&tg, "the welcome at Ann", ANN, None, |t| {
+        t.starts_with("Hello, Ann Lee!")
+    })
+    .await;
+
+    tg.send_message(NewMessage::text(OPERATOR, GROUP, "Hi Ann, it left yesterday.").thread(thread))
+        .expect("the operator answers");
+    bot_message(&tg, "the operator's answer at Ann", ANN, None, |t| {
+        t == "Hi Ann, it left yesterday."
+    })
+    .await;
+
+    assert_eq!(
+        tg.topics(GROUP).len(),
+        1,
+        "one topic: {:?}",
+        tg.topics(GROUP)
+    );
+    let relayed = bot_texts(&tg.thread_messages(GROUP, thread));
+    assert_eq!(
+        relayed
+            .iter()
+            .filter(|t| *t == "Hello, where is my order?")
+            .count(),
+        1,
+        "relayed once: {relayed:?}"
+    );
+    bot.stop().await;
+    tg.shutdown().await;
+}
+
+/// The self-written bot keeps its own greeting, FAQ, web app, menu and commands; Hotline opens a
+/// topic only on a keyword or the "talk to a human" button, with the earlier messages as
+/// context, mirrors the bot's later replies, and relays the operator's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_bot_keeps_its_own_logic_and_adds_the_desk() {
+    let tg = telegram().await;
+    let env = env(&tg);
+    let bot = Running::start(move |shutdown| {
+        parallel_bot::run(move |name| env.get(name).cloned(), shutdown)
+    });
+
+    // /start: the bot's own greeting, a photo with its buttons; no topic (PRIVATE_KEYWORDS).
+    tg.send_message(NewMessage::text(ANN, ANN, "/start"))
+        .expect("Ann starts");
+    let greeting = bot_message(&tg, "the bot's greeting at Ann", ANN, None, |t| {
+        t.starts_with("Welcome to Example Shop!")
+    })
+    .await;
+    assert!(greeting["photo"].is_array(), "a photo: {greeting}");
+    assert_eq!(
+        callback_data(&greeting),
+        ["faq:1", "faq:2", "hotline:human"]
+    );
+    assert!(
+        buttons(&greeting).any(|b| b["web_app"]["url"].is_string()),
+        "a web-app button: {greeting}"
+    );
+    assert!(!tg.calls_of("setMyCommands").is_empty(), "commands set");
+    assert!(
+        !tg.calls_of("setChatMenuButton").is_empty(),
+        "menu button set"
+    );
+
+    // The FAQ button is the bot's business: answered by the bot, still no topic.
+    let query = tg
+        .press_button(ANN, ANN, message_id(&greeting), "faq:1")
+        .expect("Ann presses faq:1");
+    let query_id = query["id"].as_str().expect("callback id").to_owned();
+    bot_message(&tg, "the bot's FAQ answer", ANN, None, |t| {
+        t.starts_with("❓ How do I track my order?")
+    })
+    .await;
+    tg.wait_for("the FAQ callback answered", WAIT, |t| {
+        t.callback_answer(&query_id).is_some()
+    })
+    .await
+    .expect("answered");
+    assert!(
+        tg.topics(GROUP).is_empty(),
+        "no topic before a keyword: {:?}",
+        tg.topics(GROUP)
+    );
+
+    // A keyword: the topic opens with Ann's earlier message as context, then this one.
+    tg.send_message(NewMessage::text(ANN, ANN, "I need an operator"))
+        .expect("Ann asks for an operator");
+    let thread = topic_named(&tg, "Ann Lee").await.message_thread_id;
+    bot_message(
+        &tg,
+        "Ann's keyword message in her topic",
+        GROUP,
+        Some(thread),
+        |t| t == "I need an operator",
+    )
+    .await;
+    let topic = bot_texts(&tg.thread_messages(GROUP, thread));
+    let position = |wanted: &str| topic.iter().position(|t| t.starts_with(wanted));
+    let (context, start, keyword) = (
+        position("⏮ Context"),
+        position("/start"),
+        position("I need an operator"),
+    );
+    assert!(
+        context.is_some() && context < start && start < keyword,
+        "context first, then the keyword message: {topic:?}"
+    );
+    bot_message(&tg, "Hotline's welcome at Ann", ANN, None, |t| {
+        t.starts_with("Hello, Ann Lee!")
+    })
+    .await;
+
+    // The bot's own later replies to Ann are mirrored into her topic, marked as the bot's.
+    tg.press_button(ANN, ANN, message_id(&greeting), "faq:2")
+        .expect("Ann presses faq:2");
+    bot_message(
+        &tg,
+        "the bot's FAQ answer mirrored",
+        GROUP,
+        Some(thread),
+        |t| t.starts_with("🤖 Bot:") && t.contains("What are your opening hours?"),
+    )
+    .await;
+
+    // Bob taps "Talk to a human": Hotline answers the button and opens his topic.
+    tg.send_message(NewMessage::text(BOB, BOB, "/start"))
+        .expect("Bob starts");
+    let greeting = bot_message(&tg, "the bot's greeting at Bob", BOB, None, |t| {
+        t.starts_with("Welcome to Example Shop!")
+    })
+    .await;
+    let query = tg
+        .press_button(BOB, BOB, message_id(&greeting), "hotline:human")
+        .expect("Bob asks for a human");
+    let query_id = query["id"].as_str().expect("callback id").to_owned();
+    let bob = topic_named(&tg, "Bob").await.message_thread_id;
+    bot_message(
+        &tg,
+        "the hand-over notice in Bob's topic",
+        GROUP,
+        Some(bob),
+        |t| t.contains("asked to talk to a human"),
+    )
+    .await;
+    bot_message(&tg, "Bob's /start as context", GROUP, Some(bob), |t| {
+        t == "/start"
+    })
+    .await;
+    bot_message(&tg, "Hotline's welcome at Bob", BOB, None, |t| {
+        t.starts_with("Hello, Bob!")
+    })
+    .await;
+    tg.wait_for("Hotline answers its button", WAIT, |t| {
+        t.callback_answer(&query_id).is_some()
+    })
+    .await
+    .expect("answered");
+    let answers = tg
+        .calls_of("answerCallbackQuery")
+        .into_iter()
+        .filter(|c| c.params["callback_query_id"] == query_id.as_str())
+        .count();
+    assert_eq!(
+        answers, 1,
+        "Hotline's button is consumed: the bot does not answer it too"
+    );
+
+    // An operator answers Ann in her topic: Ann receives it.
+    tg.send_message(
+        NewMessage::text(OPERATOR, GROUP, "Your parcel left yesterday.").thread(thread),
+    )
+    .expect("the operator answers");
+    bot_message(&tg, "the operator's answer at Ann", ANN, None, |t| {
+        t == "Your parcel left yesterday."
+    })
+    .await;
+    assert_eq!(tg.topics(GROUP).len(), 2, "{:?}", tg.topics(GROUP));
+
+    bot.stop().await;
+    tg.shutdown().await;
+}
+
+// ---- docs/embedding.md: the diff between the bot without Hotline and with it ----
+
+const MARK: &str = "// hotline";
+
+/// The unified diff (3 lines of context) from `examples/parallel_bot.rs` without its
+/// `// hotline` lines to the file as it is, the marks left out of the added lines.
+fn hotline_diff(source: &str) -> (String, usize) {
+    let lines: Vec<&str> = source.lines().collect();
+    let added: Vec<bool> = lines.iter().map(|l| l.trim_end().ends_with(MARK)).collect();
+    let mut hunks: Vec<(usize, usize)> = Vec::new();
+    for (i, _) in added.iter().enumerate().filter(|(_, a)| **a) {
+        let (start, end) = (i.saturating_sub(3), (i + 4).min(lines.len()));
+        match hunks.last_mut() {
+            Some(last) if start <= last.1 => last.1 = end,
+            _ => hunks.push((start, end)),
+        }
+    }
+    let path = "examples/parallel_bot.rs";
+    let mut diff = format!("--- a/{path}\n+++ b/{path}\n");
+    for (start, end) in hunks {
+        let old_start = start - added[..start].iter().filter(|a| **a).count();
+        let old_len = added[start..end].iter().filter(|a| !**a).count();
+        diff += &format!(
+            "@@ -{},{old_len} +{},{} @@\n",
+            old_start + 1,
+            start + 1,
+            end - start
+        );
+        for i in start..end {
+            if added[i] {
+                let line = lines[i].trim_end();
+                diff += &format!("+{}\n", line[..line.len() - MARK.len()].trim_end());
+            } else {
+                diff += format!(" {}", lines[i]).trim_end();
+                diff.push('\n');
+            }
+        }
+    }
+    (diff, added.iter().filter(|a| **a).count())
+}
+
+/// The text of the first fenced ```diff block of a Markdown document.
+fn diff_block(doc: &str) -> Option<&str> {
+    let start = doc.find("```diff\n")? + "```diff\n".len();
+    let end = start + doc[start..].find("\n```")? + 1;
+    Some(&doc[start..end])
+}
+
+/// Embedding Hotline in a frankenstein bot takes 15 changed lines or fewer, and
+/// docs/embedding.md shows exactly those. `HOTLINE_BLESS=1` rewrites the doc's diff block.
+#[test]
+fn embedding_diff_is_small_and_documented() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let source = std::fs::read_to_string(format!("{root}/examples/parallel_bot.rs")).unwrap();
+    let (diff, added) = hotline_diff(&source);
+    let changed = diff
+        .lines()
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+        .filter(|l| l.starts_with('+') || l.starts_with('-'))
+        .count();
+    assert_eq!(changed, added);
+    assert!(
+        (1..=15).contains(&changed),
+        "Hotline takes {changed} lines of parallel_bot.rs; the promise is 15 or fewer"
+    );
+    let doc_path = format!("{root}/docs/embedding.md");
+    let doc = std::fs::read_to_string(&doc_path).unwrap();
+    let shown = diff_block(&doc).expect("docs/embedding.md has a ```diff block");
+    if shown != diff && std::env::var_os("HOTLINE_BLESS").is_some() {
+        std::fs::write(&doc_path, doc.replacen(shown, &diff, 1)).unwrap();
+        return;
+    }
+    assert_eq!(
+        shown, diff,
+        "docs/embedding.md's diff is not the one of examples/parallel_bot.rs; \
+         rerun with HOTLINE_BLESS=1 to rewrite it"
+    );
+}
