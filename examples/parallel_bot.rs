@@ -36,7 +36,8 @@ use hotline::{Hotline, Settings, human_button}; // hotline
 use serde_json::Value;
 use std::future::Future;
 
-/// Whatever stops the bot; shown to the operator of the bot, never with the token in it.
+/// Whatever stops the bot. frankenstein strips the request URL, which holds the token, from its
+/// HTTP errors, so these are safe to print.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const KEYWORDS: &str = r#""operator","help","/help","/chat""#; // hotline
@@ -74,8 +75,8 @@ pub async fn run(
         web_app: var("WEB_APP_URL")
             .unwrap_or_else(|| "https://core.telegram.org/bots/webapps".into()),
     };
-    host.set_up().await.map_err(describe)?;
-    let me = host.bot.get_me().await.map_err(describe)?.result;
+    host.set_up().await?;
+    let me = host.bot.get_me().await?.result;
     println!(
         "parallel_bot: @{} is running; Ctrl-C stops",
         me.username.unwrap_or_default()
@@ -96,7 +97,7 @@ pub async fn run(
         let updates = match batch {
             Ok(batch) => batch.result,
             Err(error) => {
-                eprintln!("parallel_bot: getUpdates failed: {}", describe(error));
+                eprintln!("parallel_bot: getUpdates failed: {error}");
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
@@ -107,7 +108,7 @@ pub async fn run(
         let updates = updates.filter(|update| !hotline.handle_update(update).consumed); // hotline
         for update in updates {
             if let Err(error) = host.handle(update).await {
-                eprintln!("parallel_bot: {}", describe(error));
+                eprintln!("parallel_bot: {error}");
             }
         }
     }
@@ -130,15 +131,6 @@ fn decode(batch: Vec<Value>, offset: &mut i64) -> Vec<Update> {
         }
     }
     updates
-}
-
-/// frankenstein's HTTP errors carry the request URL, and the URL holds the token: never show
-/// them as they are.
-fn describe(error: frankenstein::Error) -> Error {
-    match error {
-        frankenstein::Error::HttpReqwest(error) => error.without_url().to_string().into(),
-        other => other.to_string().into(),
-    }
 }
 
 /// The bot's own logic; `B` is frankenstein's client (or anything that behaves like it).

@@ -372,6 +372,39 @@ async fn parallel_bot_keeps_its_own_logic_and_adds_the_desk() {
     tg.shutdown().await;
 }
 
+/// When Telegram cannot be reached, both examples stop with an error that names the problem and
+/// never shows the bot token (frankenstein's HTTP errors carry the URL, which holds it).
+#[tokio::test]
+async fn examples_fail_without_showing_the_token() {
+    let secret = "SECRET_do_not_print";
+    let vars: HashMap<String, String> = [
+        ("TELEGRAM_BOT_TOKEN", format!("123:{secret}")),
+        // Nothing listens on port 1: the connection is refused at once.
+        ("TELEGRAM_API_URL", "http://127.0.0.1:1".to_owned()),
+        ("HOTLINE_BACKEND_GROUP", GROUP.to_string()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    let settings = Settings::from_vars(|name| vars.get(name).cloned()).expect("settings");
+    let never = std::future::pending::<()>();
+    let feedback = tokio::time::timeout(WAIT, feedback_bot::run(settings, never))
+        .await
+        .expect("feedback_bot gives up")
+        .expect_err("no Telegram, no bot")
+        .to_string();
+    let never = std::future::pending::<()>();
+    let parallel = tokio::time::timeout(WAIT, parallel_bot::run(|n| vars.get(n).cloned(), never))
+        .await
+        .expect("parallel_bot gives up")
+        .expect_err("no Telegram, no bot")
+        .to_string();
+    for error in [feedback, parallel] {
+        assert!(!error.contains(secret), "the token leaked: {error}");
+        assert!(!error.is_empty());
+    }
+}
+
 // ---- docs/embedding.md: the diff between the bot without Hotline and with it ----
 
 const MARK: &str = "// hotline";
