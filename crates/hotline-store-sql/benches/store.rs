@@ -329,6 +329,14 @@ async fn percentiles(store: &dyn Store, users: i64, samples: usize) -> [Duration
     [at(0.50), at(0.99), at(0.999)]
 }
 
+fn report(name: &str, runtime: &str, users: i64, samples: usize, quantiles: [Duration; 3]) {
+    let [p50, p99, p999] = quantiles.map(|d| d.as_secs_f64() * 1e6);
+    println!(
+        "lookup: {name} ({runtime}), {users} users, {samples} sequential lookups: \
+         p50 {p50:.1} µs, p99 {p99:.1} µs, p99.9 {p999:.1} µs"
+    );
+}
+
 fn lookups(c: &mut Criterion, runtime: &tokio::runtime::Runtime, full: bool) {
     let users: i64 = if full { 1_000_000 } else { 10_000 };
     let samples = if full { 100_000 } else { 1_000 };
@@ -349,15 +357,44 @@ fn lookups(c: &mut Criterion, runtime: &tokio::runtime::Runtime, full: bool) {
         ("SqliteStore", Arc::new(sqlite.clone())),
         ("PgStore", Arc::new(pg.clone())),
     ];
+    // Sequential look-ups on the multi-threaded runtime the stores were opened on, then on a
+    // current-thread runtime (no hop between the caller's thread and Tokio's workers: closer to
+    // the store's own cost). The stores' connections are opened afresh for the second, as
+    // connections belong to the runtime that opened them.
     for (name, store) in &stores {
         let [p50, p99, p999] = runtime.block_on(percentiles(&**store, users, samples));
-        println!(
-            "lookup: {name} with {users} users, {samples} lookups: p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
-            p50.as_secs_f64() * 1e6,
-            p99.as_secs_f64() * 1e6,
-            p999.as_secs_f64() * 1e6
+        report(
+            name,
+            "multi-thread runtime",
+            users,
+            samples,
+            [p50, p99, p999],
         );
     }
+    let local = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    local.block_on(async {
+        let sqlite_local = SqliteOptions::file(&sqlite_path)
+            .exclusive(false)
+            .open()
+            .await
+            .expect("sqlite");
+        let pg_local = PgOptions::new(pg_url())
+            .schema(schema.clone())
+            .connect()
+            .await
+            .expect("PostgreSQL");
+        let locals: [(&str, &dyn Store); 2] =
+            [("SqliteStore", &sqlite_local), ("PgStore", &pg_local)];
+        for (name, store) in locals {
+            let quantiles = percentiles(store, users, samples).await;
+            report(name, "current-thread runtime", users, samples, quantiles);
+        }
+        sqlite_local.close().await;
+        pg_local.close().await;
+    });
     let mut group = c.benchmark_group("lookup");
     group.sample_size(30);
     group.measurement_time(Duration::from_secs(4));
@@ -394,7 +431,10 @@ fn main() {
         .expect("runtime");
     let mut relay_schemas = Vec::new();
     relays(&mut c, &runtime, &mut relay_schemas);
-    lookups(&mut c, &runtime, full);
+    // HOTLINE_BENCH_RELAY_ONLY=1 skips the look-ups (and their million-row setup).
+    if std::env::var_os("HOTLINE_BENCH_RELAY_ONLY").is_none() {
+        lookups(&mut c, &runtime, full);
+    }
     runtime.block_on(async {
         for store in relay_schemas {
             let _ = store.drop_schema().await;

@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use hotline_core::store::{Commit, Conversation, MessageLink, Status};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::Arguments;
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::Sqlite;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -372,14 +374,29 @@ impl SqliteStore {
                 bind(&mut arguments, value).map_err(sqlx::Error::Encode)?;
             }
         }
-        // BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that read first
-        // could fail with SQLITE_BUSY on upgrade instead of waiting (another process, a backup).
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // Only our own fixed fragments and numbered placeholders: every value is bound.
-        sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
+        // The transaction is part of the same query: BEGIN, body and COMMIT in one hop to the
+        // writer's thread. BEGIN IMMEDIATE takes the write lock up front: a deferred
+        // transaction that read first could fail with SQLITE_BUSY on upgrade instead of waiting
+        // (another process, a backup).
+        let sql = format!("BEGIN IMMEDIATE;\n{sql}COMMIT;");
+        let mut writer = WriteGuard {
+            conn: Some(self.writer.acquire().await?),
+            settled: false,
+        };
+        let Some(conn) = writer.conn.as_deref_mut() else {
+            return Err(sqlx::Error::PoolClosed);
+        };
+        // Only our own fixed fragments and `?` placeholders: every value is bound.
+        let result = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
+            .execute(&mut *conn)
+            .await;
+        if result.is_err() {
+            // A statement failed (a constraint): nothing after it ran, COMMIT included. Roll
+            // back whatever the transaction holds; an error here means none was open.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        }
+        writer.settled = true;
+        result.map(|_| ())
     }
 
     async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
@@ -390,6 +407,40 @@ impl SqliteStore {
             .await
             .ok()
             .flatten()
+    }
+}
+
+/// The writer connection during a commit. Dropped before the commit settled (the caller's
+/// future was cancelled mid-query), it rolls back whatever transaction the connection may be
+/// left in before the connection goes back to the pool; with no runtime to do that on, the
+/// connection is closed instead (SQLite rolls back on close).
+struct WriteGuard {
+    conn: Option<PoolConnection<Sqlite>>,
+    settled: bool,
+}
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if self.settled {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    // Queued behind the interrupted query on the connection's thread.
+                    if let Err(sqlx::Error::Database(e)) =
+                        sqlx::query("ROLLBACK").execute(&mut *conn).await
+                        && !e.message().contains("no transaction is active")
+                    {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
     }
 }
 

@@ -294,3 +294,66 @@ async fn a_full_commit_lands_in_a_file_and_in_memory() {
     let memory = SqliteStore::in_memory().await.expect("open");
     common::a_full_commit_lands(&memory).await;
 }
+
+/// Commits cancelled at random points (a host's timeout around `Desk::handle`) never leave
+/// the writer inside a transaction, and each lands whole or not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_commits_land_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(
+        SqliteStore::open(dir.path().join("desk.db"))
+            .await
+            .expect("open"),
+    );
+    let key = |i: i64| EventKey {
+        kind: EventKind::User,
+        chat: i,
+        message: i,
+        version: 0,
+    };
+    let commit = |i: i64| Commit {
+        conversation: Some(sample(i, 10_000 + i)),
+        links: vec![MessageLink {
+            user: UserId(i),
+            user_message: MessageId(1),
+            topic_message: MessageId(20_000 + i),
+            origin: Origin::User,
+        }],
+        processed: Some(key(i)),
+    };
+    for i in 1..=200_i64 {
+        let task = {
+            let store = store.clone();
+            let commit = commit(i);
+            tokio::spawn(async move { store.commit(commit).await })
+        };
+        // Cancel after 0–600 µs: before, during and after the writer's query.
+        let until =
+            std::time::Instant::now() + std::time::Duration::from_micros((i as u64 * 37) % 600);
+        while std::time::Instant::now() < until {
+            tokio::task::yield_now().await;
+        }
+        task.abort();
+        let _ = task.await;
+    }
+    store
+        .commit(commit(1_000))
+        .await
+        .expect("the writer is usable after cancellations");
+    let mut landed = 0;
+    for i in (1..=200_i64).chain([1_000]) {
+        let conversation = store.conversation(UserId(i)).await.expect("read").is_some();
+        let link = store
+            .link_by_topic_message(MessageId(20_000 + i))
+            .await
+            .expect("read")
+            .is_some();
+        let processed = store.is_processed(&key(i)).await.expect("read");
+        assert!(
+            conversation == link && link == processed,
+            "commit {i} landed in part: conversation {conversation}, link {link}, key {processed}"
+        );
+        landed += usize::from(conversation);
+    }
+    println!("{landed} of 201 commits landed");
+}
