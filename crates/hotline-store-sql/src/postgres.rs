@@ -258,63 +258,51 @@ impl PgStore {
     }
 
     async fn apply(&self, commit: &Commit) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(c) = &commit.conversation {
-            sqlx::query(UPSERT_CONVERSATION)
-                .bind(c.user.0)
-                .bind(c.topic.map(|t| t.0))
-                .bind(c.status.as_str())
-                .bind(c.status_since.0)
-                .bind(c.blocked)
-                .bind(c.banned)
-                .bind(&c.profile.first_name)
-                .bind(&c.profile.last_name)
-                .bind(&c.profile.username)
-                .bind(&c.profile.language_code)
-                .bind(&c.start_payload)
-                .bind(&c.topic_name)
-                .bind(c.welcome_pending)
-                .bind(pending_ids(c))
-                .execute(&mut *tx)
-                .await?;
-        }
-        for link in &commit.links {
-            // A new link replaces whatever it conflicts with on either side (last write wins).
-            sqlx::query(
-                "DELETE FROM links WHERE topic_message = $1 \
-                 AND NOT (user_id = $2 AND user_message = $3)",
-            )
-            .bind(link.topic_message.0)
-            .bind(link.user.0)
-            .bind(link.user_message.0)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO links (user_id, user_message, topic_message, origin) \
-                 VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, user_message) DO UPDATE \
-                 SET topic_message = excluded.topic_message, origin = excluded.origin",
-            )
-            .bind(link.user.0)
-            .bind(link.user_message.0)
-            .bind(link.topic_message.0)
-            .bind(link.origin.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(key) = &commit.processed {
-            sqlx::query(
-                "INSERT INTO processed (kind, chat, message, version) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(key.kind.as_str())
-            .bind(key.chat)
-            .bind(key.message)
-            .bind(key.version)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await
+        // One statement, one round trip, one implicit transaction: `hotline_commit` (migration
+        // 0002) runs the upsert, the links and the key in order.
+        let c = commit.conversation.as_ref();
+        let links = &commit.links;
+        let key = commit.processed.as_ref();
+        sqlx::query(
+            "SELECT hotline_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+        )
+        .bind(c.is_some())
+        .bind(c.map_or(0, |c| c.user.0))
+        .bind(c.and_then(|c| c.topic).map(|t| t.0))
+        .bind(c.map_or("", |c| c.status.as_str()))
+        .bind(c.map_or(0, |c| c.status_since.0))
+        .bind(c.is_some_and(|c| c.blocked))
+        .bind(c.is_some_and(|c| c.banned))
+        .bind(c.map_or("", |c| c.profile.first_name.as_str()))
+        .bind(c.and_then(|c| c.profile.last_name.as_deref()))
+        .bind(c.and_then(|c| c.profile.username.as_deref()))
+        .bind(c.and_then(|c| c.profile.language_code.as_deref()))
+        .bind(c.and_then(|c| c.start_payload.as_deref()))
+        .bind(c.and_then(|c| c.topic_name.as_deref()))
+        .bind(c.is_some_and(|c| c.welcome_pending))
+        .bind(c.map(pending_ids).unwrap_or_default())
+        .bind(links.iter().map(|l| l.user.0).collect::<Vec<i64>>())
+        .bind(links.iter().map(|l| l.user_message.0).collect::<Vec<i64>>())
+        .bind(
+            links
+                .iter()
+                .map(|l| l.topic_message.0)
+                .collect::<Vec<i64>>(),
+        )
+        .bind(
+            links
+                .iter()
+                .map(|l| l.origin.as_str())
+                .collect::<Vec<&str>>(),
+        )
+        .bind(key.map(|k| k.kind.as_str()))
+        .bind(key.map(|k| k.chat))
+        .bind(key.map(|k| k.message))
+        .bind(key.map(|k| k.version))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
@@ -327,20 +315,6 @@ impl PgStore {
             .flatten()
     }
 }
-
-const UPSERT_CONVERSATION: &str = concat!(
-    "INSERT INTO conversations (",
-    conversation_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-     ON CONFLICT (user_id) DO UPDATE SET \
-     topic_id = excluded.topic_id, status = excluded.status, \
-     status_since = excluded.status_since, blocked = excluded.blocked, \
-     banned = excluded.banned, first_name = excluded.first_name, \
-     last_name = excluded.last_name, username = excluded.username, \
-     language_code = excluded.language_code, start_payload = excluded.start_payload, \
-     topic_name = excluded.topic_name, welcome_pending = excluded.welcome_pending, \
-     pending = excluded.pending"
-);
 
 /// Pools that check a connection only when it sat idle for a while: pinging before every
 /// query would double the round trips of every read.
