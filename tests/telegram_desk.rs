@@ -80,14 +80,7 @@ async fn the_human_button_hands_the_user_over() {
         .text("Parcels take 3 days.")
         .reply_markup(ReplyMarkup::InlineKeyboardMarkup(keyboard))
         .build();
-    let faq = d
-        .hotline
-        .client()
-        .bot()
-        .send_message(&params)
-        .await
-        .unwrap()
-        .result;
+    let faq = d.hotline.bot().send_message(&params).await.unwrap().result;
     let query =
         d.tg.press_button(1001, 1001, i64::from(faq.message_id), "hotline:human")
             .unwrap();
@@ -117,7 +110,7 @@ async fn the_host_bots_replies_are_mirrored_into_open_topics() {
     let d = start(&[("WELCOME", "OFF")]).await;
     d.user(1001, "Ann");
     d.user(1002, "Bob");
-    let bot = d.hotline.intercept(d.hotline.client().bot().clone());
+    let bot = d.hotline.bot();
     d.say(1001, "hi");
     let topic = d.topic_of(1001).await;
     d.wait_thread(topic, "hi").await;

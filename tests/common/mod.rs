@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 pub const TOKEN: &str = "777001:E2E-secret-token-VALUE";
 pub const GROUP: i64 = -1_001_000_000_777;
 pub const OPERATOR: i64 = 2001;
-pub const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(30);
 
 pub struct Desk {
     pub tg: FakeTelegram,

@@ -154,9 +154,9 @@ impl TelegramClient {
         &self.token
     }
 
-    /// The frankenstein client, for a host bot to make its own calls (wrap it with
-    /// [`crate::Hotline::intercept`] to mirror its replies).
-    pub fn bot(&self) -> &Bot {
+    /// frankenstein's client. Not public: its `Debug` prints its URL, token included; hosts get
+    /// it wrapped ([`crate::Hotline::bot`]), whose `Debug` does not.
+    pub(crate) fn bot(&self) -> &Bot {
         &self.bot
     }
 

@@ -38,7 +38,7 @@ pub struct Handled {
 pub struct Hotline {
     pub(crate) desk: Desk,
     pub(crate) client: TelegramClient,
-    albums: Albums,
+    pub(crate) albums: Albums,
 }
 
 impl std::fmt::Debug for Albums {

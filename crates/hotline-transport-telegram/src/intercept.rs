@@ -15,10 +15,20 @@ use std::path::PathBuf;
 
 /// The host bot's client, with its sends to users mirrored into their topics. Build it with
 /// [`Hotline::intercept`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Intercepted<B> {
     inner: B,
     hotline: Hotline,
+}
+
+/// Shows neither the wrapped client (frankenstein's `Bot` prints its URL, token included) nor
+/// anything else secret.
+impl<B> std::fmt::Debug for Intercepted<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intercepted")
+            .field("hotline", &self.hotline)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Hotline {
@@ -29,6 +39,12 @@ impl Hotline {
             inner: bot,
             hotline: self.clone(),
         }
+    }
+
+    /// A frankenstein client for this bot (the same token and API URL Hotline uses), already
+    /// intercepted: a host without a client of its own sends through this one.
+    pub fn bot(&self) -> Intercepted<frankenstein::client_reqwest::Bot> {
+        self.intercept(self.client.bot().clone())
     }
 
     /// Looks at a successful Bot API answer of the host bot and mirrors messages sent to users.
@@ -65,8 +81,9 @@ impl Hotline {
                 }
             };
             // Fire and forget: the host's call has already succeeded and must not wait for the
-            // desk; failures go to the error hook and the log.
-            drop(self.desk.dispatch(event));
+            // desk; failures go to the error hook and the log. Through the album collector, so a
+            // reply to an album still being collected lands after the album.
+            drop(self.albums.submit(&self.desk, event));
         }
     }
 }

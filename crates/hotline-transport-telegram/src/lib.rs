@@ -12,7 +12,7 @@
 //!
 //! # async fn run(updates: Vec<frankenstein::updates::Update>) -> Result<(), hotline_transport_telegram::Error> {
 //! let hotline = Hotline::from_settings(Settings::from_env()?).build()?;
-//! let bot = hotline.intercept(hotline.client().bot().clone()); // your replies are mirrored
+//! let bot = hotline.bot(); // a frankenstein client whose replies to users are mirrored
 //! for update in updates {
 //!     if hotline.handle_update(&update).consumed {
 //!         continue; // operators' traffic: not for your bot
@@ -47,7 +47,7 @@ pub use error::Error;
 pub use hotline::{Handled, Hotline, HotlineBuilder, human_button};
 pub use intercept::Intercepted;
 pub use pacing::Limits;
-pub use runner::{WEBHOOK_SECRET_HEADER, shutdown_signal};
+pub use runner::{ALLOWED_UPDATES, WEBHOOK_SECRET_HEADER, shutdown_signal};
 pub use secret::BotToken;
 pub use settings::Settings;
 pub use transport::TelegramTransport;

@@ -99,8 +99,10 @@ impl Limits {
             && self.per_group_per_minute.is_none()
     }
 
+    /// A window of `telegram_seconds`, on the scaled clock, with a 5% margin: our clock starts
+    /// when a call leaves, Telegram's when it arrives, and two calls can travel at different speeds.
     fn scaled(&self, telegram_seconds: f64) -> Duration {
-        Duration::from_secs_f64(telegram_seconds / self.time_scale.max(f64::MIN_POSITIVE))
+        Duration::from_secs_f64(telegram_seconds * 1.05 / self.time_scale.max(f64::MIN_POSITIVE))
     }
 }
 

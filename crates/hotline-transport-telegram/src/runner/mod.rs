@@ -3,6 +3,7 @@
 mod polling;
 mod webhook;
 
+pub use polling::ALLOWED_UPDATES;
 pub use webhook::WEBHOOK_SECRET_HEADER;
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM: pass it to a runner for a clean stop.

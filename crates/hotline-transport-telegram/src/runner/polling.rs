@@ -15,8 +15,9 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The update kinds a standalone desk asks for.
-pub(crate) const ALLOWED_UPDATES: &[&str] = &[
+/// The update kinds the desk needs (`allowed_updates`): a host bot that sets its own list should
+/// include these. `message_reaction` must be asked for explicitly on Telegram.
+pub const ALLOWED_UPDATES: &[&str] = &[
     "message",
     "edited_message",
     "callback_query",
@@ -25,6 +26,33 @@ pub(crate) const ALLOWED_UPDATES: &[&str] = &[
 ];
 
 impl Hotline {
+    /// `deleteWebhook`, retried while Telegram is unreachable or busy: a runner must not give up
+    /// at start for a passing failure.
+    async fn remove_webhook(&self) -> Result<(), Error> {
+        let mut attempt = 0u32;
+        loop {
+            match self
+                .client
+                .call("deleteWebhook", json!({"drop_pending_updates": false}))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(error) => match error.classify(1.0) {
+                    hotline_core::TransportError::RetryAfter(wait) => {
+                        tokio::time::sleep(wait).await
+                    }
+                    hotline_core::TransportError::Unavailable(_) if attempt < 30 => {
+                        attempt += 1;
+                        tracing::warn!(%error, "hotline: deleteWebhook failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))))
+                            .await;
+                    }
+                    _ => return Err(error.into()),
+                },
+            }
+        }
+    }
+
     /// Runs the bot alone with long polling until `shutdown` resolves (pass
     /// [`crate::shutdown_signal`] for Ctrl-C / SIGTERM); then finishes the updates in flight,
     /// acknowledges them to Telegram and returns.
@@ -33,9 +61,7 @@ impl Hotline {
     /// set). An update that cannot be decoded (a kind newer than this library) is logged and
     /// skipped, never retried forever.
     pub async fn run_polling(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-        self.client
-            .call("deleteWebhook", json!({"drop_pending_updates": false}))
-            .await?;
+        self.remove_webhook().await?;
         let ticker = self.spawn_ticker(Duration::from_secs(60));
         let (finished_tx, mut finished_rx) = mpsc::unbounded_channel::<i64>();
         // update_id → finished? for every update at or after the offset.
