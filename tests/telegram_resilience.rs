@@ -314,3 +314,26 @@ async fn operator_traffic_in_another_group_is_not_consumed_but_the_backend_group
         "user traffic passes through to the host"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_kind_newer_than_the_library_is_skipped_and_polling_goes_on() {
+    let tg = fake().await;
+    tg.add_user(NewUser::new(1001, "Ann"));
+    tg.push_raw_update("brand_new_kind", serde_json::json!({"anything": [1, 2, 3]}));
+    // A known kind with a field shape frankenstein cannot read.
+    tg.push_raw_update("message", serde_json::json!({"message_id": "not a number"}));
+    tg.send_message(hotline_testkit::NewMessage::text(
+        1001,
+        1001,
+        "after the odd ones",
+    ))
+    .unwrap();
+    let d = start_on(tg, &[("WELCOME", "OFF")], Limits::off()).await;
+    let topic = d.topic_of(1001).await;
+    d.wait_thread(topic, "after the odd ones").await;
+    let tg = d.stop().await;
+    assert!(
+        tg.pending_updates().is_empty(),
+        "the offset moved past the skipped updates"
+    );
+}

@@ -369,6 +369,22 @@ impl FakeTelegram {
         let _ = self.set_blocked(user_id, true);
     }
 
+    /// Queues an update of `kind` exactly as given, outside the Bot API spec if need be (an
+    /// update kind newer than a client's types, say), to prove that a client skips what it
+    /// cannot decode instead of stalling. Returns its `update_id`.
+    pub fn push_raw_update(&self, kind: &str, payload: Value) -> i64 {
+        self.mutate(|state| {
+            let id = state.next_update_id;
+            state.next_update_id += 1;
+            let mut update = serde_json::Map::new();
+            update.insert("update_id".into(), serde_json::json!(id));
+            update.insert(kind.into(), payload);
+            state.updates.push_back(Value::Object(update));
+            state.new_updates = true;
+            id
+        })
+    }
+
     /// The user unblocks the bot (a `my_chat_member` update with status `member`).
     pub fn unblock_user(&self, user_id: i64) {
         let _ = self.set_blocked(user_id, false);
