@@ -47,6 +47,7 @@ pub struct SqliteOptions {
     busy_timeout: Duration,
     readers: u32,
     exclusive: bool,
+    cache: usize,
 }
 
 impl SqliteOptions {
@@ -81,6 +82,7 @@ impl SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             readers: 4,
             exclusive: true,
+            cache: 100_000,
         }
     }
 
@@ -111,6 +113,16 @@ impl SqliteOptions {
     /// released when the store is dropped or the process dies (even by `SIGKILL`).
     pub fn exclusive(mut self, exclusive: bool) -> Self {
         self.exclusive = exclusive;
+        self
+    }
+
+    /// How many conversations the store keeps in memory (default 100,000; 0 turns the cache
+    /// off). The cache is write-through and filled by commits only, never by reads, so it only
+    /// ever holds what this store itself wrote last; a relay to a cached user skips one
+    /// database read. It is off when [`SqliteOptions::exclusive`] is off, since another store
+    /// could then change the file behind it. About 300 bytes per entry.
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.cache = entries;
         self
     }
 
@@ -147,6 +159,7 @@ impl SqliteOptions {
                 writer: pool,
                 path: None,
                 _lock: None,
+                cache: Arc::new(Cache::new(self.cache)),
             }
         } else {
             let options = options.journal_mode(SqliteJournalMode::Wal);
@@ -181,6 +194,7 @@ impl SqliteOptions {
                 writer,
                 path: Some(path),
                 _lock: lock,
+                cache: Arc::new(Cache::new(if self.exclusive { self.cache } else { 0 })),
             }
         };
         MIGRATOR
@@ -210,6 +224,64 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     /// Held open (and locked) while any clone of the store lives.
     _lock: Option<Arc<std::fs::File>>,
+    cache: Arc<Cache>,
+}
+
+/// The conversations this store committed last, by user.
+///
+/// Why it cannot go stale: every commit goes through the single writer connection and
+/// updates the cache while it still holds that connection, so cache updates happen in the
+/// order the database applied the commits. A commit first removes the user's entry and puts
+/// the new one back only once the database has it; a commit that fails, or is cancelled
+/// mid-way, leaves no entry and reads fall through to the database. Reads never fill it (a
+/// read racing a commit could otherwise put back an older value).
+#[derive(Debug)]
+struct Cache {
+    capacity: usize,
+    entries: std::sync::Mutex<std::collections::HashMap<UserId, Conversation>>,
+}
+
+impl Cache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<UserId, Conversation>> {
+        // Every critical section is a single map operation: a poisoned map is still whole.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, user: UserId) -> Option<Conversation> {
+        if self.capacity == 0 {
+            return None;
+        }
+        self.entries().get(&user).cloned()
+    }
+
+    fn forget(&self, user: UserId) {
+        if self.capacity > 0 {
+            self.entries().remove(&user);
+        }
+    }
+
+    fn put(&self, conversation: &Conversation) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.len() >= self.capacity && !entries.contains_key(&conversation.user) {
+            // Dropping entries is always safe; a full cache starts over.
+            entries.clear();
+        }
+        entries.insert(conversation.user, conversation.clone());
+    }
 }
 
 /// Takes the exclusive lock that keeps a second store off the database file at `path`.
@@ -390,6 +462,9 @@ impl SqliteStore {
         let Some(conn) = writer.conn.as_deref_mut() else {
             return Err(sqlx::Error::PoolClosed);
         };
+        if let Some(c) = &commit.conversation {
+            self.cache.forget(c.user);
+        }
         // Only our own fixed fragments and `?` placeholders: every value is bound.
         let result = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
             .execute(&mut *conn)
@@ -398,6 +473,12 @@ impl SqliteStore {
             // A statement failed (a constraint): nothing after it ran, COMMIT included. Roll
             // back whatever the transaction holds; an error here means none was open.
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        }
+        if result.is_ok()
+            && let Some(c) = &commit.conversation
+        {
+            // Still holding the writer: cache updates follow the database's commit order.
+            self.cache.put(c);
         }
         writer.settled = true;
         result.map(|_| ())
@@ -484,6 +565,9 @@ fn decode(row: ConversationRow<String>) -> Result<Conversation, StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError> {
+        if let Some(cached) = self.cache.get(user) {
+            return Ok(Some(cached));
+        }
         let row: Option<ConversationRow<String>> = sqlx::query_as(concat!(
             "SELECT ",
             conversation_columns!(),

@@ -357,3 +357,56 @@ async fn cancelled_commits_land_whole_or_not_at_all() {
     }
     println!("{landed} of 201 commits landed");
 }
+
+/// The conversation cache never answers with something the file does not hold: not after a
+/// refused commit, and not at all when another store may write the same file.
+#[tokio::test]
+async fn cached_conversations_follow_the_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("desk.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    let save = |c: Conversation| Commit {
+        conversation: Some(c),
+        ..Commit::default()
+    };
+    store.commit(save(sample(1, 10))).await.expect("commit");
+    store.commit(save(sample(2, 20))).await.expect("commit");
+    let mut moved = sample(2, 30);
+    moved.status = Status::Closed;
+    store.commit(save(moved.clone())).await.expect("commit");
+    assert_eq!(
+        store.conversation(UserId(2)).await.expect("read"),
+        Some(moved.clone())
+    );
+    // Refused: topic 10 is user 1's. User 2 reads back as before.
+    let refused = store.commit(save(sample(2, 10))).await;
+    assert!(matches!(
+        refused,
+        Err(hotline_core::StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.conversation(UserId(2)).await.expect("read"),
+        Some(moved)
+    );
+    drop(store);
+
+    // Two stores on one file (opted out of the lock): each sees the other's writes.
+    let a = SqliteOptions::file(&path)
+        .exclusive(false)
+        .open()
+        .await
+        .expect("open");
+    let b = SqliteOptions::file(&path)
+        .exclusive(false)
+        .open()
+        .await
+        .expect("open");
+    a.commit(save(sample(3, 40))).await.expect("commit");
+    let mut changed = sample(3, 41);
+    changed.blocked = true;
+    b.commit(save(changed.clone())).await.expect("commit");
+    assert_eq!(
+        a.conversation(UserId(3)).await.expect("read"),
+        Some(changed)
+    );
+}
