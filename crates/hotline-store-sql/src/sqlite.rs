@@ -209,8 +209,11 @@ impl SqliteOptions {
 /// process**.
 ///
 /// The file is opened in WAL mode (readers never block the writer) with `synchronous = NORMAL`
-/// by default (see [`Synchronous`] for the trade-off) and a busy timeout of 5 s. Writes go
-/// through a single connection, reads through a small pool. Migrations run when the store opens.
+/// by default (see [`Synchronous`] for the trade-off), a busy timeout of 5 s and reads through
+/// `mmap`. Writes go through a single connection, one query per commit (BEGIN IMMEDIATE ...
+/// COMMIT); reads through a small pool. Conversations this store committed are kept in a
+/// write-through cache ([`SqliteOptions::cache_capacity`]). Migrations run when the store
+/// opens.
 ///
 /// [`Store::claim_user`] is the default no-op: within one process the desk already orders each
 /// user's events. So one file serves one store: opening a file that another live store holds
