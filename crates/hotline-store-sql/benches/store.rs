@@ -417,6 +417,7 @@ fn lookups(c: &mut Criterion, runtime: &tokio::runtime::Runtime, full: bool) {
         let _ = std::fs::remove_file(&sqlite_path);
         let _ = std::fs::remove_file(sqlite_path.with_extension("db-wal"));
         let _ = std::fs::remove_file(sqlite_path.with_extension("db-shm"));
+        let _ = std::fs::remove_file(sqlite_path.with_extension("db-hotline-lock"));
     }
 }
 
