@@ -38,9 +38,11 @@
 //!
 //! Operations (choosing a store, backups, migrations, replicas): `docs/operations.md`.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -67,14 +69,14 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         return Ok(Arc::new(PgStore::connect(url).await?));
     }
     let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    let compiled: Vec<&str> = vec![
+        #[cfg(feature = "sqlite")]
+        "sqlite:",
+        #[cfg(feature = "postgres")]
+        "postgres://",
+    ];
     Err(StoreError::Backend(format!(
         "no store for URL scheme {scheme:?} (compiled in: {})",
-        [
-            #[cfg(feature = "sqlite")]
-            "sqlite:",
-            #[cfg(feature = "postgres")]
-            "postgres://",
-        ]
-        .join(", ")
+        compiled.join(", ")
     )))
 }

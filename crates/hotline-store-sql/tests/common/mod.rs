@@ -4,16 +4,18 @@
 
 use hotline_core::{ChatId, Config, Desk, Event, MemoryTransport, Store, UserId, UserProfile};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[cfg(feature = "postgres")]
 /// The server the tests use: `DATABASE_URL`, or the one `.ci/run` sets.
 pub fn pg_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+#[cfg(feature = "postgres")]
 /// A schema name no other test (in this or another process) uses.
 pub fn unique_schema(tag: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -26,6 +28,7 @@ pub fn unique_schema(tag: &str) -> String {
     )
 }
 
+#[cfg(feature = "postgres")]
 /// Fails (never skips) when no PostgreSQL answers, saying how to get one.
 pub async fn require_postgres() {
     let url = pg_url();
@@ -55,11 +58,13 @@ pub async fn require_postgres() {
     }
 }
 
+#[cfg(feature = "postgres")]
 /// A schema of the test's own; dropped when this is dropped (also when the test panics).
 pub struct TestSchema {
     pub name: String,
 }
 
+#[cfg(feature = "postgres")]
 impl TestSchema {
     pub async fn new(tag: &str) -> Self {
         require_postgres().await;
@@ -80,6 +85,7 @@ impl TestSchema {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl Drop for TestSchema {
     fn drop(&mut self) {
         let name = self.name.clone();
