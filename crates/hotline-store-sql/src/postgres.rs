@@ -375,26 +375,32 @@ struct ClaimGuard {
 
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(conn) = self.conn.take() else {
             return;
         };
         let (class, key) = (self.class, self.key);
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) if self.locked => {
+                // Should the task never finish (a runtime shutting down drops it), the
+                // connection inside is closed, not returned to the pool holding the lock.
+                let mut pending = Unlocking(Some(conn));
                 runtime.spawn(async move {
+                    let Some(conn) = pending.0.as_deref_mut() else {
+                        return;
+                    };
                     let unlocked: Result<bool, _> =
                         sqlx::query_scalar("SELECT pg_advisory_unlock($1, $2)")
                             .bind(class)
                             .bind(key)
                             .fetch_one(&mut *conn)
                             .await;
-                    if !matches!(unlocked, Ok(true)) {
-                        tracing::warn!(
+                    match unlocked {
+                        // Unlocked: back to the pool.
+                        Ok(true) => drop(pending.0.take()),
+                        _ => tracing::warn!(
                             ?unlocked,
                             "hotline: releasing a user claim failed; closing its connection"
-                        );
-                        // Ending the session releases every lock it holds.
-                        let _ = conn.close().await;
+                        ),
                     }
                 });
             }
@@ -402,6 +408,18 @@ impl Drop for ClaimGuard {
             // runtime to unlock on: end the session, which releases whatever it holds. The
             // connection never goes back to the pool holding a lock.
             _ => drop(conn.detach()),
+        }
+    }
+}
+
+/// A claim connection on its way to being unlocked: dropped while still holding it, the
+/// connection is closed (ending the session releases every lock it holds).
+struct Unlocking(Option<PoolConnection<Postgres>>);
+
+impl Drop for Unlocking {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
         }
     }
 }
