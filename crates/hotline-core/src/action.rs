@@ -105,6 +105,21 @@ pub enum Action {
         /// The topic.
         topic: TopicId,
     },
+    /// Pin a message (the user card in a new topic, `AUTO_INFO`).
+    PinMessage {
+        /// The chat.
+        chat: ChatId,
+        /// The message.
+        message: MessageId,
+    },
+    /// Send a greeting built in Rust (`WELCOME` as a [`crate::Greeting`]): media, buttons, links.
+    /// Performs to [`Performed::Messages`].
+    SendGreeting {
+        /// The user.
+        user: UserId,
+        /// The greeting, `{title}` already filled in.
+        greeting: crate::Greeting,
+    },
     /// Set the bot's reactions on a message (empty removes them).
     SetReaction {
         /// The chat.
@@ -151,10 +166,11 @@ impl Action {
             | Action::MirrorToTopic { .. }
             | Action::CopyToUser { .. }
             | Action::EditCopy { .. } => Priority::Relay,
-            Action::SendNotice { .. } => Priority::Notice,
+            Action::SendNotice { .. } | Action::SendGreeting { .. } => Priority::Notice,
             Action::RenameTopic { .. }
             | Action::CloseTopic { .. }
             | Action::ReopenTopic { .. }
+            | Action::PinMessage { .. }
             | Action::SetReaction { .. } => Priority::Cosmetic,
         }
     }
@@ -169,8 +185,9 @@ impl Action {
             | Action::RenameTopic { chat, .. }
             | Action::CloseTopic { chat, .. }
             | Action::ReopenTopic { chat, .. }
+            | Action::PinMessage { chat, .. }
             | Action::SetReaction { chat, .. } => *chat,
-            Action::CopyToUser { user, .. } => user.chat(),
+            Action::CopyToUser { user, .. } | Action::SendGreeting { user, .. } => user.chat(),
             Action::SendNotice {
                 to: Recipient::User(user),
                 ..

@@ -44,6 +44,8 @@ pub struct ChatMessage {
     pub reactions: Vec<String>,
     /// Whether it was edited.
     pub edited: bool,
+    /// Whether it is pinned.
+    pub pinned: bool,
 }
 
 /// A forum topic.
@@ -147,6 +149,7 @@ impl State {
                     reply_to: if i == 0 { reply_to } else { None },
                     reactions: Vec::new(),
                     edited: false,
+                    pinned: false,
                     ..source
                 },
             ));
@@ -164,6 +167,7 @@ impl State {
             reply_to: None,
             reactions: Vec::new(),
             edited: false,
+            pinned: false,
         };
         match action {
             Action::CreateTopic { chat, name } => {
@@ -271,6 +275,20 @@ impl State {
                 self.topic_mut(*chat, *topic)?.closed = false;
                 Ok(Performed::Done)
             }
+            Action::PinMessage { chat, message } => {
+                self.find_mut(*chat, *message)
+                    .ok_or_else(|| TransportError::BadRequest("message to pin not found".into()))?
+                    .pinned = true;
+                Ok(Performed::Done)
+            }
+            Action::SendGreeting { user, greeting } => {
+                self.check_user(*user)?;
+                let message = ChatMessage {
+                    has_media: greeting.photo.is_some(),
+                    ..blank(None, greeting.text.clone())
+                };
+                Ok(Performed::Messages(vec![self.post(user.chat(), message)]))
+            }
             Action::SetReaction {
                 chat,
                 message,
@@ -330,6 +348,7 @@ impl MemoryTransport {
                 reply_to,
                 reactions: Vec::new(),
                 edited: false,
+                pinned: false,
             },
         );
         IncomingMessage {

@@ -5,7 +5,10 @@
 fn every_parameter_is_documented() {
     let doc = include_str!("../../../docs/configuration.md");
     for name in hotline_core::config::PARAMETERS {
-        assert!(doc.contains(&format!("| `{name}` |")), "{name} is missing from docs/configuration.md");
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "{name} is missing from docs/configuration.md"
+        );
     }
 }
 
@@ -18,5 +21,10 @@ fn the_documented_example_works() {
         .and_then(|b| b.set("AUTOCLOSE", "24"))
         .and_then(|b| b.build())
         .expect("the example in docs/configuration.md");
-    assert!(config.private_keywords.expect("keywords").matches("I NEED a human"));
+    assert!(
+        config
+            .private_keywords
+            .expect("keywords")
+            .matches("I NEED a human")
+    );
 }

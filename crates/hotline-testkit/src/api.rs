@@ -37,6 +37,8 @@ pub const METHODS: &[&str] = &[
     "deleteMessage",
     "deleteMessages",
     "setMessageReaction",
+    "pinChatMessage",
+    "unpinChatMessage",
     "createForumTopic",
     "editForumTopic",
     "closeForumTopic",
@@ -202,6 +204,8 @@ pub(crate) fn call(st: &mut State, method: &str, p: &Params) -> ApiResult {
         "deleteMessage" => delete_message(st, p),
         "deleteMessages" => delete_messages(st, p),
         "setMessageReaction" => set_reaction(st, p),
+        "pinChatMessage" => pin_message(st, p, true),
+        "unpinChatMessage" => pin_message(st, p, false),
         "createForumTopic" => create_topic(st, p),
         "editForumTopic" => edit_topic(st, p),
         "closeForumTopic" => close_topic(st, p, true),
@@ -870,6 +874,49 @@ fn delete_messages(st: &mut State, p: &Params) -> ApiResult {
     st.chat(chat_id)?;
     for id in message_ids(p)? {
         let _ = delete_one(st, chat_id, id);
+    }
+    ok_true()
+}
+
+/// pinChatMessage / unpinChatMessage. Pinning posts the `pinned_message` service message in the
+/// pinned message's topic, as Telegram does in groups.
+fn pin_message(st: &mut State, p: &Params, pin: bool) -> ApiResult {
+    let chat_id = chat_id_param(p, "chat_id")?;
+    let chat = st.chat(chat_id)?;
+    if chat.is_group() && !chat.bot_is_admin() {
+        return Err(ApiError::bad(
+            "not enough rights to manage pinned messages in the chat",
+        ));
+    }
+    let message_id = match p.opt_i64("message_id")? {
+        Some(id) => id,
+        None if !pin => match chat.pinned.last() {
+            Some(id) => *id,
+            None => return ok_true(),
+        },
+        None => p.req_i64("message_id")?,
+    };
+    let pinned = chat
+        .message(message_id)
+        .cloned()
+        .ok_or_else(|| ApiError::bad("message to pin not found"))?;
+    let is_group = chat.is_group();
+    let chat = st.chat_mut(chat_id)?;
+    chat.pinned.retain(|id| *id != message_id);
+    if pin {
+        chat.pinned.push(message_id);
+        if is_group {
+            let thread = pinned.get("message_thread_id").and_then(Value::as_i64);
+            let bot = st.bot_user.clone();
+            let mut service = st.new_message(chat_id, bot, thread, None)?;
+            let mut inner = pinned;
+            if let Some(object) = inner.as_object_mut() {
+                object.remove("reply_to_message");
+            }
+            service.insert("pinned_message".into(), inner);
+            let service = Value::Object(service);
+            st.store(&service);
+        }
     }
     ok_true()
 }

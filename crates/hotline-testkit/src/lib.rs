@@ -369,6 +369,16 @@ impl FakeTelegram {
         let _ = self.set_blocked(user_id, true);
     }
 
+    /// The ids of a chat's pinned messages, oldest pin first.
+    pub fn pinned_messages(&self, chat_id: i64) -> Vec<i64> {
+        self.mutate(|state| {
+            state
+                .chat(chat_id)
+                .map(|c| c.pinned.clone())
+                .unwrap_or_default()
+        })
+    }
+
     /// Queues an update of `kind` exactly as given, outside the Bot API spec if need be (an
     /// update kind newer than a client's types, say), to prove that a client skips what it
     /// cannot decode instead of stalling. Returns its `update_id`.

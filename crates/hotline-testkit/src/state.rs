@@ -66,6 +66,8 @@ pub(crate) struct ChatRec {
     pub(crate) reactions: HashMap<(i64, i64), Vec<Value>>,
     pub(crate) bot_reactions: HashMap<i64, Vec<Value>>,
     pub(crate) menu_button: Option<Value>,
+    /// Pinned message ids, oldest pin first.
+    pub(crate) pinned: Vec<i64>,
 }
 
 impl ChatRec {
@@ -502,6 +504,7 @@ impl State {
                         reactions: HashMap::new(),
                         bot_reactions: HashMap::new(),
                         menu_button: None,
+                        pinned: Vec::new(),
                     },
                 );
             }
@@ -549,6 +552,7 @@ impl State {
                         reactions: HashMap::new(),
                         bot_reactions: HashMap::new(),
                         menu_button: None,
+                        pinned: Vec::new(),
                     },
                 );
             }

@@ -303,6 +303,24 @@ async fn frankenstein_calls_every_method() {
     )
     .await
     .expect("setMessageReaction");
+    bot.pin_chat_message(
+        &PinChatMessageParams::builder()
+            .chat_id(ANN)
+            .message_id(user_msg.message_id)
+            .build(),
+    )
+    .await
+    .expect("pinChatMessage");
+    assert_eq!(h.tg.pinned_messages(ANN), [i64::from(user_msg.message_id)]);
+    bot.unpin_chat_message(
+        &UnpinChatMessageParams::builder()
+            .chat_id(ANN)
+            .message_id(user_msg.message_id)
+            .build(),
+    )
+    .await
+    .expect("unpinChatMessage");
+    assert!(h.tg.pinned_messages(ANN).is_empty());
     bot.delete_message(
         &DeleteMessageParams::builder()
             .chat_id(ANN)

@@ -3,7 +3,10 @@
 use crate::client::TelegramClient;
 use crate::pacing::{Limits, Pacer};
 use async_trait::async_trait;
-use hotline_core::{Action, MessageId, Performed, Priority, Recipient, TopicId, TransportError};
+use hotline_core::{
+    Action, Greeting, GreetingButton, MessageId, Performed, Priority, Recipient, TopicId,
+    TransportError,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -267,10 +270,71 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
                 "reaction": emoji.iter().map(|e| json!({"type": "emoji", "emoji": e})).collect::<Vec<_>>(),
             }),
         ),
+        Action::PinMessage { chat, message } => (
+            "pinChatMessage",
+            json!({"chat_id": chat.0, "message_id": message.0, "disable_notification": true}),
+        ),
+        // The last call of a greeting (its text, under a photo if any); see `greeting_calls`.
+        Action::SendGreeting { user, greeting } => {
+            greeting_calls(user.0, greeting).pop().unwrap_or((
+                "sendMessage",
+                json!({"chat_id": user.0, "text": greeting.text}),
+            ))
+        }
         // Action is non-exhaustive across crates; every variant known today is above.
         #[allow(unreachable_patterns)]
         _ => ("getMe", json!({})),
     }
+}
+
+/// A rich greeting's calls, in order: the video note, then the text (as a photo's caption when
+/// there is a photo) with the buttons.
+pub(crate) fn greeting_calls(chat: i64, greeting: &Greeting) -> Vec<(&'static str, Value)> {
+    let mut calls = Vec::new();
+    if let Some(video_note) = &greeting.video_note {
+        calls.push((
+            "sendVideoNote",
+            json!({"chat_id": chat, "video_note": video_note}),
+        ));
+    }
+    let mut params = match &greeting.photo {
+        Some(photo) => {
+            json!({"chat_id": chat, "photo": photo, "caption": cut(&greeting.text, 1024)})
+        }
+        None => json!({"chat_id": chat, "text": cut(&greeting.text, 4096)}),
+    };
+    if greeting.markdown {
+        params["parse_mode"] = json!("MarkdownV2");
+    }
+    if !greeting.buttons.is_empty() {
+        let rows: Vec<Vec<Value>> = greeting
+            .buttons
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|button| match button {
+                        GreetingButton::Url { text, url } => json!({"text": text, "url": url}),
+                        GreetingButton::WebApp { text, url } => {
+                            json!({"text": text, "web_app": {"url": url}})
+                        }
+                        GreetingButton::Callback { text, data } => {
+                            json!({"text": text, "callback_data": data})
+                        }
+                        #[allow(unreachable_patterns)]
+                        _ => json!({"text": "?", "callback_data": "hotline:unknown"}),
+                    })
+                    .collect()
+            })
+            .collect();
+        params["reply_markup"] = json!({"inline_keyboard": rows});
+    }
+    let method = if greeting.photo.is_some() {
+        "sendPhoto"
+    } else {
+        "sendMessage"
+    };
+    calls.push((method, params));
+    calls
 }
 
 /// Reads what an action produced from the call's result.
@@ -284,6 +348,7 @@ pub(crate) fn performed_from(action: &Action, result: &Value) -> Result<Performe
         Action::CopyToTopic { .. }
         | Action::CopyToUser { .. }
         | Action::MirrorToTopic { .. }
+        | Action::SendGreeting { .. }
         | Action::SendNotice { .. } => match result {
             Value::Array(items) => Performed::Messages(
                 items

@@ -37,6 +37,76 @@ pub enum Welcome {
         /// Whether the text is MarkdownV2 (then the name filled in is escaped).
         markdown: bool,
     },
+    /// A greeting built in Rust: a photo or a video note, buttons, links, a web app.
+    Rich(Greeting),
+}
+
+/// A rich greeting (`WELCOME` built in Rust). Media are given as the messenger names them (on
+/// Telegram a `file_id` or an HTTPS URL).
+///
+/// ```
+/// use hotline_core::{Greeting, GreetingButton, Welcome};
+///
+/// let welcome = Welcome::Rich(Greeting {
+///     photo: Some("https://example.com/desk.jpg".into()),
+///     buttons: vec![vec![
+///         GreetingButton::Url { text: "Help centre".into(), url: "https://example.com/help".into() },
+///         GreetingButton::WebApp { text: "Open the app".into(), url: "https://example.com/app".into() },
+///     ]],
+///     ..Greeting::text("Hi *{title}*\\! An operator will answer here\\.", true)
+/// });
+/// # let _ = welcome;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Greeting {
+    /// The text (a caption under a photo); `{title}` is replaced by the user's name.
+    pub text: String,
+    /// Whether the text is MarkdownV2 (then the name filled in is escaped).
+    pub markdown: bool,
+    /// A photo to send with the text as its caption.
+    pub photo: Option<String>,
+    /// A round video note sent before the text.
+    pub video_note: Option<String>,
+    /// Inline buttons, row by row.
+    pub buttons: Vec<Vec<GreetingButton>>,
+}
+
+impl Greeting {
+    /// A greeting of text only.
+    pub fn text(text: impl Into<String>, markdown: bool) -> Self {
+        Self {
+            text: text.into(),
+            markdown,
+            ..Self::default()
+        }
+    }
+}
+
+/// A button under a greeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GreetingButton {
+    /// Opens a link.
+    Url {
+        /// The label.
+        text: String,
+        /// The link.
+        url: String,
+    },
+    /// Opens a web app (Telegram Mini App).
+    WebApp {
+        /// The label.
+        text: String,
+        /// The web app's HTTPS URL.
+        url: String,
+    },
+    /// Sends the host bot a callback query with `data` (`hotline:human` hands the user over).
+    Callback {
+        /// The label.
+        text: String,
+        /// The callback data.
+        data: String,
+    },
 }
 
 impl Welcome {
@@ -51,17 +121,24 @@ impl Welcome {
     }
 
     /// The greeting for a user called `title`, or `None` when off.
-    pub fn render(&self, title: &str) -> Option<(String, bool)> {
+    pub fn render(&self, title: &str) -> Option<Greeting> {
+        let fill = |text: &str, markdown: bool| {
+            let name = if markdown {
+                escape_markdown_v2(title)
+            } else {
+                title.to_owned()
+            };
+            text.replace("{title}", &name)
+        };
         match self {
             Welcome::Off => None,
             Welcome::Text { text, markdown } => {
-                let name = if *markdown {
-                    escape_markdown_v2(title)
-                } else {
-                    title.to_owned()
-                };
-                Some((text.replace("{title}", &name), *markdown))
+                Some(Greeting::text(fill(text, *markdown), *markdown))
             }
+            Welcome::Rich(greeting) => Some(Greeting {
+                text: fill(&greeting.text, greeting.markdown),
+                ..greeting.clone()
+            }),
         }
     }
 }
@@ -467,7 +544,7 @@ impl ConfigBuilder {
                 ),
             ));
         }
-        if let Welcome::Text { text, .. } = &c.welcome {
+        if let Welcome::Text { text, .. } | Welcome::Rich(Greeting { text, .. }) = &c.welcome {
             if text.trim().is_empty() {
                 return Err(invalid("WELCOME", None, "empty; use OFF for no greeting"));
             }
@@ -580,7 +657,7 @@ mod tests {
         };
         assert_eq!(
             w.render("Ann_Lee."),
-            Some(("Hi *Ann\\_Lee\\.*".into(), true))
+            Some(Greeting::text("Hi *Ann\\_Lee\\.*", true))
         );
         assert_eq!(Welcome::Off.render("x"), None);
     }

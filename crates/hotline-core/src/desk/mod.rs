@@ -391,16 +391,15 @@ impl Desk {
         )
         .await;
         if self.inner.config.auto_info {
-            let card = policy::user_card(&self.inner.config, &w.conv);
-            self.notice_topic(w, &card).await;
+            self.post_card(w).await;
         }
         Ok(topic)
     }
 
     /// A notice to the operators in the user's topic. Best effort: a failure is logged, not raised
     /// (a notice is never worth failing the event it explains).
-    async fn notice_topic(&self, w: &Working, text: &str) {
-        let Some(topic) = w.topic() else { return };
+    async fn notice_topic(&self, w: &Working, text: &str) -> Option<MessageId> {
+        let topic = w.topic()?;
         let action = Action::SendNotice {
             to: Recipient::Topic {
                 chat: self.group(),
@@ -409,8 +408,26 @@ impl Desk {
             text: text.to_owned(),
             markdown: false,
         };
-        if let Err(error) = self.perform(&action).await {
-            tracing::warn!(%error, "hotline: a notice to the operators failed");
+        match self.perform(&action).await {
+            Ok(performed) => performed.first_message(),
+            Err(error) => {
+                tracing::warn!(%error, "hotline: a notice to the operators failed");
+                None
+            }
+        }
+    }
+
+    /// The user card (`AUTO_INFO`), posted and pinned in the topic.
+    async fn post_card(&self, w: &Working) {
+        let card = policy::user_card(&self.inner.config, &w.conv);
+        if let Some(message) = self.notice_topic(w, &card).await {
+            let pin = Action::PinMessage {
+                chat: self.group(),
+                message,
+            };
+            if let Err(error) = self.perform(&pin).await {
+                tracing::info!(%error, "hotline: pinning the user card failed");
+            }
         }
     }
 
@@ -605,8 +622,7 @@ impl Desk {
         c.welcome_pending = true;
         self.commit(w, Vec::new(), None).await?;
         if config.auto_info {
-            let card = policy::user_card(config, &w.conv);
-            self.notice_topic(w, &card).await;
+            self.post_card(w).await;
         }
         Ok(())
     }
@@ -642,8 +658,27 @@ impl Desk {
             return Ok(());
         }
         let title = w.conv.profile.display_name();
-        if let Some((text, markdown)) = self.inner.config.welcome.render(&title) {
-            self.notice_user(w, text, markdown).await?;
+        match self.inner.config.welcome.render(&title) {
+            None => {}
+            Some(greeting)
+                if greeting.photo.is_none()
+                    && greeting.video_note.is_none()
+                    && greeting.buttons.is_empty() =>
+            {
+                self.notice_user(w, greeting.text, greeting.markdown)
+                    .await?;
+            }
+            Some(greeting) => {
+                let action = Action::SendGreeting {
+                    user: w.conv.user,
+                    greeting,
+                };
+                match self.perform(&action).await {
+                    Ok(_) => {}
+                    Err(TransportError::UserBlocked) => self.mark_blocked(w).await,
+                    Err(error) => return Err(error.into()),
+                }
+            }
         }
         w.edit().welcome_pending = false;
         self.commit(w, Vec::new(), None).await
@@ -919,7 +954,9 @@ impl Desk {
                 let card = policy::user_card(config, &w.conv);
                 self.notice_topic(w, &card).await;
             }
-            OperatorCommand::Help => self.notice_topic(w, policy::OPERATOR_HELP).await,
+            OperatorCommand::Help => {
+                self.notice_topic(w, policy::OPERATOR_HELP).await;
+            }
             OperatorCommand::Unknown => {
                 self.notice_topic(w, "Unknown command, not sent to the user. /help lists the commands; start a message with \"/ \" for an internal comment.")
                     .await;
