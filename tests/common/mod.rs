@@ -52,6 +52,11 @@ pub async fn start_on(tg: FakeTelegram, params: &[(&str, &str)], limits: Limits)
         .album_quiet(Duration::from_millis(200))
         .build()
         .expect("hotline");
+    run(tg, hotline)
+}
+
+/// Runs `hotline` (built on `tg`) with the polling runner.
+pub fn run(tg: FakeTelegram, hotline: Hotline) -> Desk {
     let (stop, stopped) = oneshot::channel::<()>();
     let runner = {
         let hotline = hotline.clone();

@@ -824,3 +824,23 @@ async fn start_payload_and_auto_info_card() {
     );
     assert_eq!(texts[1], "/start promo42");
 }
+
+#[tokio::test]
+async fn a_greeting_that_cannot_be_sent_does_not_stop_the_relay() {
+    let w = world(config());
+    w.tg.fail_next(
+        1,
+        TransportError::BadRequest("wrong file identifier".into()),
+        |a| {
+            matches!(
+                a,
+                Action::SendNotice {
+                    to: hotline_core::Recipient::User(_),
+                    ..
+                }
+            )
+        },
+    );
+    assert_eq!(w.user_says(&ann(), "hello").await, Outcome::Relayed);
+    assert_eq!(w.texts(w.topic_of(&ann()).await), ["hello"]);
+}

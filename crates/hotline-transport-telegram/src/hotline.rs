@@ -59,6 +59,7 @@ pub struct HotlineBuilder {
     store: Option<Arc<dyn Store>>,
     album_quiet: Duration,
     on_error: Option<ErrorHook>,
+    clock: Option<Arc<dyn hotline_core::Clock>>,
 }
 
 impl HotlineBuilder {
@@ -86,6 +87,12 @@ impl HotlineBuilder {
         self
     }
 
+    /// Reads time from `clock` instead of the system clock (tests of auto-close).
+    pub fn clock(mut self, clock: Arc<dyn hotline_core::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Called with every error of the desk (they are also logged). Errors never reach the host.
     pub fn on_error(mut self, hook: impl Fn(&hotline_core::Error) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
@@ -98,6 +105,9 @@ impl HotlineBuilder {
         let transport = TelegramTransport::new(client.clone(), self.limits);
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let mut desk = Desk::builder(self.config, store, Arc::new(transport));
+        if let Some(clock) = self.clock {
+            desk = desk.clock(clock);
+        }
         if let Some(hook) = self.on_error {
             desk = desk.on_error(move |e| hook(e));
         }
@@ -129,6 +139,7 @@ impl Hotline {
             store: None,
             album_quiet: Duration::from_millis(700),
             on_error: None,
+            clock: None,
         }
     }
 
@@ -142,6 +153,7 @@ impl Hotline {
             store: None,
             album_quiet: Duration::from_millis(700),
             on_error: None,
+            clock: None,
         }
     }
 

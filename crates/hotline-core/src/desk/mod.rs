@@ -653,31 +653,32 @@ impl Desk {
         self.commit(w, Vec::new(), None).await
     }
 
+    /// Sends the greeting owed for this opening. Best effort: a greeting that cannot be sent
+    /// (a bad photo id, say) is logged, and the user's message is still relayed.
     async fn greet(&self, w: &mut Working) -> Result<(), Error> {
         if !w.conv.welcome_pending {
             return Ok(());
         }
         let title = w.conv.profile.display_name();
-        match self.inner.config.welcome.render(&title) {
-            None => {}
-            Some(greeting)
-                if greeting.photo.is_none()
-                    && greeting.video_note.is_none()
-                    && greeting.buttons.is_empty() =>
-            {
-                self.notice_user(w, greeting.text, greeting.markdown)
-                    .await?;
+        let action = match self.inner.config.welcome.render(&title) {
+            None => None,
+            Some(g) if g.photo.is_none() && g.video_note.is_none() && g.buttons.is_empty() => {
+                Some(Action::SendNotice {
+                    to: Recipient::User(w.conv.user),
+                    text: g.text,
+                    markdown: g.markdown,
+                })
             }
-            Some(greeting) => {
-                let action = Action::SendGreeting {
-                    user: w.conv.user,
-                    greeting,
-                };
-                match self.perform(&action).await {
-                    Ok(_) => {}
-                    Err(TransportError::UserBlocked) => self.mark_blocked(w).await,
-                    Err(error) => return Err(error.into()),
-                }
+            Some(greeting) => Some(Action::SendGreeting {
+                user: w.conv.user,
+                greeting,
+            }),
+        };
+        if let Some(action) = action {
+            match self.perform(&action).await {
+                Ok(_) => {}
+                Err(TransportError::UserBlocked) => self.mark_blocked(w).await,
+                Err(error) => tracing::warn!(%error, "hotline: the greeting could not be sent"),
             }
         }
         w.edit().welcome_pending = false;
