@@ -11,6 +11,12 @@
 //! |---|---|---|
 //! | (always) | [`core`] (`hotline-core`) | the desk: events, actions, policies, `Store` and `Transport` traits |
 //! | `telegram` (default) | [`telegram`] (`hotline-transport-telegram`) | the desk on the Bot API: embedded in a frankenstein bot, or standalone |
+//! | `sqlite` (default) | [`store_sql`] (`hotline-store-sql`) | `SqliteStore`: the desk's state in one file, for one process |
+//! | `postgres` | [`store_sql`] (`hotline-store-sql`) | `PgStore`: state in PostgreSQL, shared by several desk replicas |
+//!
+//! With `telegram` and `sqlite` (the defaults) the package also builds `hotline-desk`, a
+//! standalone desk configured from the environment (see `src/bin/hotline-desk.rs` and
+//! `docs/operations.md`).
 //!
 //! Start with the README's `cargo run --example sandbox` (no token needed), then
 //! `docs/embedding.md`.
@@ -22,3 +28,6 @@ pub use hotline_core::{ChatId, Config, Desk, Event, UserId};
 pub use hotline_transport_telegram as telegram;
 #[cfg(feature = "telegram")]
 pub use hotline_transport_telegram::{Hotline, Settings, human_button, shutdown_signal};
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use hotline_store_sql as store_sql;

@@ -1,0 +1,148 @@
+//! `hotline-desk`: the support desk as a program of its own, configured from the environment.
+//!
+//! Every user who writes to the bot gets a forum topic in the operators' group; operators answer
+//! from there. The desk's state (who owns which topic, which updates were handled) lives in a
+//! database, so a restart, a crash or a `SIGKILL` loses nothing and repeats nothing the desk
+//! had recorded (see `docs/operations.md`).
+//!
+//! ```sh
+//! TELEGRAM_BOT_TOKEN=123456:ABC... HOTLINE_BACKEND_GROUP=-1001234567890 \
+//!     cargo run --release --bin hotline-desk
+//! ```
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `TELEGRAM_BOT_TOKEN`, `HOTLINE_BACKEND_GROUP` | required: the bot, and the operators' forum group |
+//! | `TELEGRAM_API_URL`, `HOTLINE_LIMITS`, `HOTLINE_CONFIG`, `WELCOME`, ... | optional, as `Settings::from_env` reads them |
+//! | `HOTLINE_DATABASE` | `sqlite://path/to/desk.db` (default `sqlite://hotline.db`: a file in WAL mode, created if missing) or `postgres://user:password@host/db` (with the `postgres` feature; for several replicas) |
+//! | `HOTLINE_MODE` | `polling` (default: long polling) or `webhook` |
+//! | `HOTLINE_WEBHOOK_LISTEN` | webhook mode: the address to serve on (default `0.0.0.0:8080`) |
+//! | `HOTLINE_WEBHOOK_URL` | webhook mode, required: the public HTTPS URL given to `setWebhook` |
+//! | `HOTLINE_WEBHOOK_SECRET` | webhook mode, required: the secret Telegram sends with each update (1-256 of `A-Z a-z 0-9 _ -`) |
+//!
+//! It runs until SIGINT (Ctrl-C) or SIGTERM, then finishes the updates in flight (and, polling,
+//! confirms them to Telegram) before it exits. A configuration or start-up error is printed on
+//! one line naming the variable at fault (never the token) and the exit code is 1.
+
+use hotline::{Hotline, Settings, shutdown_signal};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// Where the state goes when `HOTLINE_DATABASE` is not set.
+const DEFAULT_DATABASE: &str = "sqlite://hotline.db";
+
+/// How the desk receives updates.
+enum Mode {
+    Polling,
+    Webhook {
+        listen: SocketAddr,
+        url: String,
+        secret: String,
+    },
+}
+
+/// A variable's value; unset and blank are the same.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &str, what: &str) -> Result<String, String> {
+    var(name).ok_or_else(|| format!("{name}: not set: {what}"))
+}
+
+fn mode() -> Result<Mode, String> {
+    match var("HOTLINE_MODE").as_deref().map(str::trim) {
+        None | Some("polling") => Ok(Mode::Polling),
+        Some("webhook") => {
+            let listen = var("HOTLINE_WEBHOOK_LISTEN").unwrap_or_else(|| "0.0.0.0:8080".into());
+            let listen = listen.trim().parse().map_err(|_| {
+                format!("HOTLINE_WEBHOOK_LISTEN: `{listen}` is not an address like 0.0.0.0:8080")
+            })?;
+            Ok(Mode::Webhook {
+                listen,
+                url: required(
+                    "HOTLINE_WEBHOOK_URL",
+                    "the public URL Telegram posts updates to",
+                )?,
+                secret: required(
+                    "HOTLINE_WEBHOOK_SECRET",
+                    "a secret of 1-256 characters A-Z, a-z, 0-9, _ and -",
+                )?,
+            })
+        }
+        Some(other) => Err(format!(
+            "HOTLINE_MODE: `{other}` is neither `polling` nor `webhook`"
+        )),
+    }
+}
+
+/// The database URL without its password, for the status line.
+fn describe(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let mode = mode()?;
+    let database = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
+    let store = hotline::store_sql::connect(database.trim())
+        .await
+        .map_err(|e| format!("HOTLINE_DATABASE: {e}"))?;
+    let api_url = settings.api_url.clone();
+    let group = settings.config.backend_group;
+    let hotline = Hotline::from_settings(settings)
+        .store(store)
+        .on_error(|error| eprintln!("hotline-desk: {error}"))
+        .build()
+        .map_err(|e| e.to_string())?;
+    for problem in hotline.preflight().await.map_err(|e| e.to_string())? {
+        eprintln!("hotline-desk: warning: {problem}");
+    }
+    // The token is a password: the bot is named by its id only.
+    let bot = hotline.client().token().bot_id();
+    let database = describe(&database);
+    match mode {
+        Mode::Polling => {
+            println!(
+                "hotline-desk: bot {bot} on {api_url}, operators' group {}, state in {database}; \
+                 long polling",
+                group.0
+            );
+            hotline.run_polling(shutdown_signal()).await
+        }
+        Mode::Webhook {
+            listen,
+            url,
+            secret,
+        } => {
+            println!(
+                "hotline-desk: bot {bot} on {api_url}, operators' group {}, state in {database}; \
+                 webhook on {listen}",
+                group.0
+            );
+            hotline
+                .serve_webhook(listen, &url, &secret, shutdown_signal())
+                .await
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    println!("hotline-desk: stopped");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hotline-desk: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
