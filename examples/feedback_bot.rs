@@ -10,16 +10,28 @@
 //! optionally `TELEGRAM_API_URL` (a local Bot API server, or the fake one of `hotline-testkit`),
 //! `HOTLINE_LIMITS`, `HOTLINE_CONFIG` (a TOML file) and any Hotline parameter by its own name
 //! (`WELCOME`, `PRIVATE_KEYWORDS`, ...). Ctrl-C (or SIGTERM) stops it cleanly.
+//!
+//! The desk's state is kept in `HOTLINE_DATABASE` (default `sqlite://hotline.db`, a SQLite file
+//! created if missing), so a restart remembers every user's topic.
 
 use hotline::telegram::Error;
 use hotline::{Hotline, Settings};
 use std::future::Future;
 
-/// Runs the desk with long polling until `shutdown` resolves.
-pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+/// Runs the desk with long polling until `shutdown` resolves, its state in the database at
+/// `database` (`sqlite://...`).
+pub async fn run(
+    settings: Settings,
+    database: &str,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
     let api_url = settings.api_url.clone();
     let group = settings.config.backend_group;
+    let store = hotline::store_sql::connect(database)
+        .await
+        .map_err(hotline::core::Error::from)?;
     let hotline = Hotline::from_settings(settings)
+        .store(store)
         .on_error(|error| eprintln!("feedback_bot: {error}"))
         .build()?;
     for problem in hotline.preflight().await? {
@@ -39,8 +51,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> Resu
 #[allow(dead_code)] // the tests include this file as a module and call `run`
 #[tokio::main]
 async fn main() {
+    let database =
+        std::env::var("HOTLINE_DATABASE").unwrap_or_else(|_| "sqlite://hotline.db".into());
     let result = match Settings::from_env() {
-        Ok(settings) => run(settings, hotline::shutdown_signal()).await,
+        Ok(settings) => run(settings, &database, hotline::shutdown_signal()).await,
         Err(error) => Err(error),
     };
     if let Err(error) = result {

@@ -18,7 +18,8 @@
 //! The bot's own settings: `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL` (default Telegram's),
 //! `GREETING_PHOTO` (a `file_id` of a photo the bot has sent before, or an `https://` URL
 //! Telegram fetches; the fake server of `hotline-testkit` accepts any URL without fetching it)
-//! and `WEB_APP_URL`. Hotline's: `HOTLINE_BACKEND_GROUP` and the rest of `Settings`.
+//! and `WEB_APP_URL`. Hotline's: `HOTLINE_BACKEND_GROUP` and the rest of `Settings`, and
+//! `HOTLINE_DATABASE` (default `sqlite://hotline.db`, a SQLite file created if missing).
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::client_reqwest::Bot;
@@ -66,7 +67,10 @@ pub async fn run(
     let api_url = var("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into());
     let bot = Bot::new_url(format!("{}/bot{token}", api_url.trim_end_matches('/')));
     let setting = |n: &str| var(n).or_else(|| (n == "PRIVATE_KEYWORDS").then(|| KEYWORDS.into())); // hotline
-    let hotline = Hotline::from_settings(Settings::from_vars(setting)?).build()?; // hotline
+    let database = var("HOTLINE_DATABASE").unwrap_or_else(|| "sqlite://hotline.db".into()); // hotline
+    let store = hotline::store_sql::connect(&database).await?; // hotline
+    let hotline = Hotline::from_settings(Settings::from_vars(setting)?).store(store); // hotline
+    let hotline = hotline.build()?; // hotline
     let bot = hotline.intercept(bot); // hotline
     let host = Host {
         bot,

@@ -42,6 +42,7 @@ fn env(tg: &FakeTelegram) -> HashMap<String, String> {
         ("TELEGRAM_API_URL", tg.api_url()),
         ("HOTLINE_BACKEND_GROUP", GROUP.to_string()),
         ("HOTLINE_LIMITS", "off".to_owned()),
+        ("HOTLINE_DATABASE", "sqlite::memory:".to_owned()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))
@@ -176,7 +177,7 @@ async fn feedback_bot_relays_a_conversation_and_stops_cleanly() {
     let tg = telegram().await;
     let env = env(&tg);
     let settings = Settings::from_vars(|name| env.get(name).cloned()).expect("settings");
-    let bot = Running::start(|shutdown| feedback_bot::run(settings, shutdown));
+    let bot = Running::start(|shutdown| feedback_bot::run(settings, "sqlite::memory:", shutdown));
 
     tg.send_message(NewMessage::text(ANN, ANN, "Hello, where is my order?"))
         .expect("Ann writes");
@@ -382,17 +383,19 @@ async fn examples_fail_without_showing_the_token() {
         // Nothing listens on port 1: the connection is refused at once.
         ("TELEGRAM_API_URL", "http://127.0.0.1:1".to_owned()),
         ("HOTLINE_BACKEND_GROUP", GROUP.to_string()),
+        ("HOTLINE_DATABASE", "sqlite::memory:".to_owned()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))
     .collect();
     let settings = Settings::from_vars(|name| vars.get(name).cloned()).expect("settings");
     let never = std::future::pending::<()>();
-    let feedback = tokio::time::timeout(WAIT, feedback_bot::run(settings, never))
-        .await
-        .expect("feedback_bot gives up")
-        .expect_err("no Telegram, no bot")
-        .to_string();
+    let feedback =
+        tokio::time::timeout(WAIT, feedback_bot::run(settings, "sqlite::memory:", never))
+            .await
+            .expect("feedback_bot gives up")
+            .expect_err("no Telegram, no bot")
+            .to_string();
     let never = std::future::pending::<()>();
     let parallel = tokio::time::timeout(WAIT, parallel_bot::run(|n| vars.get(n).cloned(), never))
         .await
