@@ -186,7 +186,13 @@ fn decode_message(message: &Message, group: ChatId, edited: bool) -> Decoded {
         || message.location.is_some()
         || message.contact.is_some()
         || message.poll.is_some();
-    if from.is_bot || !is_content {
+    // An anonymous admin writes as the group itself (`from` is Telegram's GroupAnonymousBot):
+    // still an operator. Other bots in the group are not.
+    let anonymous_admin = message
+        .sender_chat
+        .as_ref()
+        .is_some_and(|c| c.id == group.0);
+    if (from.is_bot && !anonymous_admin) || !is_content {
         return Decoded::consume(None);
     }
     let event = if edited {
@@ -262,6 +268,32 @@ mod tests {
         };
         assert_eq!(topic, Some(TopicId(40)));
         assert_eq!(message.reply_to, None);
+    }
+
+    #[test]
+    fn anonymous_admins_are_operators_and_other_bots_are_not() {
+        let message = |from: serde_json::Value, sender_chat: Option<serde_json::Value>| {
+            let mut m = json!({"message": {
+                "message_id": 60, "date": 10, "message_thread_id": 40, "is_topic_message": true,
+                "chat": {"id": -1001, "type": "supergroup", "title": "Support", "is_forum": true},
+                "from": from, "text": "hello"}});
+            if let Some(chat) = sender_chat {
+                m["message"]["sender_chat"] = chat;
+            }
+            update(m)
+        };
+        let group_bot = json!({"id": 1087968824, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"});
+        let group_chat = json!({"id": -1001, "type": "supergroup", "title": "Support"});
+        let anonymous = decode(&message(group_bot, Some(group_chat)), GROUP);
+        assert!(
+            matches!(anonymous.event, Some(Event::OperatorMessage { .. })),
+            "{anonymous:?}"
+        );
+        let other_bot = json!({"id": 55, "is_bot": true, "first_name": "Other"});
+        assert_eq!(
+            decode(&message(other_bot, None), GROUP),
+            Decoded::consume(None)
+        );
     }
 
     #[test]

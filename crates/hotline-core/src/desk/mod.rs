@@ -207,6 +207,10 @@ impl Desk {
 
     /// Handles one event to the end and says what came of it.
     ///
+    /// Do not cancel the returned future (a `timeout` around it, a dropped `select!` branch): an
+    /// event stopped between a send and its commit may be sent again. To not wait, use
+    /// [`Desk::dispatch`], whose work goes on when the ticket is dropped.
+    ///
     /// Calls for one user wait for each other (in the order they were made); calls for different
     /// users run concurrently. A rate limit is waited out inside the call; a deleted topic is
     /// recreated and the message sent again.

@@ -28,6 +28,8 @@ where
     topic_moves_with_the_conversation(make().await).await;
     a_topic_belongs_to_one_user(make().await).await;
     links_resolve_both_ways(make().await).await;
+    a_relinked_message_replaces_the_old_link(make().await).await;
+    a_full_commit_lands(make().await).await;
     processed_events_are_remembered(make().await).await;
     autoclose_finds_stale_support_answered(make().await).await;
     concurrent_commits_all_land(make().await).await;
@@ -246,6 +248,112 @@ async fn links_resolve_both_ways<S: Store>(store: S) {
             .expect("r"),
         None
     );
+}
+
+async fn a_relinked_message_replaces_the_old_link<S: Store>(store: S) {
+    let link = |user_message: i64, topic_message: i64| MessageLink {
+        user: UserId(1),
+        user_message: MessageId(user_message),
+        topic_message: MessageId(topic_message),
+        origin: Origin::User,
+    };
+    let commit = |l: MessageLink| Commit {
+        links: vec![l],
+        ..Commit::default()
+    };
+    store.commit(commit(link(7, 700))).await.expect("commit");
+    store
+        .commit(commit(link(7, 701)))
+        .await
+        .expect("relink the user side");
+    assert_eq!(
+        store
+            .link_by_user_message(UserId(1), MessageId(7))
+            .await
+            .expect("r"),
+        Some(link(7, 701))
+    );
+    assert_eq!(
+        store
+            .link_by_topic_message(MessageId(700))
+            .await
+            .expect("r"),
+        None,
+        "the replaced link's topic side no longer resolves"
+    );
+    store
+        .commit(commit(link(8, 701)))
+        .await
+        .expect("relink the topic side");
+    assert_eq!(
+        store
+            .link_by_topic_message(MessageId(701))
+            .await
+            .expect("r"),
+        Some(link(8, 701))
+    );
+    assert_eq!(
+        store
+            .link_by_user_message(UserId(1), MessageId(7))
+            .await
+            .expect("r"),
+        None,
+        "the replaced link's user side no longer resolves"
+    );
+}
+
+async fn a_full_commit_lands<S: Store>(store: S) {
+    let mut conversation = open(9, 90, 1_000);
+    conversation.start_payload = Some("campaign-7".into());
+    conversation.pending = vec![MessageId(1), MessageId(2), MessageId(3)];
+    let links: Vec<MessageLink> = (1..=3)
+        .map(|m| MessageLink {
+            user: UserId(9),
+            user_message: MessageId(m),
+            topic_message: MessageId(900 + m),
+            origin: if m == 2 {
+                Origin::Operator
+            } else {
+                Origin::User
+            },
+        })
+        .collect();
+    let key = EventKey {
+        kind: EventKind::Host,
+        chat: 9,
+        message: 3,
+        version: 77,
+    };
+    store
+        .commit(Commit {
+            conversation: Some(conversation.clone()),
+            links: links.clone(),
+            processed: Some(key),
+        })
+        .await
+        .expect("a commit with every part");
+    assert_eq!(
+        store.conversation(UserId(9)).await.expect("r"),
+        Some(conversation),
+        "its conversation"
+    );
+    for link in links {
+        assert_eq!(
+            store
+                .link_by_user_message(UserId(9), link.user_message)
+                .await
+                .expect("r"),
+            Some(link)
+        );
+        assert_eq!(
+            store
+                .link_by_topic_message(link.topic_message)
+                .await
+                .expect("r"),
+            Some(link)
+        );
+    }
+    assert!(store.is_processed(&key).await.expect("r"), "its event key");
 }
 
 async fn processed_events_are_remembered<S: Store>(store: S) {

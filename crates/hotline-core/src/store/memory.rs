@@ -136,6 +136,14 @@ impl Store for MemoryStore {
             inner.conversations.insert(conversation.user, packed);
         }
         for link in commit.links {
+            // Last write wins on both sides: a link that shares either end with an older one
+            // replaces it whole, so no stale partner keeps resolving.
+            if let Some(old) = inner.user_links.remove(&(link.user, link.user_message)) {
+                inner.topic_links.remove(&old.topic_message);
+            }
+            if let Some(old) = inner.topic_links.remove(&link.topic_message) {
+                inner.user_links.remove(&(old.user, old.user_message));
+            }
             inner
                 .user_links
                 .insert((link.user, link.user_message), link);

@@ -51,7 +51,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Conversation>, StoreError>;
 
     /// Applies `commit` atomically. A conversation whose topic already belongs to another user is
-    /// refused with [`StoreError::Conflict`] and nothing of the commit is applied.
+    /// refused with [`StoreError::Conflict`] and nothing of the commit is applied. A new link
+    /// that shares either end with a stored one replaces it whole (last write wins on both
+    /// sides). Committing an event key already recorded is not an error.
     async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
 
     /// The link of a message in the user's private chat (theirs, or a copy sent to them).
