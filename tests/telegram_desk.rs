@@ -390,3 +390,61 @@ async fn foreign_traffic_is_ignored() {
     );
     d.stop().await;
 }
+
+// Albums arrive as one update per photo; operators get them as one album.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn albums_are_collected_and_copied_together_both_ways() {
+    let d = start(&[("WELCOME", "OFF")]).await;
+    d.user(1001, "Ann");
+    for i in 0..3 {
+        let mut part = NewMessage::empty(1001, 1001)
+            .photo(&format!("p{i}"))
+            .media_group("trip");
+        if i == 0 {
+            part = part.caption("my trip");
+        }
+        d.tg.send_message(part).unwrap();
+    }
+    d.say(1001, "after the album");
+    let topic = d.topic_of(1001).await;
+    d.wait_thread(topic, "after the album").await;
+    let copies: Vec<_> =
+        d.tg.thread_messages(GROUP, topic)
+            .into_iter()
+            .filter(|m| m.get("photo").is_some())
+            .collect();
+    assert_eq!(copies.len(), 3);
+    let group_ids: std::collections::HashSet<_> =
+        copies.iter().map(|m| m["media_group_id"].clone()).collect();
+    assert_eq!(group_ids.len(), 1, "one album in the topic");
+    assert_eq!(
+        d.tg.stats().calls.get("copyMessages").copied(),
+        Some(1),
+        "copied in one call"
+    );
+    assert_eq!(
+        d.thread_texts(topic).last().map(String::as_str),
+        Some("after the album"),
+        "order kept"
+    );
+
+    for i in 0..2 {
+        d.tg.send_message(
+            NewMessage::empty(OPERATOR, GROUP)
+                .thread(topic)
+                .photo(&format!("o{i}"))
+                .media_group("answer"),
+        )
+        .unwrap();
+    }
+    d.wait("the operator's album at Ann", |d| {
+        d.tg.messages(1001)
+            .iter()
+            .filter(|m| m["from"]["is_bot"] == true && m.get("photo").is_some())
+            .count()
+            == 2
+    })
+    .await;
+    assert_eq!(d.tg.stats().calls.get("copyMessages").copied(), Some(2));
+    d.stop().await;
+}
