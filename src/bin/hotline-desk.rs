@@ -19,14 +19,18 @@
 //! | `HOTLINE_WEBHOOK_LISTEN` | webhook mode: the address to serve on (default `0.0.0.0:8080`) |
 //! | `HOTLINE_WEBHOOK_URL` | webhook mode, required: the public HTTPS URL given to `setWebhook` |
 //! | `HOTLINE_WEBHOOK_SECRET` | webhook mode, required: the secret Telegram sends with each update (1-256 of `A-Z a-z 0-9 _ -`) |
+//! | `HOTLINE_LOG` | `error`, `warn`, `info` (default), `debug`, `trace` or `off`: what the desk logs to stderr |
 //!
 //! It runs until SIGINT (Ctrl-C) or SIGTERM, then finishes the updates in flight (and, polling,
 //! confirms them to Telegram) before it exits. A configuration or start-up error is printed on
 //! one line naming the variable at fault (never the token) and the exit code is 1.
 
 use hotline::{Hotline, Settings, shutdown_signal};
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, span};
 
 /// Where the state goes when `HOTLINE_DATABASE` is not set.
 const DEFAULT_DATABASE: &str = "sqlite://hotline.db";
@@ -87,7 +91,78 @@ fn describe(url: &str) -> String {
     }
 }
 
+/// Prints the log events of the desk (and warnings of anything else) to stderr, one line each:
+/// a runner needs no more than that, and the library needs no logging crate for it.
+struct Logger {
+    max: Level,
+}
+
+impl tracing::Subscriber for Logger {
+    fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        // Levels compare by verbosity: ERROR < WARN < INFO < DEBUG < TRACE.
+        *meta.level() <= self.max
+            && (meta.target().starts_with("hotline") || *meta.level() <= Level::WARN)
+    }
+
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut line = format!("hotline-desk: {}", event.metadata().level());
+        event.record(&mut Fields(&mut line));
+        eprintln!("{line}");
+    }
+
+    fn enter(&self, _: &span::Id) {}
+
+    fn exit(&self, _: &span::Id) {}
+}
+
+/// Appends an event's fields: the message as is, the others as `name=value`.
+struct Fields<'a>(&'a mut String);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = if field.name() == "message" {
+            write!(self.0, " {value:?}")
+        } else {
+            write!(self.0, " {}={value:?}", field.name())
+        };
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = if field.name() == "message" {
+            write!(self.0, " {value}")
+        } else {
+            write!(self.0, " {}={value}", field.name())
+        };
+    }
+}
+
+fn start_logging() -> Result<(), String> {
+    let max = match var("HOTLINE_LOG").as_deref().map(str::trim) {
+        None | Some("info") => Level::INFO,
+        Some("error") => Level::ERROR,
+        Some("warn") => Level::WARN,
+        Some("debug") => Level::DEBUG,
+        Some("trace") => Level::TRACE,
+        Some("off") => return Ok(()),
+        Some(other) => {
+            return Err(format!(
+                "HOTLINE_LOG: `{other}` is not one of error, warn, info, debug, trace, off"
+            ));
+        }
+    };
+    tracing::subscriber::set_global_default(Logger { max }).map_err(|e| format!("HOTLINE_LOG: {e}"))
+}
+
 async fn run() -> Result<(), String> {
+    start_logging()?;
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let mode = mode()?;
     let database = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
@@ -98,7 +173,6 @@ async fn run() -> Result<(), String> {
     let group = settings.config.backend_group;
     let hotline = Hotline::from_settings(settings)
         .store(store)
-        .on_error(|error| eprintln!("hotline-desk: {error}"))
         .build()
         .map_err(|e| e.to_string())?;
     for problem in hotline.preflight().await.map_err(|e| e.to_string())? {
