@@ -337,3 +337,83 @@ async fn an_update_kind_newer_than_the_library_is_skipped_and_polling_goes_on() 
         "the offset moved past the skipped updates"
     );
 }
+
+fn impatient_desk(tg: &hotline_testkit::FakeTelegram) -> Hotline {
+    // The desk gives up after one retry, so the runner's own redelivery is what saves the message.
+    let config = hotline::core::Config::builder(hotline::core::ChatId(GROUP))
+        .welcome(hotline::core::Welcome::Off)
+        .transient_retries(1)
+        .build()
+        .unwrap();
+    Hotline::builder(TOKEN, config)
+        .api_url(tg.api_url())
+        .limits(Limits::off())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_hands_a_failed_update_over_again_instead_of_dropping_it() {
+    let tg = fake().await;
+    tg.add_user(NewUser::new(1001, "Ann"));
+    let d = common::run(tg.clone(), impatient_desk(&tg));
+    d.say(1001, "first");
+    let topic = d.topic_of(1001).await;
+    d.wait_thread(topic, "first").await;
+    d.tg.inject_fault(Fault {
+        method: Some("copyMessage".into()),
+        count: Some(3),
+        ..Fault::error(502, "Bad Gateway")
+    });
+    d.say(1001, "through the outage");
+    d.wait_thread(topic, "through the outage").await;
+    assert_eq!(
+        d.thread_texts(topic),
+        ["first", "through the outage"],
+        "once, in order"
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_update_that_failed_for_a_passing_reason_is_asked_again() {
+    let tg = fake().await;
+    tg.add_user(NewUser::new(1001, "Ann"));
+    let hotline = impatient_desk(&tg);
+    let url = serve(hotline.webhook_router("s3cret").unwrap()).await;
+    let http = frankenstein::reqwest::Client::new();
+    let real = tg
+        .send_message(hotline_testkit::NewMessage::text(
+            1001,
+            1001,
+            "during an outage",
+        ))
+        .unwrap();
+    let body = serde_json::to_vec(&serde_json::json!({"update_id": 1, "message": real})).unwrap();
+    let post = || {
+        http.post(&url)
+            .header("content-type", "application/json")
+            .header(WEBHOOK_SECRET_HEADER, "s3cret")
+            .body(body.clone())
+            .send()
+    };
+    tg.inject_fault(Fault {
+        method: Some("createForumTopic".into()),
+        count: Some(2),
+        ..Fault::error(500, "Internal Server Error")
+    });
+    assert_eq!(
+        post().await.unwrap().status().as_u16(),
+        503,
+        "Telegram is asked to send it again"
+    );
+    assert!(tg.topics(GROUP).is_empty());
+    assert_eq!(post().await.unwrap().status().as_u16(), 200);
+    let topic = tg.topics(GROUP)[0].message_thread_id;
+    let copies = tg
+        .thread_messages(GROUP, topic)
+        .iter()
+        .filter(|m| text_of(m) == "during an outage")
+        .count();
+    assert_eq!(copies, 1);
+}

@@ -28,3 +28,16 @@ pub enum Error {
     #[error("desk stopped: {0}")]
     Stopped(String),
 }
+
+impl Error {
+    /// Whether handling the same event again later may succeed (the store or the messenger was
+    /// unreachable), as opposed to an event that will never go through (a refused request).
+    /// Runners use it to decide between retrying an update and giving it up.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Store(_) | Error::Stopped(_) => true,
+            Error::Transport(error) => error.is_transient(),
+            Error::Config { .. } => false,
+        }
+    }
+}

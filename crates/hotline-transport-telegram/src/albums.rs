@@ -4,7 +4,7 @@
 //! While an album of a chat is being collected, that chat's other messages wait behind it, so the
 //! order the user wrote in is the order the topic shows.
 
-use crate::completion::Completion;
+use crate::completion::{Completion, Failure};
 use hotline_core::{Desk, Event, IncomingMessage, Lane};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-type Done = oneshot::Sender<Result<(), String>>;
+type Done = oneshot::Sender<Result<(), Failure>>;
 
 struct Pending {
     media_group: String,
@@ -138,12 +138,12 @@ impl Albums {
             };
             tokio::time::sleep_until(due).await;
         };
-        let result = album_ticket.await.map(|_| ()).map_err(|e| e.to_string());
+        let result = album_ticket.await.map(|_| ()).map_err(Failure::from);
         for done in waiting {
             let _ = done.send(result.clone());
         }
         for (ticket, done) in followers {
-            let _ = done.send(ticket.await.map(|_| ()).map_err(|e| e.to_string()));
+            let _ = done.send(ticket.await.map(|_| ()).map_err(Failure::from));
         }
     }
 }

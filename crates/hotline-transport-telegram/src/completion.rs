@@ -6,6 +6,22 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
+/// A failure shared by several waiters (the parts of an album).
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) transient: bool,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self {
+            transient: error.is_transient(),
+            message: error.to_string(),
+        }
+    }
+}
+
 /// Resolves when the desk has handled everything an update gave it (a runner moves its offset
 /// only then). Dropping it does not cancel anything.
 #[derive(Debug)]
@@ -16,7 +32,7 @@ pub struct Completion(Inner);
 enum Inner {
     Ready,
     Ticket(Ticket),
-    Waiting(oneshot::Receiver<Result<(), String>>),
+    Waiting(oneshot::Receiver<Result<(), Failure>>),
 }
 
 impl Completion {
@@ -28,7 +44,7 @@ impl Completion {
         Self(Inner::Ticket(ticket))
     }
 
-    pub(crate) fn waiting() -> (oneshot::Sender<Result<(), String>>, Self) {
+    pub(crate) fn waiting() -> (oneshot::Sender<Result<(), Failure>>, Self) {
         let (tx, rx) = oneshot::channel();
         (tx, Self(Inner::Waiting(rx)))
     }
@@ -43,7 +59,15 @@ impl Future for Completion {
             Inner::Ticket(ticket) => Pin::new(ticket).poll(cx).map(|r| r.map(|_| ())),
             Inner::Waiting(rx) => Pin::new(rx).poll(cx).map(|r| match r {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(message)) => Err(Error::Stopped(message)),
+                Ok(Err(Failure {
+                    message,
+                    transient: true,
+                })) => Err(Error::Transport(hotline_core::TransportError::Unavailable(
+                    message,
+                ))),
+                Ok(Err(Failure { message, .. })) => Err(Error::Transport(
+                    hotline_core::TransportError::Other(message),
+                )),
                 Err(_) => Err(Error::Stopped(
                     "the desk stopped before handling the update".into(),
                 )),

@@ -26,6 +26,30 @@ pub const ALLOWED_UPDATES: &[&str] = &[
 ];
 
 impl Hotline {
+    /// Waits for an update's completion. A passing failure (the store or Telegram unreachable
+    /// past the desk's own retries) hands the update to the desk again, with back-off, instead of
+    /// acknowledging it: the offset never moves past an update that was not handled. Events of it
+    /// that did complete are recorded as handled and are not repeated.
+    async fn finish_update(&self, id: i64, update: &Update, completion: crate::Completion) {
+        let mut completion = completion;
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match completion.await {
+                Ok(()) => return,
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(%error, update_id = id, ?wait, "hotline: an update failed; handing it over again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                    completion = self.handle_update(update).completion;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, update_id = id, "hotline: an update could not be handled and was given up");
+                    return;
+                }
+            }
+        }
+    }
+
     /// `deleteWebhook`, retried while Telegram is unreachable or busy: a runner must not give up
     /// at start for a passing failure.
     async fn remove_webhook(&self) -> Result<(), Error> {
@@ -118,12 +142,12 @@ impl Hotline {
                 in_flight.insert(id, false);
                 match serde_json::from_value::<Update>(raw) {
                     Ok(update) => {
+                        // Dispatched here, in update order; only the waiting is spawned.
                         let completion = self.handle_update(&update).completion;
                         let finished = finished_tx.clone();
+                        let hotline = self.clone();
                         tokio::spawn(async move {
-                            if let Err(error) = completion.await {
-                                tracing::warn!(%error, update_id = id, "hotline: update failed");
-                            }
+                            hotline.finish_update(id, &update, completion).await;
                             let _ = finished.send(id);
                         });
                     }

@@ -100,8 +100,16 @@ async fn receive(
             return StatusCode::OK;
         }
     };
-    if let Err(error) = state.hotline.handle_update(&update).completion.await {
-        tracing::warn!(%error, "hotline: a webhook update failed");
+    match state.hotline.handle_update(&update).completion.await {
+        Ok(()) => StatusCode::OK,
+        // Telegram sends it again later; what did complete is recorded and not repeated.
+        Err(error) if error.is_transient() => {
+            tracing::warn!(%error, "hotline: a webhook update failed; asking Telegram to resend it");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        Err(error) => {
+            tracing::warn!(%error, "hotline: a webhook update could not be handled and was given up");
+            StatusCode::OK
+        }
     }
-    StatusCode::OK
 }
