@@ -1,0 +1,616 @@
+//! End-to-end relay benchmark (issue 4): the whole desk (polling runner, desk, transport) against
+//! the fake Telegram, compared with the same number of bare `copyMessage` calls from frankenstein,
+//! then the delivered rate into the backend group under Telegram's limits on a scaled clock.
+//!
+//! Run with `cargo bench --bench relay_e2e`; it prints its figures and panics if the desk loses,
+//! duplicates or reorders a message. See `docs/benchmarks.md`.
+
+use async_trait::async_trait;
+use frankenstein::AsyncTelegramApi;
+use frankenstein::client_reqwest::Bot;
+use frankenstein::methods::{CopyMessageParams, CreateForumTopicParams};
+use hotline::core::store::{Commit, UserClaim};
+use hotline::core::{
+    ChatId, Config, Conversation, EventKey, MemoryStore, MessageId, MessageLink, Origin, Store,
+    StoreError, Timestamp, TopicId, UserId,
+};
+use hotline::telegram::{Hotline, Limits};
+use hotline_testkit::{FakeTelegram, FloodLimits, NewGroup, NewMessage, NewUser};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
+
+const TOKEN: &str = "777001:BENCH-secret-token-VALUE";
+const GROUP: i64 = -1_001_000_000_777;
+/// User ids are `USER_BASE + index`.
+const USER_BASE: i64 = 100_000;
+const USERS: usize = 1_000;
+const PER_USER: usize = 10;
+/// The polling runner keeps at most this many updates in flight (see `runner/polling.rs`).
+const RUNNER_WINDOW: usize = 100;
+/// Rounds of the desk against the bare client.
+const ROUNDS: usize = 3;
+
+/// The store the desk uses (`MemoryStore`), noting when the link of each user message is
+/// committed: right after the desk got the `copyMessage` answer, so the copy is in the topic.
+/// Slot of a user message: `user index * per_user + (message_id - 1)`.
+struct TimedStore {
+    inner: MemoryStore,
+    per_user: usize,
+    copied_at: Mutex<Vec<Option<Instant>>>,
+    copied: AtomicUsize,
+}
+
+impl TimedStore {
+    fn new(users: usize, per_user: usize) -> Self {
+        Self {
+            inner: MemoryStore::new(),
+            per_user,
+            copied_at: Mutex::new(vec![None; users * per_user]),
+            copied: AtomicUsize::new(0),
+        }
+    }
+
+    fn slot(&self, user: UserId, message: MessageId) -> usize {
+        let index = usize::try_from(user.0 - USER_BASE).expect("a bench user");
+        let n = usize::try_from(message.0 - 1).expect("a message id");
+        assert!(n < self.per_user, "unexpected message id {}", message.0);
+        index * self.per_user + n
+    }
+
+    fn times(&self) -> Vec<Option<Instant>> {
+        self.copied_at.lock().expect("times").clone()
+    }
+}
+
+#[async_trait]
+impl Store for TimedStore {
+    async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError> {
+        self.inner.conversation(user).await
+    }
+
+    async fn conversation_by_topic(
+        &self,
+        topic: TopicId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.inner.conversation_by_topic(topic).await
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let relayed: Vec<(UserId, MessageId)> = commit
+            .links
+            .iter()
+            .filter(|l| l.origin == Origin::User)
+            .map(|l| (l.user, l.user_message))
+            .collect();
+        self.inner.commit(commit).await?;
+        if !relayed.is_empty() {
+            let now = Instant::now();
+            let mut times = self.copied_at.lock().expect("times");
+            for (user, message) in relayed {
+                let slot = &mut times[self.slot(user, message)];
+                assert!(
+                    slot.is_none(),
+                    "user {} message {} relayed twice",
+                    user.0,
+                    message.0
+                );
+                *slot = Some(now);
+                self.copied.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    async fn link_by_user_message(
+        &self,
+        user: UserId,
+        message: MessageId,
+    ) -> Result<Option<MessageLink>, StoreError> {
+        self.inner.link_by_user_message(user, message).await
+    }
+
+    async fn link_by_topic_message(
+        &self,
+        message: MessageId,
+    ) -> Result<Option<MessageLink>, StoreError> {
+        self.inner.link_by_topic_message(message).await
+    }
+
+    async fn is_processed(&self, key: &EventKey) -> Result<bool, StoreError> {
+        self.inner.is_processed(key).await
+    }
+
+    async fn due_for_autoclose(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        self.inner.due_for_autoclose(before, limit).await
+    }
+
+    async fn claim_user(&self, user: UserId) -> Result<UserClaim, StoreError> {
+        self.inner.claim_user(user).await
+    }
+}
+
+/// A fake Telegram with the forum group and `users` users.
+async fn fake(users: usize) -> FakeTelegram {
+    let tg = FakeTelegram::start(TOKEN).await.expect("fake telegram");
+    tg.add_group(NewGroup::forum(GROUP, "Support"));
+    for i in 0..users {
+        tg.add_user(NewUser::new(USER_BASE + i as i64, &format!("User {i}")));
+    }
+    tg
+}
+
+struct Running {
+    hotline: Hotline,
+    store: Arc<TimedStore>,
+    stop: oneshot::Sender<()>,
+    runner: JoinHandle<Result<(), hotline::telegram::Error>>,
+}
+
+fn start_desk(tg: &FakeTelegram, users: usize, per_user: usize, limits: Limits) -> Running {
+    let config = Config::builder(ChatId(GROUP))
+        .set("WELCOME", "OFF")
+        .expect("WELCOME")
+        .build()
+        .expect("config");
+    let store = Arc::new(TimedStore::new(users, per_user));
+    let hotline = Hotline::builder(TOKEN, config)
+        .api_url(tg.api_url())
+        .limits(limits)
+        .store(store.clone())
+        .build()
+        .expect("hotline");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let runner = {
+        let hotline = hotline.clone();
+        tokio::spawn(async move {
+            hotline
+                .run_polling(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    Running {
+        hotline,
+        store,
+        stop,
+        runner,
+    }
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), self.runner)
+            .await
+            .expect("the runner stops")
+            .expect("runner task")
+            .expect("the runner exits cleanly");
+        drop(self.hotline);
+    }
+}
+
+fn text(user: usize, n: usize) -> String {
+    format!("u{user} m{n}")
+}
+
+/// Every user's message `n` in turn: message 0 of every user, then message 1, ... (a thousand
+/// users writing at once). Returns the injection time of each slot.
+fn inject(tg: &FakeTelegram, users: usize, per_user: usize) -> Vec<Instant> {
+    let mut at = vec![None; users * per_user];
+    for n in 0..per_user {
+        for u in 0..users {
+            let id = USER_BASE + u as i64;
+            let msg = tg
+                .send_message(NewMessage::text(id, id, &text(u, n)))
+                .expect("user message");
+            assert_eq!(msg["message_id"].as_i64(), Some(n as i64 + 1));
+            at[u * per_user + n] = Some(Instant::now());
+        }
+    }
+    at.into_iter().map(|t| t.expect("injected")).collect()
+}
+
+/// Checks the group: one topic per user, every message copied once, in order, in its topic.
+fn check_group(tg: &FakeTelegram, users: usize, per_user: usize) {
+    let topics = tg.topics(GROUP);
+    assert_eq!(topics.len(), users, "one topic per user");
+    assert!(topics.iter().all(|t| !t.deleted && !t.is_closed));
+    let mut by_topic: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    let mut copies = 0;
+    for m in tg.messages(GROUP) {
+        let Some(text) = m.get("text").and_then(Value::as_str) else {
+            continue;
+        };
+        let thread = m["message_thread_id"].as_i64().expect("a topic message");
+        by_topic.entry(thread).or_default().push(text.to_owned());
+        copies += 1;
+    }
+    assert_eq!(copies, users * per_user, "every message copied once");
+    assert_eq!(by_topic.len(), users, "copies spread over every topic");
+    for texts in by_topic.values() {
+        let user: usize = texts[0]
+            .strip_prefix('u')
+            .and_then(|s| s.split(' ').next())
+            .and_then(|s| s.parse().ok())
+            .expect("a bench text");
+        let expected: Vec<String> = (0..per_user).map(|n| text(user, n)).collect();
+        assert_eq!(texts, &expected, "topic of user {user} in order");
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+struct Figures {
+    throughput: f64,
+    wall: Duration,
+    latencies: Vec<Duration>,
+    /// Processor time of the whole process (client and fake server) during the phase.
+    cpu: Duration,
+}
+
+/// Processor time used by this process so far (user + system, 10 ms resolution), from
+/// `/proc/self/stat`; zero where there is no such file.
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and
+    // 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
+    Duration::from_millis(ticks * 10)
+}
+
+impl Figures {
+    fn cpu_per_message(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.latencies.len() as f64
+    }
+
+    fn print(&self, what: &str) {
+        let l = &self.latencies;
+        let cpu = if self.cpu.is_zero() {
+            String::new()
+        } else {
+            format!(", {:.0} us CPU per message", self.cpu_per_message())
+        };
+        println!(
+            "{what}: {} messages in {:.3} s = {:.0} msg/s{cpu}; \
+             latency p50 {}, p90 {}, p99 {}, max {}",
+            l.len(),
+            self.wall.as_secs_f64(),
+            self.throughput,
+            ms(percentile(l, 50.0)),
+            ms(percentile(l, 90.0)),
+            ms(percentile(l, 99.0)),
+            ms(*l.last().expect("latencies")),
+        );
+    }
+}
+
+fn figures(start: Instant, end: Instant, mut latencies: Vec<Duration>, cpu: Duration) -> Figures {
+    latencies.sort();
+    let wall = end - start;
+    Figures {
+        throughput: latencies.len() as f64 / wall.as_secs_f64(),
+        wall,
+        latencies,
+        cpu,
+    }
+}
+
+async fn wait_copied(store: &TimedStore, target: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while store.copied.load(Ordering::Relaxed) < target {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {target} messages relayed",
+            store.copied.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// 1,000 users × 10 messages through the polling runner, limits off.
+async fn hotline_burst() -> Figures {
+    let tg = fake(USERS).await;
+    let desk = start_desk(&tg, USERS, PER_USER, Limits::off());
+    // Let the runner settle into its long poll.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cpu = cpu_time();
+    let injected = inject(&tg, USERS, PER_USER);
+    let start = injected[0];
+    wait_copied(&desk.store, USERS * PER_USER, Duration::from_secs(120)).await;
+    let cpu = cpu_time() - cpu;
+    let copied = desk.store.times();
+    let latencies: Vec<Duration> = copied
+        .iter()
+        .zip(&injected)
+        .map(|(c, i)| c.expect("copied") - *i)
+        .collect();
+    let end = copied.iter().flatten().max().copied().expect("copies");
+    let injection_time = *injected.last().expect("injected") - start;
+    desk.stop().await;
+    check_group(&tg, USERS, PER_USER);
+    let stats = tg.stats();
+    assert_eq!(stats.calls_of("createForumTopic"), USERS as u64);
+    assert_eq!(stats.calls_of("copyMessage"), (USERS * PER_USER) as u64);
+    println!(
+        "hotline: injection of {} messages took {}; {} getUpdates calls delivered {} updates",
+        USERS * PER_USER,
+        ms(injection_time),
+        stats.calls_of("getUpdates"),
+        stats.updates_delivered,
+    );
+    tg.shutdown().await;
+    figures(start, end, latencies, cpu)
+}
+
+/// Relay latency at a load the desk keeps up with: 200 users × 5 messages, one message every
+/// millisecond (1,000 msg/s).
+async fn hotline_paced() -> Figures {
+    let (users, per_user) = (200, 5);
+    let tg = fake(users).await;
+    let desk = start_desk(&tg, users, per_user, Limits::off());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut injected = vec![None; users * per_user];
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    for n in 0..per_user {
+        for u in 0..users {
+            tick.tick().await;
+            let id = USER_BASE + u as i64;
+            tg.send_message(NewMessage::text(id, id, &text(u, n)))
+                .expect("user message");
+            injected[u * per_user + n] = Some(Instant::now());
+        }
+    }
+    wait_copied(&desk.store, users * per_user, Duration::from_secs(60)).await;
+    let injected: Vec<Instant> = injected.into_iter().flatten().collect();
+    let copied = desk.store.times();
+    let latencies: Vec<Duration> = copied
+        .iter()
+        .zip(&injected)
+        .map(|(c, i)| c.expect("copied") - *i)
+        .collect();
+    let end = copied.iter().flatten().max().copied().expect("copies");
+    desk.stop().await;
+    check_group(&tg, users, per_user);
+    tg.shutdown().await;
+    // Processor time is not shown here: at this load it is mostly timers and idle polling.
+    figures(injected[0], end, latencies, Duration::ZERO)
+}
+
+/// The same 10,000 copies made directly with frankenstein, one topic per user created
+/// beforehand. Each user's copies go one after another (as the desk keeps a user's order); at
+/// most `concurrency` calls are in flight.
+async fn bare(concurrency: usize) -> Figures {
+    let tg = fake(USERS).await;
+    // The users' messages, not timed; their cost is shown, as the desk's phase includes it.
+    let (cpu, wall) = (cpu_time(), Instant::now());
+    inject(&tg, USERS, PER_USER);
+    println!(
+        "injecting {} messages through the control plane alone: {:.0} us CPU per message, {} wall",
+        USERS * PER_USER,
+        (cpu_time() - cpu).as_secs_f64() * 1e6 / (USERS * PER_USER) as f64,
+        ms(wall.elapsed()),
+    );
+    let bot = Bot::new_url(format!("{}/bot{}", tg.api_url(), TOKEN));
+    // The topics, not timed; made with the same concurrency, so the client's connection pool is
+    // as warm as it will need to be.
+    let limit = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = Vec::new();
+    for u in 0..USERS {
+        let (bot, limit) = (bot.clone(), limit.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await.expect("permit");
+            let params = CreateForumTopicParams::builder()
+                .chat_id(GROUP)
+                .name(format!("User {u}"))
+                .build();
+            bot.create_forum_topic(&params)
+                .await
+                .expect("createForumTopic")
+                .result
+                .message_thread_id
+        }));
+    }
+    let mut topics = Vec::new();
+    for t in tasks {
+        topics.push(t.await.expect("topic task"));
+    }
+    let limit = Arc::new(Semaphore::new(concurrency));
+    let cpu = cpu_time();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (u, topic) in topics.into_iter().enumerate() {
+        let (bot, limit) = (bot.clone(), limit.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(PER_USER);
+            for n in 0..PER_USER {
+                let _permit = limit.acquire().await.expect("permit");
+                let params = CopyMessageParams::builder()
+                    .chat_id(GROUP)
+                    .message_thread_id(topic)
+                    .from_chat_id(USER_BASE + u as i64)
+                    .message_id(n as i32 + 1)
+                    .build();
+                let sent = Instant::now();
+                bot.copy_message(&params).await.expect("copyMessage");
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.expect("copy task"));
+    }
+    let end = Instant::now();
+    let cpu = cpu_time() - cpu;
+    check_group(&tg, USERS, PER_USER);
+    tg.shutdown().await;
+    figures(start, end, latencies, cpu)
+}
+
+/// Under Telegram's limits on a clock 60 times faster: 50 users × 4 messages, all at once.
+async fn limited() {
+    const SCALE: f64 = 60.0;
+    let (users, per_user) = (50, 4);
+    let group_calls = users * (1 + per_user);
+    let tg = fake(users).await;
+    tg.set_limits(FloodLimits {
+        global_per_second: Some(30),
+        per_chat_per_second: Some(1),
+        per_group_per_minute: Some(20),
+        time_scale: Some(SCALE),
+    });
+    let desk = start_desk(
+        &tg,
+        users,
+        per_user,
+        Limits::telegram().with_time_scale(SCALE),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    inject(&tg, users, per_user);
+    // When each group call was made (seen by polling the fake's counters every 2 ms).
+    let mut seen: Vec<Instant> = Vec::with_capacity(group_calls);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while seen.len() < group_calls {
+        let stats = tg.stats();
+        let made = [
+            "createForumTopic",
+            "copyMessage",
+            "copyMessages",
+            "sendMessage",
+            "editForumTopic",
+        ]
+        .iter()
+        .map(|m| stats.calls_of(m))
+        .sum::<u64>()
+            - stats.too_many_requests;
+        let now = Instant::now();
+        while (seen.len() as u64) < made {
+            seen.push(now);
+        }
+        assert!(now < deadline, "only {} group calls made", seen.len());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    wait_copied(&desk.store, users * per_user, Duration::from_secs(10)).await;
+    desk.stop().await;
+    check_group(&tg, users, per_user);
+    let stats = tg.stats();
+    let budget = 20.0 * SCALE / 60.0;
+    let span = seen[seen.len() - 1] - seen[0];
+    let rate = (seen.len() - 1) as f64 / span.as_secs_f64();
+    // Whole windows: the group's budget lets 20 calls go at once, then 20 more per window, so
+    // the calls from the first to the 1 + 20k-th span exactly k windows.
+    let whole = (seen.len() - 1) / 20 * 20;
+    let whole_span = seen[whole] - seen[0];
+    let steady = whole as f64 / whole_span.as_secs_f64();
+    println!(
+        "limited (time_scale {SCALE}): {} group calls ({users} topics + {} copies) from first to last in {:.3} s",
+        seen.len(),
+        users * per_user,
+        span.as_secs_f64(),
+    );
+    println!(
+        "limited: budget {budget:.1} calls/s; (n-1)/span = {rate:.2} calls/s = {:.1}% of budget; \
+         whole windows ({whole} calls in {:.3} s) = {steady:.2} calls/s = {:.1}% of budget; \
+         429s sent by the fake: {}",
+        100.0 * rate / budget,
+        whole_span.as_secs_f64(),
+        100.0 * steady / budget,
+        stats.too_many_requests,
+    );
+    tg.shutdown().await;
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // RELAY_E2E_PHASES=hotline,bare,paced,limited picks phases (all by default), for profiling.
+    let phases = std::env::var("RELAY_E2E_PHASES").unwrap_or_default();
+    let run = |phase: &str| phases.is_empty() || phases.split(',').any(|p| p == phase);
+    runtime.block_on(async {
+        println!(
+            "relay_e2e: {USERS} users x {PER_USER} messages, fake Telegram in-process, 2 worker threads"
+        );
+        // The machine is shared: the desk and the bare client take turns, and the median of the
+        // rounds' ratios is the figure.
+        let mut ratios = Vec::new();
+        let mut cpu_ratios = Vec::new();
+        for round in 1..=ROUNDS {
+            let hotline = if run("hotline") {
+                let f = hotline_burst().await;
+                f.print(&format!("[{round}] hotline (burst, limits off)"));
+                Some(f)
+            } else {
+                None
+            };
+            if run("bare") {
+                let window = bare(RUNNER_WINDOW).await;
+                window.print(&format!(
+                    "[{round}] bare copyMessage ({RUNNER_WINDOW} in flight, per-user order)"
+                ));
+                let all = bare(USERS).await;
+                all.print(&format!(
+                    "[{round}] bare copyMessage ({USERS} in flight, per-user order)"
+                ));
+                if let Some(hotline) = &hotline {
+                    let ratio = hotline.throughput / window.throughput;
+                    let cpu_ratio = window.cpu_per_message() / hotline.cpu_per_message();
+                    println!(
+                        "[{round}] ratio hotline / bare ({RUNNER_WINDOW} in flight) = {ratio:.3}; \
+                         against {USERS} in flight = {:.3}; processor time per message bare / \
+                         hotline = {cpu_ratio:.3}",
+                        hotline.throughput / all.throughput,
+                    );
+                    ratios.push(ratio);
+                    cpu_ratios.push(cpu_ratio);
+                }
+            }
+        }
+        if !ratios.is_empty() {
+            ratios.sort_by(f64::total_cmp);
+            cpu_ratios.sort_by(f64::total_cmp);
+            println!(
+                "RATIO hotline / bare ({RUNNER_WINDOW} in flight), median of {ROUNDS}: {:.3} \
+                 (target >= 0.8; rounds {ratios:.3?}); processor time per message bare / hotline, \
+                 median: {:.3}",
+                ratios[ratios.len() / 2],
+                cpu_ratios[cpu_ratios.len() / 2],
+            );
+        }
+        if run("paced") {
+            hotline_paced()
+                .await
+                .print("hotline (paced at 1,000 msg/s, limits off)");
+        }
+        if run("limited") {
+            limited().await;
+        }
+    });
+}
