@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// The update kinds the desk needs (`allowed_updates`): a host bot that sets its own list should
 /// include these. `message_reaction` must be asked for explicitly on Telegram.
@@ -91,6 +92,7 @@ impl Hotline {
         // update_id → finished? for every update at or after the offset.
         let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
         let mut offset: i64 = 0;
+        let mut last_poll: Option<(i64, Instant)> = None;
         tokio::pin!(shutdown);
         loop {
             while let Ok(id) = finished_rx.try_recv() {
@@ -100,20 +102,33 @@ impl Hotline {
                 in_flight.remove(&id);
                 offset = id + 1;
             }
-            let busy = in_flight.len() >= 100;
-            let timeout = if in_flight.is_empty() { 25 } else { 1 };
+            if !in_flight.is_empty() {
+                // Telegram sends every update at or past the offset again with each poll, so
+                // asking while the oldest update is unfinished mostly brings back what is in
+                // hand. Ask when the offset has moved and a quarter of the window of 100 is
+                // free, or after a pause, so that new users are not held behind a slow one.
+                let free = 100usize.saturating_sub(in_flight.len());
+                let moved = last_poll.is_none_or(|(at_offset, _)| offset > at_offset);
+                let pause_over =
+                    last_poll.map_or(Instant::now(), |(_, at)| at + Duration::from_millis(250));
+                if !(moved && free >= 25) && Instant::now() < pause_over {
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        Some(id) = finished_rx.recv() => { in_flight.insert(id, true); }
+                        () = tokio::time::sleep_until(pause_over) => {}
+                    }
+                    continue;
+                }
+            }
+            last_poll = Some((offset, Instant::now()));
+            let timeout = if in_flight.is_empty() { 25 } else { 0 };
             let poll = self.client.call(
                 "getUpdates",
-                json!({"offset": offset, "timeout": timeout, "limit": 100, "allowed_updates": super::polling::ALLOWED_UPDATES}),
+                json!({"offset": offset, "timeout": timeout, "limit": 100, "allowed_updates": ALLOWED_UPDATES}),
             );
             let batch = tokio::select! {
                 () = &mut shutdown => break,
-                // Too many in flight to see new updates: wait for one to finish instead.
-                Some(id) = finished_rx.recv(), if busy => {
-                    in_flight.insert(id, true);
-                    continue;
-                }
-                batch = poll, if !busy => batch,
+                batch = poll => batch,
             };
             let updates = match batch {
                 Ok(Value::Array(updates)) => updates,
@@ -129,7 +144,6 @@ impl Hotline {
                     }
                 }
             };
-            let mut fresh = 0;
             for raw in updates {
                 let Some(id) = raw.get("update_id").and_then(Value::as_i64) else {
                     tracing::warn!("hotline: an update without update_id was skipped");
@@ -138,7 +152,6 @@ impl Hotline {
                 if id < offset || in_flight.contains_key(&id) {
                     continue; // delivered again while still in flight
                 }
-                fresh += 1;
                 in_flight.insert(id, false);
                 match serde_json::from_value::<Update>(raw) {
                     Ok(update) => {
@@ -155,14 +168,6 @@ impl Hotline {
                         tracing::warn!(%error, update_id = id, "hotline: an update could not be decoded and was skipped");
                         in_flight.insert(id, true);
                     }
-                }
-            }
-            if fresh == 0 && !in_flight.is_empty() {
-                // Only re-deliveries: wait for progress rather than asking again at once.
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    Some(id) = finished_rx.recv() => { in_flight.insert(id, true); }
-                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
                 }
             }
         }
