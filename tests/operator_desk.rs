@@ -178,6 +178,13 @@ async fn ban_unban_info_and_help() {
         "a banned user is not relayed"
     );
     d.operator_says(topic, "/unban");
+    // The user's and the operators' events run in separate lanes: wait for the unban to land.
+    d.wait("the unban notice", |d| {
+        d.thread_texts(topic)
+            .iter()
+            .any(|t| t.contains("no longer banned"))
+    })
+    .await;
     d.say(1001, "thanks");
     d.wait_thread(topic, "thanks").await;
     d.operator_says(topic, "/help");
