@@ -5,7 +5,7 @@
 //! - Every [`Commit`](hotline_core::store::Commit) is one database transaction: an event's
 //!   effects and the record that it was handled land together, or not at all.
 //! - A topic belongs to one user: a `UNIQUE` constraint refuses a second owner with
-//!   [`StoreError::Conflict`](hotline_core::StoreError::Conflict), even across processes.
+//!   [`StoreError::Conflict`], even across processes.
 //! - Migrations are embedded in the binary and applied when a store is opened (forward-only).
 //! - [`PgStore`] claims users across processes with PostgreSQL advisory locks, so two replicas
 //!   never handle one user's events at the same time.
