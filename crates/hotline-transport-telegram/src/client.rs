@@ -160,6 +160,24 @@ impl TelegramClient {
         &self.bot
     }
 
+    /// `getUpdates`, with each update left as raw JSON text: a runner reads only the id of an
+    /// update it already holds (Telegram sends unfinished ones again with every poll) and decodes
+    /// the fresh ones once, straight into frankenstein's types.
+    pub(crate) async fn get_updates_raw(
+        &self,
+        params: Value,
+    ) -> Result<Vec<Box<serde_json::value::RawValue>>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            result: Vec<Box<serde_json::value::RawValue>>,
+        }
+        let answer: Result<Envelope, frankenstein::Error> =
+            self.bot.request("getUpdates", Some(params)).await;
+        answer
+            .map(|envelope| envelope.result)
+            .map_err(|error| api_error("getUpdates", error))
+    }
+
     /// Calls `method` with JSON `params` and returns the envelope's `result`.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, ApiError> {
         let answer: Result<Value, frankenstein::Error> =
