@@ -39,6 +39,7 @@ impl TelegramTransport {
         &self.client
     }
 
+    /// Waits for the pacer, then calls.
     async fn call(
         &self,
         chat: i64,
@@ -47,66 +48,56 @@ impl TelegramTransport {
         params: Value,
     ) -> Result<Value, TransportError> {
         self.pacer.acquire(chat, priority).await;
-        match self.client.call(method, params).await {
-            Ok(result) => Ok(result),
-            Err(error) => {
-                let classified = error.classify(self.pacer.limits().time_scale);
-                if let TransportError::RetryAfter(wait) = classified {
-                    self.pacer.penalize(chat, wait);
-                }
-                Err(classified)
+        self.send(chat, method, params).await
+    }
+
+    /// Calls now (the pacer already let this call go) and classifies a failure; a 429 holds the
+    /// chat in the pacer for as long as Telegram asked.
+    async fn send(&self, chat: i64, method: &str, params: Value) -> Result<Value, TransportError> {
+        self.client.call(method, params).await.map_err(|error| {
+            let classified = error.classify(self.pacer.limits().time_scale);
+            if let TransportError::RetryAfter(wait) = classified {
+                self.pacer.penalize(chat, wait);
             }
-        }
+            classified
+        })
+    }
+
+    fn renames(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), String>> {
+        self.renames.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Queues a rename; a rename of the same topic already waiting just takes the new name.
     fn rename_later(&self, chat: i64, topic: i64, name: String) {
-        {
-            let mut renames = self.renames.lock().unwrap_or_else(|p| p.into_inner());
-            if renames.insert((chat, topic), name).is_some() {
-                return; // merged into the waiting rename
-            }
+        let key = (chat, topic);
+        if self.renames().insert(key, name).is_some() {
+            return; // merged into the waiting rename
         }
         let this = self.clone();
         tokio::spawn(async move {
             for _attempt in 0..5 {
                 this.pacer.acquire(chat, Priority::Cosmetic).await;
                 // Take the newest name only now, when it is our turn.
-                let name = {
-                    let mut renames = this.renames.lock().unwrap_or_else(|p| p.into_inner());
-                    match renames.remove(&(chat, topic)) {
-                        Some(name) => name,
-                        None => return,
-                    }
+                let Some(name) = this.renames().remove(&key) else {
+                    return;
                 };
                 let params = json!({"chat_id": chat, "message_thread_id": topic, "name": name});
-                match this.client.call("editForumTopic", params).await {
+                match this.send(chat, "editForumTopic", params).await {
                     Ok(_) => return,
-                    Err(error) => match error.classify(this.pacer.limits().time_scale) {
-                        TransportError::RetryAfter(wait) => {
-                            this.pacer.penalize(chat, wait);
-                            // Put the name back unless a newer one arrived meanwhile.
-                            this.renames
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .entry((chat, topic))
-                                .or_insert(name);
-                        }
-                        TransportError::Unavailable(_) => {
-                            this.renames
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .entry((chat, topic))
-                                .or_insert(name);
+                    Err(error) if error.is_transient() => {
+                        // Put the name back unless a newer one arrived meanwhile (after a 429
+                        // the pacer holds the chat; after a network error, pause briefly).
+                        this.renames().entry(key).or_insert(name);
+                        if matches!(error, TransportError::Unavailable(_)) {
                             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                         }
-                        other => {
-                            if !is_not_modified(&other) {
-                                tracing::info!(error = %other, "hotline: renaming a topic failed");
-                            }
-                            return;
+                    }
+                    Err(error) => {
+                        if !is_not_modified(&error) {
+                            tracing::info!(%error, "hotline: renaming a topic failed");
                         }
-                    },
+                        return;
+                    }
                 }
             }
         });
