@@ -2,9 +2,9 @@
 //! chats), numbered as in the core issue.
 
 use hotline_core::{
-    Action, ChatId, Config, ConfigBuilder, Desk, Event, Ignored, ManualClock, MemoryStore,
-    MemoryTransport, Outcome, Sender, Status, Store, Timestamp, TopicId, TransportError, UserId,
-    UserProfile, Welcome,
+    Action, ChatId, Config, ConfigBuilder, Desk, Event, Ignored, IncomingMessage, ManualClock,
+    MemoryStore, MemoryTransport, Outcome, Sender, Status, Store, Timestamp, TopicId,
+    TransportError, UserId, UserProfile, Welcome,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +52,11 @@ fn bob() -> UserProfile {
 impl World {
     async fn user_says(&self, user: &UserProfile, text: &str) -> Outcome {
         let message = self.tg.user_writes(user.id, text);
+        self.user_sent(user, message).await
+    }
+
+    /// Hands the desk a message the user already wrote.
+    async fn user_sent(&self, user: &UserProfile, message: IncomingMessage) -> Outcome {
         self.desk
             .handle(Event::UserMessage {
                 user: user.clone(),
@@ -61,8 +66,8 @@ impl World {
             .unwrap()
     }
 
-    async fn operator_says(&self, topic: TopicId, text: &str) -> Outcome {
-        let message = self.tg.operator_writes(GROUP, topic, OPERATOR, text);
+    /// Hands the desk a message an operator already wrote in `topic`.
+    async fn operator_sent(&self, topic: TopicId, message: IncomingMessage) -> Outcome {
         self.desk
             .handle(Event::OperatorMessage {
                 chat: GROUP,
@@ -72,6 +77,11 @@ impl World {
             })
             .await
             .unwrap()
+    }
+
+    async fn operator_says(&self, topic: TopicId, text: &str) -> Outcome {
+        let message = self.tg.operator_writes(GROUP, topic, OPERATOR, text);
+        self.operator_sent(topic, message).await
     }
 
     async fn topic_of(&self, user: &UserProfile) -> TopicId {
@@ -292,13 +302,7 @@ async fn host_messages_are_mirrored_only_into_open_topics() {
 async fn operator_messages_reach_the_user_with_replies_linked() {
     let w = world(config().set("WELCOME", "OFF").unwrap());
     let question = w.tg.user_writes(ann().id, "Where is my order?");
-    w.desk
-        .handle(Event::UserMessage {
-            user: ann(),
-            message: question.clone(),
-        })
-        .await
-        .unwrap();
+    w.user_sent(&ann(), question.clone()).await;
     let topic = w.topic_of(&ann()).await;
     let copy_in_topic = w.tg.topic_messages(GROUP, topic)[0].id;
 
@@ -309,16 +313,7 @@ async fn operator_messages_reach_the_user_with_replies_linked() {
     );
     let reply =
         w.tg.operator_replies(GROUP, topic, OPERATOR, copy_in_topic, "It ships today.");
-    let outcome = w
-        .desk
-        .handle(Event::OperatorMessage {
-            chat: GROUP,
-            topic: Some(topic),
-            operator: OPERATOR,
-            message: reply,
-        })
-        .await
-        .unwrap();
+    let outcome = w.operator_sent(topic, reply).await;
     assert_eq!(outcome, Outcome::Relayed);
 
     let at_user: Vec<_> =
@@ -339,13 +334,7 @@ async fn operator_messages_reach_the_user_with_replies_linked() {
 
     // The user replies to the operator's copy: it arrives in the topic as a reply to the original.
     let user_reply = w.tg.user_replies(ann().id, at_user[0].id, "Thanks!");
-    w.desk
-        .handle(Event::UserMessage {
-            user: ann(),
-            message: user_reply,
-        })
-        .await
-        .unwrap();
+    w.user_sent(&ann(), user_reply).await;
     let last = w.tg.topic_messages(GROUP, topic).pop().unwrap();
     let operator_original =
         w.tg.topic_messages(GROUP, topic)
@@ -368,15 +357,7 @@ async fn reply_only_sends_only_replies_to_the_user() {
     let copy = w.tg.topic_messages(GROUP, topic)[0].id;
     let reply =
         w.tg.operator_replies(GROUP, topic, OPERATOR, copy, "answer");
-    w.desk
-        .handle(Event::OperatorMessage {
-            chat: GROUP,
-            topic: Some(topic),
-            operator: OPERATOR,
-            message: reply,
-        })
-        .await
-        .unwrap();
+    w.operator_sent(topic, reply).await;
     assert_eq!(w.tg.texts_to_user(ann().id), ["answer"]);
 }
 
@@ -385,13 +366,7 @@ async fn reply_only_sends_only_replies_to_the_user() {
 async fn edits_update_the_copies() {
     let w = world(config().set("WELCOME", "OFF").unwrap());
     let original = w.tg.user_writes(ann().id, "helo");
-    w.desk
-        .handle(Event::UserMessage {
-            user: ann(),
-            message: original.clone(),
-        })
-        .await
-        .unwrap();
+    w.user_sent(&ann(), original.clone()).await;
     let topic = w.topic_of(&ann()).await;
     let edited = w.tg.edit(ann().id.chat(), original.id, "hello").unwrap();
     let outcome = w
@@ -406,15 +381,7 @@ async fn edits_update_the_copies() {
     assert_eq!(w.texts(topic), ["hello"]);
 
     let answer = w.tg.operator_writes(GROUP, topic, OPERATOR, "hi thre");
-    w.desk
-        .handle(Event::OperatorMessage {
-            chat: GROUP,
-            topic: Some(topic),
-            operator: OPERATOR,
-            message: answer.clone(),
-        })
-        .await
-        .unwrap();
+    w.operator_sent(topic, answer.clone()).await;
     let edited = w.tg.edit(GROUP, answer.id, "hi there").unwrap();
     let outcome = w
         .desk
