@@ -1,6 +1,7 @@
 //! [`PgStore`]: the desk's state in PostgreSQL, shareable by several desk processes.
 
 use crate::error::{self, backend};
+use crate::pg_conns::PgConns;
 use crate::row::{
     ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
     link_from_row, pending_ids, sql_limit,
@@ -13,6 +14,19 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
+
+/// Runs `$run` on a connection leased from `$conns` (bound to `$conn`), then hands the
+/// connection back (or closes it) according to the result: see [`crate::pg_conns::Lease`].
+macro_rules! on_lease {
+    ($conns:expr, |$conn:ident| $run:expr) => {
+        async {
+            let mut lease = $conns.lease().await?;
+            let $conn = lease.conn();
+            let result = $run.await;
+            lease.finish(result)
+        }
+    };
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -123,20 +137,14 @@ impl PgOptions {
             .map_err(|e| {
                 error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
             })?;
-        let _ = probe.close().await;
-        let pool = pool_options()
-            .max_connections(self.max_connections)
-            .acquire_timeout(self.acquire_timeout)
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| {
-                error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
-            })?;
+        // The probe becomes the first of the store's connections.
+        let conns = PgConns::new(options.clone(), self.max_connections, self.acquire_timeout);
+        conns.adopt(probe);
         if let Some(schema) = &self.schema {
             let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
-            match sqlx::query(sqlx::AssertSqlSafe(create))
-                .execute(&pool)
-                .await
+            match on_lease!(conns, |conn| sqlx::query(sqlx::AssertSqlSafe(create))
+                .execute(conn))
+            .await
             {
                 Ok(_) => {}
                 // Two processes creating it at the same moment: it exists now.
@@ -144,12 +152,19 @@ impl PgOptions {
                 Err(e) => return Err(error::connecting(url, "creating the schema", e)),
             }
         }
-        MIGRATOR.run(&pool).await.map_err(|e| {
-            StoreError::Backend(error::redact(
+        let mut lease = conns.lease().await.map_err(|e| {
+            error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
+        })?;
+        if let Err(e) = MIGRATOR.run(lease.conn()).await {
+            // Dropped unfinished, the lease closes the connection: nothing of a failed
+            // migration is reused.
+            drop(lease);
+            return Err(StoreError::Backend(error::redact(
                 &format!("migrating the PostgreSQL database: {e}"),
                 url,
-            ))
-        })?;
+            )));
+        }
+        lease.release();
         let claims = pool_options()
             .max_connections(self.max_claims)
             .acquire_timeout(self.claim_timeout)
@@ -157,7 +172,7 @@ impl PgOptions {
             .connect_lazy_with(options);
         Ok(PgStore {
             claim_class: claim_class(self.schema.as_deref().unwrap_or("")),
-            pool,
+            conns,
             claims,
             schema: self.schema,
             target,
@@ -180,7 +195,7 @@ impl PgOptions {
 /// Cloning is cheap and shares the connections.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    conns: PgConns,
     claims: PgPool,
     claim_class: i32,
     schema: Option<String>,
@@ -225,11 +240,13 @@ impl PgStore {
     /// says how many were removed. Telegram redelivers an update for at most 24 hours, so keys
     /// older than a few days are dead weight.
     pub async fn forget_processed_before(&self, before: Timestamp) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM processed WHERE recorded_at < $1")
-            .bind(before.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| backend("pruning processed keys", e))?;
+        let done = on_lease!(self.conns, |conn| sqlx::query(
+            "DELETE FROM processed WHERE recorded_at < $1"
+        )
+        .bind(before.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("pruning processed keys", e))?;
         Ok(done.rows_affected())
     }
 
@@ -243,17 +260,17 @@ impl PgStore {
         };
         self.claims.close().await;
         let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-        let result = sqlx::query(sqlx::AssertSqlSafe(drop))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| backend("dropping the schema", e));
-        self.pool.close().await;
+        let result = on_lease!(self.conns, |conn| sqlx::query(sqlx::AssertSqlSafe(drop))
+            .execute(conn))
+        .await
+        .map_err(|e| backend("dropping the schema", e));
+        self.conns.close().await;
         result.map(|_| ())
     }
 
     /// Closes every connection; claims still held are released as their guards drop.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.conns.close().await;
         self.claims.close().await;
     }
 
@@ -263,7 +280,7 @@ impl PgStore {
         let c = commit.conversation.as_ref();
         let links = &commit.links;
         let key = commit.processed.as_ref();
-        sqlx::query(
+        on_lease!(self.conns, |conn| sqlx::query(
             "SELECT hotline_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21, $22, $23)",
         )
@@ -300,19 +317,21 @@ impl PgStore {
         .bind(key.map(|k| k.chat))
         .bind(key.map(|k| k.message))
         .bind(key.map(|k| k.version))
-        .execute(&self.pool)
+        .execute(conn))
         .await?;
         Ok(())
     }
 
     async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
         let topic = topic?;
-        sqlx::query_scalar("SELECT user_id FROM conversations WHERE topic_id = $1")
-            .bind(topic.0)
-            .fetch_optional(&self.pool)
-            .await
-            .ok()
-            .flatten()
+        on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "SELECT user_id FROM conversations WHERE topic_id = $1"
+        )
+        .bind(topic.0)
+        .fetch_optional(conn))
+        .await
+        .ok()
+        .flatten()
     }
 }
 
@@ -427,15 +446,16 @@ impl Drop for Unlocking {
 #[async_trait]
 impl Store for PgStore {
     async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError> {
-        let row: Option<ConversationRow<Vec<i64>>> = sqlx::query_as(concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE user_id = $1"
-        ))
-        .bind(user.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| backend("reading a conversation", e))?;
+        let row: Option<ConversationRow<Vec<i64>>> =
+            on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE user_id = $1"
+            ))
+            .bind(user.0)
+            .fetch_optional(conn))
+            .await
+            .map_err(|e| backend("reading a conversation", e))?;
         row.map(conversation_from_row).transpose()
     }
 
@@ -443,15 +463,16 @@ impl Store for PgStore {
         &self,
         topic: TopicId,
     ) -> Result<Option<Conversation>, StoreError> {
-        let row: Option<ConversationRow<Vec<i64>>> = sqlx::query_as(concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE topic_id = $1"
-        ))
-        .bind(topic.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| backend("reading a conversation by topic", e))?;
+        let row: Option<ConversationRow<Vec<i64>>> =
+            on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE topic_id = $1"
+            ))
+            .bind(topic.0)
+            .fetch_optional(conn))
+            .await
+            .map_err(|e| backend("reading a conversation by topic", e))?;
         row.map(conversation_from_row).transpose()
     }
 
@@ -476,13 +497,13 @@ impl Store for PgStore {
         user: UserId,
         message: MessageId,
     ) -> Result<Option<MessageLink>, StoreError> {
-        let row: Option<LinkRow> = sqlx::query_as(
+        let row: Option<LinkRow> = on_lease!(self.conns, |conn| sqlx::query_as(
             "SELECT user_id, user_message, topic_message, origin FROM links \
              WHERE user_id = $1 AND user_message = $2",
         )
         .bind(user.0)
         .bind(message.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(conn))
         .await
         .map_err(|e| backend("reading a link", e))?;
         row.map(link_from_row).transpose()
@@ -492,19 +513,19 @@ impl Store for PgStore {
         &self,
         message: MessageId,
     ) -> Result<Option<MessageLink>, StoreError> {
-        let row: Option<LinkRow> = sqlx::query_as(
+        let row: Option<LinkRow> = on_lease!(self.conns, |conn| sqlx::query_as(
             "SELECT user_id, user_message, topic_message, origin FROM links \
              WHERE topic_message = $1",
         )
         .bind(message.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(conn))
         .await
         .map_err(|e| backend("reading a link", e))?;
         row.map(link_from_row).transpose()
     }
 
     async fn is_processed(&self, key: &EventKey) -> Result<bool, StoreError> {
-        let found: Option<i32> = sqlx::query_scalar(
+        let found: Option<i32> = on_lease!(self.conns, |conn| sqlx::query_scalar(
             "SELECT 1 FROM processed \
              WHERE kind = $1 AND chat = $2 AND message = $3 AND version = $4",
         )
@@ -512,7 +533,7 @@ impl Store for PgStore {
         .bind(key.chat)
         .bind(key.message)
         .bind(key.version)
-        .fetch_optional(&self.pool)
+        .fetch_optional(conn))
         .await
         .map_err(|e| backend("reading a processed key", e))?;
         Ok(found.is_some())
@@ -523,19 +544,20 @@ impl Store for PgStore {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let rows: Vec<ConversationRow<Vec<i64>>> = sqlx::query_as(concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations \
+        let rows: Vec<ConversationRow<Vec<i64>>> =
+            on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations \
               WHERE status = $1 AND status_since < $2 AND topic_id IS NOT NULL \
               ORDER BY status_since, user_id LIMIT $3"
-        ))
-        .bind(Status::SupportAnswered.as_str())
-        .bind(before.0)
-        .bind(sql_limit(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| backend("reading conversations due for auto-close", e))?;
+            ))
+            .bind(Status::SupportAnswered.as_str())
+            .bind(before.0)
+            .bind(sql_limit(limit))
+            .fetch_all(conn))
+            .await
+            .map_err(|e| backend("reading conversations due for auto-close", e))?;
         rows.into_iter().map(conversation_from_row).collect()
     }
 

@@ -11,6 +11,7 @@ use hotline_core::{
     UserProfile,
 };
 use hotline_store_sql::{PgOptions, PgStore};
+use sqlx::Connection;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -89,6 +90,82 @@ async fn a_schema_name_is_checked_before_use() {
         .await
         .expect_err("refused");
     assert!(error.to_string().contains("invalid schema name"), "{error}");
+}
+
+/// The store's connections are reused after a read whose future was dropped half-way (its
+/// answer must never be taken for the next query's) and after a commit the server refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_reads_and_refused_commits_leave_connections_usable() {
+    let schema = TestSchema::new("lease").await;
+    let store = PgOptions::new(pg_url())
+        .schema(&schema.name)
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect");
+    let first = open_conversation(1, 100);
+    let second = open_conversation(2, 200);
+    for c in [&first, &second] {
+        store
+            .commit(Commit {
+                conversation: Some(c.clone()),
+                ..Commit::default()
+            })
+            .await
+            .expect("commit");
+    }
+    // Another session locks the table: reads wait on the server until it lets go.
+    let mut locker = sqlx::PgConnection::connect_with(
+        &pg_url()
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .expect("url")
+            .options([("search_path", schema.name.as_str())]),
+    )
+    .await
+    .expect("connect");
+    sqlx::query("BEGIN")
+        .execute(&mut locker)
+        .await
+        .expect("begin");
+    sqlx::query("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+    for round in 0..3 {
+        // Sent, then dropped before the answer arrives.
+        let interrupted =
+            tokio::time::timeout(Duration::from_millis(100), store.conversation(UserId(1))).await;
+        assert!(interrupted.is_err(), "round {round}: {interrupted:?}");
+    }
+    sqlx::query("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    for round in 0..3 {
+        assert_eq!(
+            store.conversation(UserId(2)).await.expect("read"),
+            Some(second.clone()),
+            "round {round}"
+        );
+    }
+    let refused = store
+        .commit(Commit {
+            conversation: Some(open_conversation(3, 100)),
+            ..Commit::default()
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.conversation(UserId(1)).await.expect("read"),
+        Some(first)
+    );
+    assert_eq!(store.conversation(UserId(3)).await.expect("read"), None);
+    store.close().await;
+    assert!(store.conversation(UserId(1)).await.is_err(), "closed");
 }
 
 fn open_conversation(user: i64, topic: i64) -> Conversation {

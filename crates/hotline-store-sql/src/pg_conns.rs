@@ -1,0 +1,199 @@
+//! The connections [`PgStore`](crate::PgStore) runs its queries and commits on: a bounded stack
+//! of idle [`PgConnection`]s, leaner than sqlx's pool on the hot path.
+//!
+//! sqlx's `PoolConnection` returns to its pool through a spawned task that pings the server
+//! (one more round trip and a wake-up of another thread for every query), and every acquire
+//! arms a timer. Measured on a single-row read over a Unix socket, that doubled the latency of
+//! the read itself. Here a lease takes an idle connection under a plain mutex, a timer is armed
+//! only when every connection is busy, and a connection goes back to the stack only once its
+//! statement has run to the end (the server's ReadyForQuery was read, or an error response that
+//! the next use drains). A lease dropped half-way (its future cancelled) or ended by an I/O or
+//! protocol error closes its connection instead: nothing half-read is ever reused.
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
+
+/// A connection idle for longer than this is pinged before use (the server or a proxy may have
+/// dropped it); a fresher one is used as is.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// Connections idle for longer than this are closed when the stack is next touched.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Shared, cheap to clone.
+#[derive(Clone)]
+pub(crate) struct PgConns {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: PgConnectOptions,
+    /// Most recently used last: the hot connection is reused first.
+    idle: Mutex<Vec<Idle>>,
+    /// One permit per connection, idle or leased: at most `max` exist.
+    permits: Semaphore,
+    acquire_timeout: Duration,
+}
+
+struct Idle {
+    conn: PgConnection,
+    since: Instant,
+}
+
+impl PgConns {
+    /// Up to `max` connections to `options`; a lease waits at most `acquire_timeout` for one.
+    pub(crate) fn new(options: PgConnectOptions, max: u32, acquire_timeout: Duration) -> Self {
+        let max = usize::try_from(max.max(1)).unwrap_or(usize::MAX);
+        Self {
+            inner: Arc::new(Inner {
+                options,
+                idle: Mutex::new(Vec::with_capacity(max.min(64))),
+                permits: Semaphore::new(max.min(Semaphore::MAX_PERMITS)),
+                acquire_timeout,
+            }),
+        }
+    }
+
+    /// Adds an already open connection (the one `connect` probed the server with) to the stack.
+    pub(crate) fn adopt(&self, conn: PgConnection) {
+        self.inner.push(conn);
+    }
+
+    /// A connection for one operation: an idle one (pinged first if it sat idle a while), or a
+    /// new one. Fails with [`sqlx::Error::PoolTimedOut`] after the acquire timeout and with
+    /// [`sqlx::Error::PoolClosed`] once [`PgConns::close`] ran.
+    pub(crate) async fn lease(&self) -> Result<Lease<'_>, sqlx::Error> {
+        let inner = &*self.inner;
+        let started = Instant::now();
+        let permit = match inner.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(sqlx::Error::PoolClosed),
+            Err(TryAcquireError::NoPermits) => {
+                tokio::time::timeout(inner.acquire_timeout, inner.permits.acquire())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?
+                    .map_err(|_| sqlx::Error::PoolClosed)?
+            }
+        };
+        while let Some(idle) = inner.pop() {
+            let mut conn = idle.conn;
+            if idle.since.elapsed() > PING_AFTER_IDLE {
+                let remaining = inner.acquire_timeout.saturating_sub(started.elapsed());
+                match tokio::time::timeout(remaining, conn.ping()).await {
+                    Ok(Ok(())) => {}
+                    // Dead or stuck: dropping it closes the socket; try the next one.
+                    _ => continue,
+                }
+            }
+            return Ok(Lease {
+                inner,
+                conn: Some(conn),
+                _permit: permit,
+            });
+        }
+        let conn = inner.connect(started).await?;
+        Ok(Lease {
+            inner,
+            conn: Some(conn),
+            _permit: permit,
+        })
+    }
+
+    /// Refuses new leases and closes the idle connections; leased ones close when returned.
+    pub(crate) async fn close(&self) {
+        self.inner.permits.close();
+        let idle = std::mem::take(&mut *self.inner.lock());
+        for idle in idle {
+            let _ = idle.conn.close().await;
+        }
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        // Nothing in the critical sections can panic half-way; a poisoned stack is still whole.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn pop(&self) -> Option<Idle> {
+        let mut idle = self.lock();
+        // The oldest are at the bottom: close those idle for too long.
+        let stale = idle
+            .iter()
+            .take_while(|i| i.since.elapsed() > IDLE_TIMEOUT)
+            .count();
+        idle.drain(..stale);
+        idle.pop()
+    }
+
+    fn push(&self, conn: PgConnection) {
+        if self.permits.is_closed() {
+            return;
+        }
+        self.lock().push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+    }
+
+    /// A new connection, retrying refused connections (a server restarting) with backoff until
+    /// the acquire timeout, counted from `started`.
+    async fn connect(&self, started: Instant) -> Result<PgConnection, sqlx::Error> {
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let remaining = self.acquire_timeout.saturating_sub(started.elapsed());
+            match tokio::time::timeout(remaining, self.options.connect()).await {
+                Ok(Ok(conn)) => return Ok(conn),
+                Ok(Err(sqlx::Error::Io(e)))
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused
+                        && started.elapsed() + backoff < self.acquire_timeout =>
+                {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(sqlx::Error::PoolTimedOut),
+            }
+        }
+    }
+}
+
+/// One connection for one operation. [`Lease::finish`] hands it back when the statement ran to
+/// the end; dropped otherwise (cancelled), the connection is closed, never reused.
+pub(crate) struct Lease<'a> {
+    inner: &'a Inner,
+    conn: Option<PgConnection>,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Lease<'_> {
+    /// The connection to run the operation's statement on.
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until finished")
+    }
+
+    /// Ends an operation that succeeded: the connection goes back to the stack.
+    pub(crate) fn release(self) {
+        let _ = self.finish(Ok(()));
+    }
+
+    /// Ends the operation with its `result`, which is passed through. The connection goes back
+    /// to the stack after a success or an error reported by the server (its ReadyForQuery is
+    /// still due and the next statement drains it first); after any other error (I/O, protocol,
+    /// a decoding failure half-way) it is closed.
+    pub(crate) fn finish<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        let reusable = match &result {
+            Ok(_) | Err(sqlx::Error::Database(_)) => true,
+            Err(_) => false,
+        };
+        if reusable && let Some(conn) = self.conn.take() {
+            self.inner.push(conn);
+        }
+        result
+    }
+}
