@@ -20,8 +20,13 @@ use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
 /// dropped it); a fresher one is used as is.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
-/// Connections idle for longer than this are closed when the stack is next touched.
+/// Connections idle for longer than this are closed when the stack is next touched (as sqlx's
+/// pool does by default).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Connections older than this are closed instead of reused (as sqlx's pool does by default):
+/// the server's per-session caches do not grow forever, and a proxy can rebalance.
+const MAX_LIFETIME: Duration = Duration::from_secs(1800);
 
 /// Shared, cheap to clone.
 #[derive(Clone)]
@@ -39,8 +44,14 @@ struct Inner {
 }
 
 struct Idle {
-    conn: PgConnection,
+    conn: Open,
     since: Instant,
+}
+
+/// A connection and when it was opened.
+struct Open {
+    conn: PgConnection,
+    opened: Instant,
 }
 
 impl PgConns {
@@ -59,7 +70,10 @@ impl PgConns {
 
     /// Adds an already open connection (the one `connect` probed the server with) to the stack.
     pub(crate) fn adopt(&self, conn: PgConnection) {
-        self.inner.push(conn);
+        self.inner.push(Open {
+            conn,
+            opened: Instant::now(),
+        });
     }
 
     /// A connection for one operation: an idle one (pinged first if it sat idle a while), or a
@@ -82,7 +96,7 @@ impl PgConns {
             let mut conn = idle.conn;
             if idle.since.elapsed() > PING_AFTER_IDLE {
                 let remaining = inner.acquire_timeout.saturating_sub(started.elapsed());
-                match tokio::time::timeout(remaining, conn.ping()).await {
+                match tokio::time::timeout(remaining, conn.conn.ping()).await {
                     Ok(Ok(())) => {}
                     // Dead or stuck: dropping it closes the socket; try the next one.
                     _ => continue,
@@ -94,7 +108,10 @@ impl PgConns {
                 _permit: permit,
             });
         }
-        let conn = inner.connect(started).await?;
+        let conn = Open {
+            conn: inner.connect(started).await?,
+            opened: Instant::now(),
+        };
         Ok(Lease {
             inner,
             conn: Some(conn),
@@ -107,7 +124,7 @@ impl PgConns {
         self.inner.permits.close();
         let idle = std::mem::take(&mut *self.inner.lock());
         for idle in idle {
-            let _ = idle.conn.close().await;
+            let _ = idle.conn.conn.close().await;
         }
     }
 }
@@ -129,8 +146,8 @@ impl Inner {
         idle.pop()
     }
 
-    fn push(&self, conn: PgConnection) {
-        if self.permits.is_closed() {
+    fn push(&self, conn: Open) {
+        if self.permits.is_closed() || conn.opened.elapsed() > MAX_LIFETIME {
             return;
         }
         self.lock().push(Idle {
@@ -165,16 +182,18 @@ impl Inner {
 /// the end; dropped otherwise (cancelled), the connection is closed, never reused.
 pub(crate) struct Lease<'a> {
     inner: &'a Inner,
-    conn: Option<PgConnection>,
+    conn: Option<Open>,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Lease<'_> {
     /// The connection to run the operation's statement on.
     pub(crate) fn conn(&mut self) -> &mut PgConnection {
-        self.conn
+        &mut self
+            .conn
             .as_mut()
             .expect("a lease holds its connection until finished")
+            .conn
     }
 
     /// Ends an operation that succeeded: the connection goes back to the stack.
