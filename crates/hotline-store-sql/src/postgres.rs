@@ -335,8 +335,8 @@ impl PgStore {
     }
 }
 
-/// Pools that check a connection only when it sat idle for a while: pinging before every
-/// query would double the round trips of every read.
+/// The claims' pools, which check a connection only when it sat idle for a while (queries and
+/// commits run on [`PgConns`], which does the same).
 fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .test_before_acquire(false)
