@@ -10,6 +10,13 @@
 //! (`$CARGO_TARGET_TMPDIR/lookup-1m.db`, schema `hotline_bench_lookup`) and rebuilt only when
 //! their row count is not 1,000,000. Under `cargo test --benches` every part runs once on 10,000
 //! users.
+//!
+//! While it times look-ups the bench asks the kernel to keep processors out of deep idle states
+//! (`/dev/cpu_dma_latency` = 0 µs, as `cyclictest` does; see [`WakeLatency`]) and prints whether it
+//! could. A look-up is a ping-pong between two processes: on a virtual machine whose idle vCPUs
+//! halt, every hand-over would otherwise wait for the host to wake a vCPU (about 100 µs on the
+//! project machine), which measures the machine, not the store. PostgreSQL's own floor is printed
+//! beside: `SELECT 1` on one connection.
 
 #![allow(missing_docs)]
 
@@ -305,6 +312,65 @@ async fn fill_postgres(users: i64, schema: &str) -> PgStore {
     store
 }
 
+/// Holds a PM QoS request for 0 µs processor wake-up latency while alive (the kernel drops it
+/// when the file is closed). Needs write access to `/dev/cpu_dma_latency` (root); without it the
+/// bench runs anyway and says so.
+struct WakeLatency {
+    _held: Option<std::fs::File>,
+}
+
+impl WakeLatency {
+    fn zero() -> Self {
+        use std::io::Write;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/cpu_dma_latency")
+            .and_then(|mut f| f.write_all(&0i32.to_ne_bytes()).map(|()| f));
+        match file {
+            Ok(file) => {
+                println!("lookup: processors kept out of deep idle (/dev/cpu_dma_latency = 0)");
+                Self { _held: Some(file) }
+            }
+            Err(e) => {
+                println!(
+                    "lookup: could not hold /dev/cpu_dma_latency ({e}): latencies include \
+                     processor wake-ups"
+                );
+                Self { _held: None }
+            }
+        }
+    }
+}
+
+/// p50, p99 and p99.9 of `samples` sequential `SELECT 1` on one PostgreSQL connection: the
+/// round trip no PostgreSQL read can beat.
+async fn postgres_floor(samples: usize) -> [Duration; 3] {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&pg_url())
+        .await
+        .expect("PostgreSQL");
+    let mut times = Vec::with_capacity(samples);
+    for i in 0..samples + 1_000 {
+        let started = Instant::now();
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .expect("SELECT 1");
+        if i >= 1_000 {
+            times.push(started.elapsed());
+        }
+        black_box(one);
+    }
+    let _ = conn.close().await;
+    quantiles(times)
+}
+
+fn quantiles(mut times: Vec<Duration>) -> [Duration; 3] {
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    [at(0.50), at(0.99), at(0.999)]
+}
+
 /// p50, p99 and p99.9 of `samples` sequential lookups of random users.
 async fn percentiles(store: &dyn Store, users: i64, samples: usize) -> [Duration; 3] {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -324,9 +390,7 @@ async fn percentiles(store: &dyn Store, users: i64, samples: usize) -> [Duration
         times.push(started.elapsed());
         assert!(found.is_some());
     }
-    times.sort_unstable();
-    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    [at(0.50), at(0.99), at(0.999)]
+    quantiles(times)
 }
 
 fn report(name: &str, runtime: &str, users: i64, samples: usize, quantiles: [Duration; 3]) {
@@ -357,6 +421,7 @@ fn lookups(c: &mut Criterion, runtime: &tokio::runtime::Runtime, full: bool) {
         ("SqliteStore", Arc::new(sqlite.clone())),
         ("PgStore", Arc::new(pg.clone())),
     ];
+    let _awake = WakeLatency::zero();
     // Sequential look-ups on the multi-threaded runtime the stores were opened on, then on a
     // current-thread runtime (no hop between the caller's thread and Tokio's workers: closer to
     // the store's own cost). The stores' connections are opened afresh for the second, as
@@ -392,6 +457,11 @@ fn lookups(c: &mut Criterion, runtime: &tokio::runtime::Runtime, full: bool) {
             let quantiles = percentiles(store, users, samples).await;
             report(name, "current-thread runtime", users, samples, quantiles);
         }
+        let [p50, p99, p999] = postgres_floor(samples).await.map(|d| d.as_secs_f64() * 1e6);
+        println!(
+            "lookup: PostgreSQL floor (current-thread runtime), {samples} sequential `SELECT 1` \
+             on one connection: p50 {p50:.1} µs, p99 {p99:.1} µs, p99.9 {p999:.1} µs"
+        );
         sqlite_local.close().await;
         pg_local.close().await;
     });
