@@ -39,9 +39,9 @@
 //! Operations (choosing a store, backups, migrations, replicas): `docs/operations.md`.
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod conns;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod error;
-#[cfg(feature = "postgres")]
-mod pg_conns;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

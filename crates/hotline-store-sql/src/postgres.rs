@@ -1,7 +1,7 @@
 //! [`PgStore`]: the desk's state in PostgreSQL, shareable by several desk processes.
 
+use crate::conns::Conns;
 use crate::error::{self, backend};
-use crate::pg_conns::PgConns;
 use crate::row::{
     ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
     link_from_row, pending_ids, sql_limit,
@@ -10,13 +10,13 @@ use async_trait::async_trait;
 use hotline_core::store::{Commit, Conversation, MessageLink, Status, UserClaim};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
 
 /// Runs `$run` on a connection leased from `$conns` (bound to `$conn`), then hands the
-/// connection back (or closes it) according to the result: see [`crate::pg_conns::Lease`].
+/// connection back (or closes it) according to the result: see [`crate::conns::Lease`].
 macro_rules! on_lease {
     ($conns:expr, |$conn:ident| $run:expr) => {
         async {
@@ -138,7 +138,7 @@ impl PgOptions {
                 error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
             })?;
         // The probe becomes the first of the store's connections.
-        let conns = PgConns::new(options.clone(), self.max_connections, self.acquire_timeout);
+        let conns = Conns::new(options.clone(), self.max_connections, self.acquire_timeout);
         conns.adopt(probe);
         if let Some(schema) = &self.schema {
             let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
@@ -195,7 +195,7 @@ impl PgOptions {
 /// Cloning is cheap and shares the connections.
 #[derive(Clone)]
 pub struct PgStore {
-    conns: PgConns,
+    conns: Conns<PgConnection>,
     claims: PgPool,
     claim_class: i32,
     schema: Option<String>,
@@ -336,7 +336,7 @@ impl PgStore {
 }
 
 /// The claims' pools, which check a connection only when it sat idle for a while (queries and
-/// commits run on [`PgConns`], which does the same).
+/// commits run on [`Conns`], which does the same).
 fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .test_before_acquire(false)

@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: the desk's state in one SQLite file (WAL), for a bot run as one process.
 
+use crate::conns::Conns;
 use crate::error::{self, backend};
 use crate::row::{
     ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
@@ -9,11 +10,12 @@ use async_trait::async_trait;
 use hotline_core::store::{Commit, Conversation, MessageLink, Status};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::Arguments;
+use sqlx::ConnectOptions;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::Sqlite;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -21,6 +23,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// How long a read waits for a free reader connection before failing (sqlx's pool default).
+const READ_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `$run` on a connection for reading from `$store` (bound to `$conn`): one leased from the
+/// readers, handed back (or closed) according to the result (see [`crate::conns::Lease`]); or,
+/// in memory, the single connection of the writer pool.
+macro_rules! on_reader {
+    ($store:expr, |$conn:ident| $run:expr) => {
+        async {
+            match &$store.readers {
+                Some(readers) => {
+                    let mut lease = readers.lease().await?;
+                    let $conn = lease.conn();
+                    let result = $run.await;
+                    lease.finish(result)
+                }
+                None => {
+                    let mut pooled = $store.writer.acquire().await?;
+                    let $conn = &mut *pooled;
+                    $run.await
+                }
+            }
+        }
+    };
+}
 
 /// How hard SQLite works to keep a commit through a crash; see [`SqliteOptions::synchronous`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -155,7 +183,7 @@ impl SqliteOptions {
                 .await
                 .map_err(|e| backend("opening the in-memory SQLite database", e))?;
             SqliteStore {
-                reader: pool.clone(),
+                readers: None,
                 writer: pool,
                 path: None,
                 _lock: None,
@@ -183,14 +211,15 @@ impl SqliteOptions {
                 .connect_with(options.clone())
                 .await
                 .map_err(open_error)?;
-            let reader = SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(self.readers)
-                .connect_with(options)
-                .await
-                .map_err(open_error)?;
+            // Reads on a lean stack of connections rather than a pool (see `crate::conns`): a
+            // pooled connection goes back through a spawned task, a wake-up of another thread
+            // per read. Each reader is opened with `options`, so it gets every pragma above.
+            // One is opened now, so that an unreadable file fails here.
+            let probe = options.connect().await.map_err(open_error)?;
+            let readers = Conns::new(options, self.readers, READ_ACQUIRE_TIMEOUT);
+            readers.adopt(probe);
             SqliteStore {
-                reader,
+                readers: Some(readers),
                 writer,
                 path: Some(path),
                 _lock: lock,
@@ -211,9 +240,10 @@ impl SqliteOptions {
 /// The file is opened in WAL mode (readers never block the writer) with `synchronous = NORMAL`
 /// by default (see [`Synchronous`] for the trade-off), a busy timeout of 5 s and reads through
 /// `mmap`. Writes go through a single connection, one query per commit (BEGIN IMMEDIATE ...
-/// COMMIT); reads through a small pool. Conversations this store committed are kept in a
-/// write-through cache ([`SqliteOptions::cache_capacity`]). Migrations run when the store
-/// opens.
+/// COMMIT); reads through a few connections of their own ([`SqliteOptions::readers`]), kept
+/// on a bare stack rather than in a pool (no task spawned per read). Conversations this store
+/// committed are kept in a write-through cache ([`SqliteOptions::cache_capacity`]). Migrations
+/// run when the store opens.
 ///
 /// [`Store::claim_user`] is the default no-op: within one process the desk already orders each
 /// user's events. So one file serves one store: opening a file that another live store holds
@@ -222,7 +252,9 @@ impl SqliteOptions {
 /// Cloning is cheap and shares the connections.
 #[derive(Clone)]
 pub struct SqliteStore {
-    reader: SqlitePool,
+    /// The connections reads run on; `None` in memory, where reads share the writer's single
+    /// connection (every `:memory:` connection is a database of its own).
+    readers: Option<Conns<SqliteConnection>>,
     writer: SqlitePool,
     path: Option<PathBuf>,
     /// Held open (and locked) while any clone of the store lives.
@@ -358,11 +390,11 @@ impl SqliteStore {
                 path.as_ref().display()
             ))
         })?;
-        sqlx::query("VACUUM INTO ?1")
+        on_reader!(self, |conn| sqlx::query("VACUUM INTO ?1")
             .bind(target)
-            .execute(&self.reader)
-            .await
-            .map_err(|e| backend("backing up the SQLite database", e))?;
+            .execute(conn))
+        .await
+        .map_err(|e| backend("backing up the SQLite database", e))?;
         Ok(())
     }
 
@@ -380,7 +412,9 @@ impl SqliteStore {
 
     /// Closes every connection (after checkpointing the WAL into the file). Further use fails.
     pub async fn close(&self) {
-        self.reader.close().await;
+        if let Some(readers) = &self.readers {
+            readers.close().await;
+        }
         self.writer.close().await;
     }
 
@@ -489,12 +523,14 @@ impl SqliteStore {
 
     async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
         let topic = topic?;
-        sqlx::query_scalar("SELECT user_id FROM conversations WHERE topic_id = ?1")
-            .bind(topic.0)
-            .fetch_optional(&self.reader)
-            .await
-            .ok()
-            .flatten()
+        on_reader!(self, |conn| sqlx::query_scalar(
+            "SELECT user_id FROM conversations WHERE topic_id = ?1"
+        )
+        .bind(topic.0)
+        .fetch_optional(conn))
+        .await
+        .ok()
+        .flatten()
     }
 }
 
@@ -571,15 +607,16 @@ impl Store for SqliteStore {
         if let Some(cached) = self.cache.get(user) {
             return Ok(Some(cached));
         }
-        let row: Option<ConversationRow<String>> = sqlx::query_as(concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE user_id = ?1"
-        ))
-        .bind(user.0)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| backend("reading a conversation", e))?;
+        let row: Option<ConversationRow<String>> =
+            on_reader!(self, |conn| sqlx::query_as(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE user_id = ?1"
+            ))
+            .bind(user.0)
+            .fetch_optional(conn))
+            .await
+            .map_err(|e| backend("reading a conversation", e))?;
         row.map(decode).transpose()
     }
 
@@ -587,15 +624,16 @@ impl Store for SqliteStore {
         &self,
         topic: TopicId,
     ) -> Result<Option<Conversation>, StoreError> {
-        let row: Option<ConversationRow<String>> = sqlx::query_as(concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE topic_id = ?1"
-        ))
-        .bind(topic.0)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(|e| backend("reading a conversation by topic", e))?;
+        let row: Option<ConversationRow<String>> =
+            on_reader!(self, |conn| sqlx::query_as(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE topic_id = ?1"
+            ))
+            .bind(topic.0)
+            .fetch_optional(conn))
+            .await
+            .map_err(|e| backend("reading a conversation by topic", e))?;
         row.map(decode).transpose()
     }
 
@@ -620,13 +658,13 @@ impl Store for SqliteStore {
         user: UserId,
         message: MessageId,
     ) -> Result<Option<MessageLink>, StoreError> {
-        let row: Option<LinkRow> = sqlx::query_as(
+        let row: Option<LinkRow> = on_reader!(self, |conn| sqlx::query_as(
             "SELECT user_id, user_message, topic_message, origin FROM links \
              WHERE user_id = ?1 AND user_message = ?2",
         )
         .bind(user.0)
         .bind(message.0)
-        .fetch_optional(&self.reader)
+        .fetch_optional(conn))
         .await
         .map_err(|e| backend("reading a link", e))?;
         row.map(link_from_row).transpose()
@@ -636,19 +674,19 @@ impl Store for SqliteStore {
         &self,
         message: MessageId,
     ) -> Result<Option<MessageLink>, StoreError> {
-        let row: Option<LinkRow> = sqlx::query_as(
+        let row: Option<LinkRow> = on_reader!(self, |conn| sqlx::query_as(
             "SELECT user_id, user_message, topic_message, origin FROM links \
              WHERE topic_message = ?1",
         )
         .bind(message.0)
-        .fetch_optional(&self.reader)
+        .fetch_optional(conn))
         .await
         .map_err(|e| backend("reading a link", e))?;
         row.map(link_from_row).transpose()
     }
 
     async fn is_processed(&self, key: &EventKey) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar(
+        let found: Option<i64> = on_reader!(self, |conn| sqlx::query_scalar(
             "SELECT 1 FROM processed \
              WHERE kind = ?1 AND chat = ?2 AND message = ?3 AND version = ?4",
         )
@@ -656,7 +694,7 @@ impl Store for SqliteStore {
         .bind(key.chat)
         .bind(key.message)
         .bind(key.version)
-        .fetch_optional(&self.reader)
+        .fetch_optional(conn))
         .await
         .map_err(|e| backend("reading a processed key", e))?;
         Ok(found.is_some())
@@ -667,7 +705,7 @@ impl Store for SqliteStore {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let rows: Vec<ConversationRow<String>> = sqlx::query_as(concat!(
+        let rows: Vec<ConversationRow<String>> = on_reader!(self, |conn| sqlx::query_as(concat!(
             "SELECT ",
             conversation_columns!(),
             " FROM conversations \
@@ -677,9 +715,60 @@ impl Store for SqliteStore {
         .bind(Status::SupportAnswered.as_str())
         .bind(before.0)
         .bind(sql_limit(limit))
-        .fetch_all(&self.reader)
+        .fetch_all(conn))
         .await
         .map_err(|e| backend("reading conversations due for auto-close", e))?;
         rows.into_iter().map(decode).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every reader connection, the first and the ones opened later, carries the pragmas.
+    #[tokio::test]
+    async fn readers_get_the_pragmas() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteOptions::file(dir.path().join("desk.db"))
+            .busy_timeout(Duration::from_millis(1234))
+            .readers(2)
+            .open()
+            .await
+            .expect("open");
+        let readers = store.readers.as_ref().expect("a file store has readers");
+        // Both at once: the second is opened afresh.
+        let mut first = readers.lease().await.expect("lease");
+        let mut second = readers.lease().await.expect("lease");
+        for lease in [&mut first, &mut second] {
+            let conn = lease.conn();
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("journal_mode");
+            assert_eq!(mode, "wal");
+            let mmap: i64 = sqlx::query_scalar("PRAGMA mmap_size")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("mmap_size");
+            assert_eq!(mmap, 268_435_456);
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("busy_timeout");
+            assert_eq!(busy, 1234);
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("synchronous");
+            assert_eq!(synchronous, 1, "NORMAL");
+        }
+        first.release();
+        second.release();
+        store.close().await;
+        assert!(matches!(
+            readers.lease().await.err(),
+            Some(sqlx::Error::PoolClosed)
+        ));
     }
 }

@@ -1,23 +1,26 @@
-//! The connections [`PgStore`](crate::PgStore) runs its queries and commits on: a bounded stack
-//! of idle [`PgConnection`]s, leaner than sqlx's pool on the hot path.
+//! The connections the stores run their queries on: a bounded stack of idle sqlx connections
+//! of one kind ([`PgStore`](crate::PgStore)'s queries and commits, [`SqliteStore`]'s reads on a
+//! file database), leaner than sqlx's pool on the hot path.
 //!
-//! sqlx's `PoolConnection` returns to its pool through a spawned task that pings the server
-//! (one more round trip and a wake-up of another thread for every query), and every acquire
-//! arms a timer. Measured on a single-row read over a Unix socket, that doubled the latency of
-//! the read itself. Here a lease takes an idle connection under a plain mutex, a timer is armed
-//! only when every connection is busy, and a connection goes back to the stack only once its
-//! statement has run to the end (the server's ReadyForQuery was read, or an error response that
-//! the next use drains). A lease dropped half-way (its future cancelled) or ended by an I/O or
-//! protocol error closes its connection instead: nothing half-read is ever reused.
+//! sqlx's `PoolConnection` returns to its pool through a spawned task (for PostgreSQL it also
+//! pings the server: one more round trip), so every query wakes another thread, and every
+//! acquire arms a timer. Measured on a single-row PostgreSQL read over a Unix socket, that
+//! doubled the latency of the read itself. Here a lease takes an idle connection under a plain
+//! mutex, a timer is armed only when every connection is busy, and a connection goes back to
+//! the stack only once its statement has run to the end (the server's ReadyForQuery was read,
+//! or an error response that the next use drains; for SQLite, the worker thread answered). A
+//! lease dropped half-way (its future cancelled) or ended by an I/O or protocol error closes its
+//! connection instead: nothing half-read is ever reused.
+//!
+//! [`SqliteStore`]: crate::SqliteStore
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
 
-/// A connection idle for longer than this is pinged before use (the server or a proxy may have
-/// dropped it); a fresher one is used as is.
+/// A connection idle for longer than this is pinged before use (a PostgreSQL server or proxy may
+/// have dropped it); a fresher one is used as is.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// Connections idle for longer than this are closed when the stack is next touched (as sqlx's
@@ -28,35 +31,43 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// the server's per-session caches do not grow forever, and a proxy can rebalance.
 const MAX_LIFETIME: Duration = Duration::from_secs(1800);
 
-/// Shared, cheap to clone.
-#[derive(Clone)]
-pub(crate) struct PgConns {
-    inner: Arc<Inner>,
+/// Up to a fixed number of connections of type `C`, opened with `C::Options` (so every new
+/// connection gets the settings they carry: for SQLite, the pragmas). Shared, cheap to clone.
+pub(crate) struct Conns<C: Connection> {
+    inner: Arc<Inner<C>>,
 }
 
-struct Inner {
-    options: PgConnectOptions,
+struct Inner<C: Connection> {
+    options: C::Options,
     /// Most recently used last: the hot connection is reused first.
-    idle: Mutex<Vec<Idle>>,
+    idle: Mutex<Vec<Idle<C>>>,
     /// One permit per connection, idle or leased: at most `max` exist.
     permits: Semaphore,
     acquire_timeout: Duration,
 }
 
-struct Idle {
-    conn: Open,
+struct Idle<C> {
+    conn: Open<C>,
     since: Instant,
 }
 
 /// A connection and when it was opened.
-struct Open {
-    conn: PgConnection,
+struct Open<C> {
+    conn: C,
     opened: Instant,
 }
 
-impl PgConns {
+impl<C: Connection> Clone for Conns<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C: Connection> Conns<C> {
     /// Up to `max` connections to `options`; a lease waits at most `acquire_timeout` for one.
-    pub(crate) fn new(options: PgConnectOptions, max: u32, acquire_timeout: Duration) -> Self {
+    pub(crate) fn new(options: C::Options, max: u32, acquire_timeout: Duration) -> Self {
         let max = usize::try_from(max.max(1)).unwrap_or(usize::MAX);
         Self {
             inner: Arc::new(Inner {
@@ -68,8 +79,8 @@ impl PgConns {
         }
     }
 
-    /// Adds an already open connection (the one `connect` probed the server with) to the stack.
-    pub(crate) fn adopt(&self, conn: PgConnection) {
+    /// Adds an already open connection (one a store opened to probe the database) to the stack.
+    pub(crate) fn adopt(&self, conn: C) {
         self.inner.push(Open {
             conn,
             opened: Instant::now(),
@@ -78,8 +89,8 @@ impl PgConns {
 
     /// A connection for one operation: an idle one (pinged first if it sat idle a while), or a
     /// new one. Fails with [`sqlx::Error::PoolTimedOut`] after the acquire timeout and with
-    /// [`sqlx::Error::PoolClosed`] once [`PgConns::close`] ran.
-    pub(crate) async fn lease(&self) -> Result<Lease<'_>, sqlx::Error> {
+    /// [`sqlx::Error::PoolClosed`] once [`Conns::close`] ran.
+    pub(crate) async fn lease(&self) -> Result<Lease<'_, C>, sqlx::Error> {
         let inner = &*self.inner;
         let started = Instant::now();
         let permit = match inner.permits.try_acquire() {
@@ -129,13 +140,13 @@ impl PgConns {
     }
 }
 
-impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+impl<C: Connection> Inner<C> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle<C>>> {
         // Nothing in the critical sections can panic half-way; a poisoned stack is still whole.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn pop(&self) -> Option<Idle> {
+    fn pop(&self) -> Option<Idle<C>> {
         let mut idle = self.lock();
         // The oldest are at the bottom: close those idle for too long.
         let stale = idle
@@ -146,7 +157,7 @@ impl Inner {
         idle.pop()
     }
 
-    fn push(&self, conn: Open) {
+    fn push(&self, conn: Open<C>) {
         if self.permits.is_closed() || conn.opened.elapsed() > MAX_LIFETIME {
             return;
         }
@@ -158,7 +169,7 @@ impl Inner {
 
     /// A new connection, retrying refused connections (a server restarting) with backoff until
     /// the acquire timeout, counted from `started`.
-    async fn connect(&self, started: Instant) -> Result<PgConnection, sqlx::Error> {
+    async fn connect(&self, started: Instant) -> Result<C, sqlx::Error> {
         let mut backoff = Duration::from_millis(10);
         loop {
             let remaining = self.acquire_timeout.saturating_sub(started.elapsed());
@@ -180,15 +191,15 @@ impl Inner {
 
 /// One connection for one operation. [`Lease::finish`] hands it back when the statement ran to
 /// the end; dropped otherwise (cancelled), the connection is closed, never reused.
-pub(crate) struct Lease<'a> {
-    inner: &'a Inner,
-    conn: Option<Open>,
+pub(crate) struct Lease<'a, C: Connection> {
+    inner: &'a Inner<C>,
+    conn: Option<Open<C>>,
     _permit: SemaphorePermit<'a>,
 }
 
-impl Lease<'_> {
+impl<C: Connection> Lease<'_, C> {
     /// The connection to run the operation's statement on.
-    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+    pub(crate) fn conn(&mut self) -> &mut C {
         &mut self
             .conn
             .as_mut()
@@ -197,6 +208,7 @@ impl Lease<'_> {
     }
 
     /// Ends an operation that succeeded: the connection goes back to the stack.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code, reason = "PgStore's only"))]
     pub(crate) fn release(self) {
         let _ = self.finish(Ok(()));
     }
