@@ -208,7 +208,7 @@ impl<C: Connection> Lease<'_, C> {
     }
 
     /// Ends an operation that succeeded: the connection goes back to the stack.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code, reason = "PgStore's only"))]
+    #[cfg(all(test, feature = "sqlite"))]
     pub(crate) fn release(self) {
         let _ = self.finish(Ok(()));
     }

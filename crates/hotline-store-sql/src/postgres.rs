@@ -152,24 +152,22 @@ impl PgOptions {
                 Err(e) => return Err(error::connecting(url, "creating the schema", e)),
             }
         }
-        let mut lease = conns.lease().await.map_err(|e| {
-            error::connecting(url, &format!("connecting to PostgreSQL at {target}"), e)
-        })?;
-        if let Err(e) = MIGRATOR.run(lease.conn()).await {
-            // Dropped unfinished, the lease closes the connection: nothing of a failed
-            // migration is reused.
-            drop(lease);
-            return Err(StoreError::Backend(error::redact(
-                &format!("migrating the PostgreSQL database: {e}"),
-                url,
-            )));
-        }
-        lease.release();
         let claims = pool_options()
             .max_connections(self.max_claims)
             .acquire_timeout(self.claim_timeout)
             .idle_timeout(Duration::from_secs(60))
             .connect_lazy_with(options);
+        // On the claims' sqlx pool, not on a leased connection: `Migrator::run` given a
+        // `&mut PgConnection` makes the whole `connect` future fail the `Send` check of any host
+        // that spawns it ("`Acquire` is not general enough", rustc #110338); given a pool it
+        // does not.
+        if let Err(e) = MIGRATOR.run(&claims).await {
+            claims.close().await;
+            return Err(StoreError::Backend(error::redact(
+                &format!("migrating the PostgreSQL database: {e}"),
+                url,
+            )));
+        }
         Ok(PgStore {
             claim_class: claim_class(self.schema.as_deref().unwrap_or("")),
             conns,
