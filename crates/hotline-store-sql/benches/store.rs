@@ -11,9 +11,10 @@
 //! their row count is not 1,000,000. Under `cargo test --benches` every part runs once on 10,000
 //! users.
 //!
-//! While it times look-ups the bench asks the kernel to keep processors out of deep idle states
+//! While it runs the bench asks the kernel to keep processors out of deep idle states
 //! (`/dev/cpu_dma_latency` = 0 µs, as `cyclictest` does; see [`WakeLatency`]) and prints whether it
-//! could. A look-up is a ping-pong between two processes: on a virtual machine whose idle vCPUs
+//! could. A look-up or a relay is a ping-pong between threads and processes (the caller, sqlx's
+//! SQLite worker threads, PostgreSQL's backend): on a virtual machine whose idle vCPUs
 //! halt, every hand-over would otherwise wait for the host to wake a vCPU (about 100 µs on the
 //! project machine), which measures the machine, not the store. PostgreSQL's own floor is printed
 //! beside: `SELECT 1` on one connection.
@@ -328,12 +329,14 @@ impl WakeLatency {
             .and_then(|mut f| f.write_all(&0i32.to_ne_bytes()).map(|()| f));
         match file {
             Ok(file) => {
-                println!("lookup: processors kept out of deep idle (/dev/cpu_dma_latency = 0)");
+                println!(
+                    "store bench: processors kept out of deep idle (/dev/cpu_dma_latency = 0)"
+                );
                 Self { _held: Some(file) }
             }
             Err(e) => {
                 println!(
-                    "lookup: could not hold /dev/cpu_dma_latency ({e}): latencies include \
+                    "store bench: could not hold /dev/cpu_dma_latency ({e}): figures include \
                      processor wake-ups"
                 );
                 Self { _held: None }
@@ -421,7 +424,6 @@ fn lookups(c: &mut Criterion, runtime: &tokio::runtime::Runtime, full: bool) {
         ("SqliteStore", Arc::new(sqlite.clone())),
         ("PgStore", Arc::new(pg.clone())),
     ];
-    let _awake = WakeLatency::zero();
     // Sequential look-ups on the multi-threaded runtime the stores were opened on, then on a
     // current-thread runtime (no hop between the caller's thread and Tokio's workers: closer to
     // the store's own cost). The stores' connections are opened afresh for the second, as
@@ -500,6 +502,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let _awake = WakeLatency::zero();
     let mut relay_schemas = Vec::new();
     relays(&mut c, &runtime, &mut relay_schemas);
     // HOTLINE_BENCH_RELAY_ONLY=1 skips the look-ups (and their million-row setup).
