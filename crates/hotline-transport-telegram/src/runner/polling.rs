@@ -99,6 +99,10 @@ impl Hotline {
         let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
         let mut offset: i64 = 0;
         let mut last_poll: Option<(i64, Instant)> = None;
+        // An album's first part stays in flight until the album is copied, which waits for a
+        // quiet period after its last part: the next parts must be asked for well within it, or
+        // the album would be copied in pieces.
+        let pause = Duration::from_millis(250).min(self.albums.quiet() / 2);
         tokio::pin!(shutdown);
         loop {
             while let Ok(id) = finished_rx.try_recv() {
@@ -112,11 +116,11 @@ impl Hotline {
                 // Telegram sends every update at or past the offset again with each poll, so
                 // asking while the oldest update is unfinished mostly brings back what is in
                 // hand. Ask when the offset has moved and a quarter of the window of 100 is
-                // free, or after a pause, so that new users are not held behind a slow one.
+                // free, or after a pause (250 ms, or half the album quiet period if shorter),
+                // so that new users and album parts are not held behind a slow update.
                 let free = 100usize.saturating_sub(in_flight.len());
                 let moved = last_poll.is_none_or(|(at_offset, _)| offset > at_offset);
-                let pause_over =
-                    last_poll.map_or(Instant::now(), |(_, at)| at + Duration::from_millis(250));
+                let pause_over = last_poll.map_or(Instant::now(), |(_, at)| at + pause);
                 if !(moved && free >= 25) && Instant::now() < pause_over {
                     tokio::select! {
                         () = &mut shutdown => break,
