@@ -19,6 +19,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
 
+/// Runs `$run` on a connection leased from `$conns` (bound to `$conn`), then hands the
+/// connection back (or closes it) according to the result: see [`Lease`].
+macro_rules! on_lease {
+    ($conns:expr, |$conn:ident| $run:expr) => {
+        async {
+            let mut lease = $conns.lease().await?;
+            let $conn = lease.conn();
+            let result = $run.await;
+            lease.finish(result)
+        }
+    };
+}
+pub(crate) use on_lease;
+
 /// A connection idle for longer than this is pinged before use (a PostgreSQL server or proxy may
 /// have dropped it); a fresher one is used as is.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);

@@ -1,6 +1,6 @@
 //! [`PgStore`]: the desk's state in PostgreSQL, shareable by several desk processes.
 
-use crate::conns::Conns;
+use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::row::{
     ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
@@ -14,19 +14,6 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Post
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
-
-/// Runs `$run` on a connection leased from `$conns` (bound to `$conn`), then hands the
-/// connection back (or closes it) according to the result: see [`crate::conns::Lease`].
-macro_rules! on_lease {
-    ($conns:expr, |$conn:ident| $run:expr) => {
-        async {
-            let mut lease = $conns.lease().await?;
-            let $conn = lease.conn();
-            let result = $run.await;
-            lease.finish(result)
-        }
-    };
-}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 

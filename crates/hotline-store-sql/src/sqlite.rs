@@ -1,6 +1,6 @@
 //! [`SqliteStore`]: the desk's state in one SQLite file (WAL), for a bot run as one process.
 
-use crate::conns::Conns;
+use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::row::{
     ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
@@ -34,12 +34,7 @@ macro_rules! on_reader {
     ($store:expr, |$conn:ident| $run:expr) => {
         async {
             match &$store.readers {
-                Some(readers) => {
-                    let mut lease = readers.lease().await?;
-                    let $conn = lease.conn();
-                    let result = $run.await;
-                    lease.finish(result)
-                }
+                Some(readers) => on_lease!(readers, |$conn| $run).await,
                 None => {
                     let mut pooled = $store.writer.acquire().await?;
                     let $conn = &mut *pooled;
