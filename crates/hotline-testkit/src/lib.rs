@@ -389,7 +389,9 @@ impl FakeTelegram {
             let mut update = serde_json::Map::new();
             update.insert("update_id".into(), serde_json::json!(id));
             update.insert(kind.into(), payload);
-            state.updates.push_back(Value::Object(update));
+            state
+                .updates
+                .push_back(state::QueuedUpdate::new(id, &Value::Object(update)));
             state.new_updates = true;
             id
         })
@@ -474,7 +476,8 @@ impl FakeTelegram {
 
     /// Updates queued for the bot and not yet confirmed (not consumed by this call).
     pub fn pending_updates(&self) -> Vec<Value> {
-        self.shared.lock().updates.iter().cloned().collect()
+        let queued: Vec<state::QueuedUpdate> = self.shared.lock().updates.iter().cloned().collect();
+        queued.iter().map(state::QueuedUpdate::value).collect()
     }
 
     /// Sets the flood limits (replacing the previous ones and resetting their windows).

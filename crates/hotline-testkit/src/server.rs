@@ -248,7 +248,7 @@ async fn bot_api(
         }
     }
     let result = if canonical == "getUpdates" {
-        get_updates(&fake, &params).await
+        get_updates(&fake, &params).await.map(Answer::Updates)
     } else {
         let mut st = shared.lock();
         let r = api::call(&mut st, canonical, &params);
@@ -257,7 +257,7 @@ async fn bot_api(
         if woke {
             shared.updates.notify_waiters();
         }
-        r
+        r.map(Answer::Value)
     };
     fake.bump();
     shared.lock().calls.push(crate::model::Call {
@@ -266,20 +266,62 @@ async fn bot_api(
         error_code: result.as_ref().err().map(|e| e.code),
     });
     match result {
-        Ok(v) => {
+        Ok(answer) => {
             if let Some(spec) = shared.spec
-                && let Err(e) = spec.check_result(canonical, &v)
+                && let Err(e) = spec.check_result(canonical, &answer.value())
             {
                 tracing::error!(%e, "fake Telegram answered outside the Bot API spec");
                 shared.lock().stats.spec_violations.push(e.to_string());
             }
-            json_response(200, &json!({"ok": true, "result": v}))
+            match answer {
+                Answer::Value(v) => json_response(200, &json!({"ok": true, "result": v})),
+                Answer::Updates(updates) => updates_response(&updates),
+            }
         }
         Err(e) => api_error(&e),
     }
 }
 
-async fn get_updates(fake: &FakeTelegram, p: &Params) -> Result<Value, ApiError> {
+/// A successful call's `result`.
+enum Answer {
+    Value(Value),
+    /// `getUpdates`: the queued updates' JSON text, served without parsing it again.
+    Updates(Vec<Bytes>),
+}
+
+impl Answer {
+    fn value(&self) -> Value {
+        match self {
+            Answer::Value(v) => v.clone(),
+            Answer::Updates(updates) => Value::Array(
+                updates
+                    .iter()
+                    .map(|u| serde_json::from_slice(u).unwrap_or(Value::Null))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// `{"ok":true,"result":[...]}` around updates already serialised.
+fn updates_response(updates: &[Bytes]) -> Response {
+    let mut body = Vec::with_capacity(32 + updates.iter().map(|u| u.len() + 1).sum::<usize>());
+    body.extend_from_slice(br#"{"ok":true,"result":["#);
+    for (i, update) in updates.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(update);
+    }
+    body.extend_from_slice(b"]}");
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+async fn get_updates(fake: &FakeTelegram, p: &Params) -> Result<Vec<Bytes>, ApiError> {
     let shared = &fake.shared;
     let offset = p.opt_i64("offset")?.unwrap_or(0);
     let limit = p.opt_i64("limit")?.unwrap_or(100).clamp(1, 100) as usize;
@@ -328,13 +370,13 @@ async fn get_updates(fake: &FakeTelegram, p: &Params) -> Result<Value, ApiError>
             let batch = st.pending(offset, limit);
             if !batch.is_empty() || tokio::time::Instant::now() >= deadline {
                 st.stats.updates_delivered += batch.len() as u64;
-                return Ok(Value::Array(batch));
+                return Ok(batch);
             }
         }
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep_until(deadline) => {}
-            _ = shutdown.changed() => return Ok(json!([])),
+            _ = shutdown.changed() => return Ok(Vec::new()),
         }
     }
 }

@@ -128,6 +128,29 @@ pub(crate) struct CallbackRec {
     pub(crate) answer: Option<Value>,
 }
 
+/// An update waiting for the bot, kept as the JSON text Telegram sends. `getUpdates` serves an
+/// update again with every poll until the bot confirms it, so it is serialised once, here, and
+/// every answer copies the text (`Bytes` clones share it).
+#[derive(Debug, Clone)]
+pub(crate) struct QueuedUpdate {
+    pub(crate) id: i64,
+    pub(crate) json: Bytes,
+}
+
+impl QueuedUpdate {
+    pub(crate) fn new(id: i64, update: &Value) -> Self {
+        Self {
+            id,
+            json: Bytes::from(serde_json::to_vec(update).unwrap_or_default()),
+        }
+    }
+
+    /// The update as a JSON value (for the control plane and the webhook's checks).
+    pub(crate) fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+}
+
 /// Everything behind the one mutex.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -135,7 +158,7 @@ pub(crate) struct State {
     pub(crate) bot_id: i64,
     pub(crate) users: HashMap<i64, UserRec>,
     pub(crate) chats: HashMap<i64, ChatRec>,
-    pub(crate) updates: VecDeque<Value>,
+    pub(crate) updates: VecDeque<QueuedUpdate>,
     pub(crate) next_update_id: i64,
     pub(crate) allowed_updates: Option<Vec<String>>,
     pub(crate) webhook: Option<Webhook>,
@@ -214,7 +237,7 @@ impl State {
         u.insert(kind.into(), payload);
         let u = Value::Object(u);
         self.check_spec("Update", &u);
-        self.updates.push_back(u);
+        self.updates.push_back(QueuedUpdate::new(id, &u));
         self.new_updates = true;
     }
 
@@ -231,11 +254,7 @@ impl State {
     /// Drops confirmed updates: those below a positive offset, or all but the last `-offset`.
     pub(crate) fn confirm(&mut self, offset: i64) {
         if offset > 0 {
-            while self
-                .updates
-                .front()
-                .is_some_and(|u| u["update_id"].as_i64().unwrap_or(0) < offset)
-            {
+            while self.updates.front().is_some_and(|u| u.id < offset) {
                 self.updates.pop_front();
             }
         } else if offset < 0 {
@@ -246,12 +265,12 @@ impl State {
         }
     }
 
-    pub(crate) fn pending(&self, offset: i64, limit: usize) -> Vec<Value> {
+    pub(crate) fn pending(&self, offset: i64, limit: usize) -> Vec<Bytes> {
         self.updates
             .iter()
-            .filter(|u| offset <= 0 || u["update_id"].as_i64().unwrap_or(0) >= offset)
+            .filter(|u| offset <= 0 || u.id >= offset)
             .take(limit)
-            .cloned()
+            .map(|u| u.json.clone())
             .collect()
     }
 

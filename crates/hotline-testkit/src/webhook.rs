@@ -41,11 +41,11 @@ pub(crate) async fn run(fake: FakeTelegram) {
                 _ = shutdown.changed() => return,
             }
         };
-        let update_id = update["update_id"].as_i64();
+        let update_id = update.id;
         let mut req = client
             .post(&url)
             .header("content-type", "application/json")
-            .body(serde_json::to_vec(&update).unwrap_or_default());
+            .body(update.json);
         if let Some(s) = &secret {
             req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
         }
@@ -58,7 +58,7 @@ pub(crate) async fn run(fake: FakeTelegram) {
                 let body = resp.bytes().await.unwrap_or_default();
                 {
                     let mut st = shared.lock();
-                    if st.updates.front().and_then(|u| u["update_id"].as_i64()) == update_id {
+                    if st.updates.front().map(|u| u.id) == Some(update_id) {
                         st.updates.pop_front();
                         st.stats.updates_delivered += 1;
                     }
