@@ -236,3 +236,44 @@ async fn dispatch_reports_errors_to_the_hook() {
     assert!(desk.dispatch(user_message(7, "hi")).await.is_err());
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_panic_fails_its_own_event_and_the_lane_goes_on() {
+    let mut transport = MockTransport::new();
+    let mut seq = Sequence::new();
+    transport
+        .expect_perform()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| panic!("transport bug"));
+    transport
+        .expect_perform()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Performed::Messages(vec![MessageId(80)])));
+    transport
+        .expect_perform()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Performed::Messages(vec![MessageId(81)])));
+    let desk = Desk::new(config(), store_with(open_conversation(5)).await, transport);
+    // Both queued in the user's lane before either is handled.
+    let first = desk.dispatch(user_message(7, "first"));
+    let second = desk.dispatch(user_message(8, "second"));
+    let error = first.await.unwrap_err().to_string();
+    assert!(error.contains("panicked: transport bug"), "{error}");
+    assert_eq!(second.await.unwrap(), Outcome::Relayed);
+    let link = desk
+        .store()
+        .link_by_user_message(UserId(1), MessageId(8))
+        .await
+        .unwrap()
+        .expect("the second message is linked");
+    assert_eq!(link.topic_message, MessageId(80));
+    // The user's lock was released by the unwinding: a third event is not stuck behind it.
+    let third = tokio::time::timeout(Duration::from_secs(5), desk.handle(user_message(9, "x")));
+    assert_eq!(
+        third.await.expect("the lane's lock was left held").unwrap(),
+        Outcome::Relayed
+    );
+}
