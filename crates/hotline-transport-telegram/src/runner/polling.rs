@@ -9,11 +9,13 @@
 use crate::Error;
 use crate::hotline::Hotline;
 use frankenstein::updates::Update;
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Only the id of an update: enough to skip one already in hand without decoding it.
@@ -94,7 +96,11 @@ impl Hotline {
     pub async fn run_polling(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         self.remove_webhook().await?;
         let ticker = self.spawn_ticker(Duration::from_secs(60));
-        let (finished_tx, mut finished_rx) = mpsc::unbounded_channel::<i64>();
+        // The updates being handled, each resolving to its id when the desk is done with it.
+        // The desk's work runs in its own tasks; these only wait for it (and hand an update over
+        // again after a passing failure), so they are polled here rather than spawned.
+        let mut finishing: FuturesUnordered<Pin<Box<dyn Future<Output = i64> + Send + '_>>> =
+            FuturesUnordered::new();
         // update_id → finished? for every update at or after the offset.
         let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
         let mut offset: i64 = 0;
@@ -104,8 +110,8 @@ impl Hotline {
         // the album would be copied in pieces.
         let pause = Duration::from_millis(250).min(self.albums.quiet() / 2);
         tokio::pin!(shutdown);
-        loop {
-            while let Ok(id) = finished_rx.try_recv() {
+        'polling: loop {
+            while let Some(Some(id)) = finishing.next().now_or_never() {
                 in_flight.insert(id, true);
             }
             while let Some((&id, &true)) = in_flight.first_key_value() {
@@ -123,8 +129,8 @@ impl Hotline {
                 let pause_over = last_poll.map_or(Instant::now(), |(_, at)| at + pause);
                 if !(moved && free >= 25) && Instant::now() < pause_over {
                     tokio::select! {
-                        () = &mut shutdown => break,
-                        Some(id) = finished_rx.recv() => { in_flight.insert(id, true); }
+                        () = &mut shutdown => break 'polling,
+                        Some(id) = finishing.next() => { in_flight.insert(id, true); }
                         () = tokio::time::sleep_until(pause_over) => {}
                     }
                     continue;
@@ -135,17 +141,21 @@ impl Hotline {
             let poll = self.client.get_updates_raw(
                 json!({"offset": offset, "timeout": timeout, "limit": 100, "allowed_updates": ALLOWED_UPDATES}),
             );
-            let batch = tokio::select! {
-                () = &mut shutdown => break,
-                batch = poll => batch,
+            tokio::pin!(poll);
+            let batch = loop {
+                tokio::select! {
+                    () = &mut shutdown => break 'polling,
+                    batch = &mut poll => break batch,
+                    Some(id) = finishing.next() => { in_flight.insert(id, true); }
+                }
             };
             let updates = match batch {
                 Ok(updates) => updates,
                 Err(error) => {
                     tracing::warn!(%error, "hotline: getUpdates failed; retrying");
                     tokio::select! {
-                        () = &mut shutdown => break,
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        () = &mut shutdown => break 'polling,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue 'polling,
                     }
                 }
             };
@@ -160,14 +170,12 @@ impl Hotline {
                 in_flight.insert(id, false);
                 match serde_json::from_str::<Update>(raw.get()) {
                     Ok(update) => {
-                        // Dispatched here, in update order; only the waiting is spawned.
+                        // Dispatched here, in update order; only the waiting is deferred.
                         let completion = self.handle_update(&update).completion;
-                        let finished = finished_tx.clone();
-                        let hotline = self.clone();
-                        tokio::spawn(async move {
-                            hotline.finish_update(id, &update, completion).await;
-                            let _ = finished.send(id);
-                        });
+                        finishing.push(Box::pin(async move {
+                            self.finish_update(id, &update, completion).await;
+                            id
+                        }));
                     }
                     Err(error) => {
                         tracing::warn!(%error, update_id = id, "hotline: an update could not be decoded and was skipped");
@@ -179,13 +187,8 @@ impl Hotline {
         ticker.abort();
         // Finish the work in flight, then tell Telegram how far we got.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while in_flight.values().any(|done| !done) {
-            match tokio::time::timeout_at(deadline, finished_rx.recv()).await {
-                Ok(Some(id)) => {
-                    in_flight.insert(id, true);
-                }
-                _ => break,
-            }
+        while let Ok(Some(id)) = tokio::time::timeout_at(deadline, finishing.next()).await {
+            in_flight.insert(id, true);
         }
         while let Some((&id, &true)) = in_flight.first_key_value() {
             in_flight.remove(&id);
