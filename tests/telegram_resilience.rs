@@ -417,3 +417,68 @@ async fn a_webhook_update_that_failed_for_a_passing_reason_is_asked_again() {
         .count();
     assert_eq!(copies, 1);
 }
+
+/// While a slow update is in flight, the runner asks Telegram again only after a pause: each
+/// poll would bring the same update back, so asking at once would spin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_does_not_spin_while_a_slow_update_is_in_flight() {
+    let tg = fake().await;
+    tg.add_user(NewUser::new(1001, "Ann"));
+    tg.inject_fault(Fault {
+        method: Some("createForumTopic".into()),
+        count: Some(1),
+        latency_ms: Some(1_500),
+        ..Fault::default()
+    });
+    let d = start_on(tg, &[], Limits::off()).await;
+    d.say(1001, "slow to open");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = d.tg.stats().calls_of("getUpdates");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let polls = d.tg.stats().calls_of("getUpdates") - before;
+    assert!(
+        d.tg.topics(GROUP).is_empty(),
+        "the update is still in flight"
+    );
+    // The desk's album quiet period is 200 ms here, so the pause is 100 ms: about 10 polls.
+    assert!(polls <= 15, "{polls} getUpdates calls in one second");
+    let topic = d.topic_of(1001).await;
+    d.wait_thread(topic, "slow to open").await;
+    d.stop().await;
+}
+
+/// A backlog is fetched in windows: the runner asks again once half of its window of 100 is
+/// free, so Telegram sends each update at most about twice (once new, once more in hand).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_fetched_without_asking_for_much_more_than_it_holds() {
+    let tg = fake().await;
+    let users: Vec<i64> = (0..300).map(|i| 5_000 + i).collect();
+    for &user in &users {
+        tg.add_user(NewUser::new(user, &format!("User {user}")));
+    }
+    for &user in &users {
+        tg.send_message(hotline_testkit::NewMessage::text(
+            user,
+            user,
+            &format!("{user}:0"),
+        ))
+        .unwrap();
+    }
+    let d = start_on(tg, &[("WELCOME", "OFF")], Limits::off()).await;
+    d.wait("the backlog relayed", |d| {
+        d.tg.messages(GROUP)
+            .iter()
+            .filter(|m| text_of(m).contains(':'))
+            .count()
+            >= users.len()
+    })
+    .await;
+    assert_all_delivered_in_order(&d, &users, 1);
+    let delivered = d.tg.stats().updates_delivered;
+    assert!(
+        delivered <= 2 * users.len() as u64,
+        "{delivered} updates delivered for {}",
+        users.len()
+    );
+    d.stop().await;
+}
