@@ -8,7 +8,8 @@
 use async_trait::async_trait;
 use frankenstein::AsyncTelegramApi;
 use frankenstein::client_reqwest::Bot;
-use frankenstein::methods::{CopyMessageParams, CreateForumTopicParams};
+use frankenstein::methods::{CopyMessageParams, CreateForumTopicParams, GetUpdatesParams};
+use frankenstein::updates::UpdateContent;
 use hotline::core::store::{Commit, UserClaim};
 use hotline::core::{
     ChatId, Config, Conversation, EventKey, MemoryStore, MessageId, MessageLink, Origin, Store,
@@ -17,12 +18,21 @@ use hotline::core::{
 use hotline::telegram::{Hotline, Limits};
 use hotline_testkit::{FakeTelegram, FloodLimits, NewGroup, NewMessage, NewUser};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
+
+/// One allocator for the whole process, both phases: glibc's malloc takes an arena lock when a
+/// block is freed on another thread than the one that allocated it, which a Tokio runtime does
+/// all the time (tasks move between workers), and on this 2-vCPU machine that lock turned into
+/// several `futex` system calls per relayed message (`perf record -e syscalls:sys_enter_futex`).
+/// Bots in production pick their allocator the same way; the library does not impose one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TOKEN: &str = "777001:BENCH-secret-token-VALUE";
 const GROUP: i64 = -1_001_000_000_777;
@@ -33,7 +43,7 @@ const PER_USER: usize = 10;
 /// The polling runner keeps at most this many updates in flight (see `runner/polling.rs`).
 const RUNNER_WINDOW: usize = 100;
 /// Rounds of the desk against the bare client.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// The store the desk uses (`MemoryStore`), noting when the link of each user message is
 /// committed: right after the desk got the `copyMessage` answer, so the copy is in the topic.
@@ -331,36 +341,31 @@ async fn wait_copied(store: &TimedStore, target: usize, timeout: Duration) {
     }
 }
 
-/// 1,000 users × 10 messages through the polling runner, limits off.
+/// 1,000 users × 10 messages through the polling runner, limits off. As for the bare client, the
+/// users' messages are waiting at the fake Telegram (injected, untimed) when the clock starts:
+/// the phase times the desk from its start to the last copy, topics included. Latencies are
+/// counted from the desk's start (queueing included); the paced phase measures relay latency.
 async fn hotline_burst() -> Figures {
     let tg = fake(USERS).await;
-    let desk = start_desk(&tg, USERS, PER_USER, Limits::off());
-    // Let the runner settle into its long poll.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    inject(&tg, USERS, PER_USER);
     let cpu = cpu_time();
-    let injected = inject(&tg, USERS, PER_USER);
-    let start = injected[0];
+    let start = Instant::now();
+    let desk = start_desk(&tg, USERS, PER_USER, Limits::off());
     wait_copied(&desk.store, USERS * PER_USER, Duration::from_secs(120)).await;
     let cpu = cpu_time() - cpu;
     let copied = desk.store.times();
-    let latencies: Vec<Duration> = copied
-        .iter()
-        .zip(&injected)
-        .map(|(c, i)| c.expect("copied") - *i)
-        .collect();
+    let latencies: Vec<Duration> = copied.iter().map(|c| c.expect("copied") - start).collect();
     let end = copied.iter().flatten().max().copied().expect("copies");
-    let injection_time = *injected.last().expect("injected") - start;
     desk.stop().await;
     check_group(&tg, USERS, PER_USER);
     let stats = tg.stats();
     assert_eq!(stats.calls_of("createForumTopic"), USERS as u64);
     assert_eq!(stats.calls_of("copyMessage"), (USERS * PER_USER) as u64);
     println!(
-        "hotline: injection of {} messages took {}; {} getUpdates calls delivered {} updates",
-        USERS * PER_USER,
-        ms(injection_time),
+        "hotline: {} getUpdates calls delivered {} updates for {} messages",
         stats.calls_of("getUpdates"),
         stats.updates_delivered,
+        USERS * PER_USER,
     );
     tg.shutdown().await;
     figures(start, end, latencies, cpu)
@@ -472,6 +477,72 @@ async fn bare(concurrency: usize) -> Figures {
     figures(start, end, latencies, cpu)
 }
 
+/// How the floor's updates are read.
+#[derive(Clone, Copy)]
+enum Decode {
+    /// Into frankenstein's `Update`, as a bot (and the desk) must to act on them.
+    Typed,
+    /// Only each update's id read, the rest left as raw JSON text: the HTTP exchange alone.
+    IdsOnly,
+}
+
+/// What any frankenstein bot pays to receive the 10,000 messages by long polling: `getUpdates`
+/// calls of 100, each batch confirmed by the next call, nothing else done. This is a floor for
+/// the desk, which must also receive every message before it can copy it.
+async fn receive_floor(decode: Decode) -> Figures {
+    let tg = fake(USERS).await;
+    inject(&tg, USERS, PER_USER);
+    let bot = Bot::new_url(format!("{}/bot{}", tg.api_url(), TOKEN));
+    let (cpu, start) = (cpu_time(), Instant::now());
+    let mut offset = 0;
+    let mut latencies = Vec::with_capacity(USERS * PER_USER);
+    while latencies.len() < USERS * PER_USER {
+        let params = GetUpdatesParams::builder()
+            .offset(offset)
+            .limit(100)
+            .timeout(0)
+            .build();
+        let ids: Vec<i64> = match decode {
+            Decode::Typed => {
+                let updates = bot.get_updates(&params).await.expect("getUpdates").result;
+                updates
+                    .iter()
+                    .map(|u| {
+                        assert!(matches!(u.content, UpdateContent::Message(_)));
+                        i64::from(u.update_id)
+                    })
+                    .collect()
+            }
+            Decode::IdsOnly => {
+                #[derive(serde::Deserialize)]
+                struct Id {
+                    update_id: i64,
+                }
+                let raw: frankenstein::response::MethodResponse<Vec<Box<RawValue>>> = bot
+                    .request("getUpdates", Some(&params))
+                    .await
+                    .expect("getUpdates");
+                raw.result
+                    .iter()
+                    .map(|u| {
+                        serde_json::from_str::<Id>(u.get())
+                            .expect("an id")
+                            .update_id
+                    })
+                    .collect()
+            }
+        };
+        let received = start.elapsed();
+        for id in ids {
+            offset = id + 1;
+            latencies.push(received);
+        }
+    }
+    let (end, cpu) = (Instant::now(), cpu_time() - cpu);
+    tg.shutdown().await;
+    figures(start, end, latencies, cpu)
+}
+
 /// Under Telegram's limits on a clock 60 times faster: 50 users × 4 messages, all at once.
 async fn limited() {
     const SCALE: f64 = 60.0;
@@ -551,7 +622,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // RELAY_E2E_PHASES=hotline,bare,paced,limited picks phases (all by default), for profiling.
+    // RELAY_E2E_PHASES=hotline,bare,floor,paced,limited picks phases (all by default), for profiling.
     let phases = std::env::var("RELAY_E2E_PHASES").unwrap_or_default();
     let run = |phase: &str| phases.is_empty() || phases.split(',').any(|p| p == phase);
     runtime.block_on(async {
@@ -579,6 +650,24 @@ fn main() {
                 all.print(&format!(
                     "[{round}] bare copyMessage ({USERS} in flight, per-user order)"
                 ));
+                if run("floor") {
+                    // The most the ratio can be, for any desk that receives each message by
+                    // polling and makes a call per message plus one per user: bare's processor
+                    // time per message over those calls' plus the receiving floor's.
+                    let bytes = receive_floor(Decode::IdsOnly).await;
+                    bytes.print(&format!("[{round}] receive floor (getUpdates, ids only)"));
+                    let floor = receive_floor(Decode::Typed).await;
+                    floor.print(&format!("[{round}] receive floor (getUpdates, typed)"));
+                    let calls = 1.0 + USERS as f64 / (USERS * PER_USER) as f64;
+                    let bare_cpu = window.cpu_per_message();
+                    println!(
+                        "[{round}] ceiling: bare {bare_cpu:.0} us per call; a desk pays {calls:.1} calls \
+                         ({:.0} us) + receiving ({:.0} us) per message: processor-time ratio at most {:.3}",
+                        calls * bare_cpu,
+                        floor.cpu_per_message(),
+                        bare_cpu / (calls * bare_cpu + floor.cpu_per_message()),
+                    );
+                }
                 if let Some(hotline) = &hotline {
                     let ratio = hotline.throughput / window.throughput;
                     let cpu_ratio = window.cpu_per_message() / hotline.cpu_per_message();
