@@ -204,13 +204,22 @@ pub(crate) async fn run() -> Fallible<String> {
     let bob_topic = wait_topic(&tg, "Bob").await?;
     wait_texts(&tg, bob_topic, "help, my account is locked").await?;
     tg.block_user(BOB);
-    tg.send_message(
-        NewMessage::text(OPERATOR, GROUP, "Bob, can you try again now?").thread(bob_topic),
-    )?;
+    // The block and an operator's message are handled in different lanes (the user's, the
+    // topic's), so the script waits for the block to be noticed before Olga writes: then the
+    // transcript shows both notices, always in this order.
     tg.wait_for("the blocked notice", WAIT, |t| {
         t.thread_messages(GROUP, bob_topic)
             .iter()
-            .any(|m| text_of(m).contains("blocked the bot"))
+            .any(|m| text_of(m).contains("has blocked the bot"))
+    })
+    .await?;
+    tg.send_message(
+        NewMessage::text(OPERATOR, GROUP, "Bob, can you try again now?").thread(bob_topic),
+    )?;
+    tg.wait_for("the not-delivered notice", WAIT, |t| {
+        t.thread_messages(GROUP, bob_topic)
+            .iter()
+            .any(|m| text_of(m).contains("Not delivered"))
     })
     .await?;
 

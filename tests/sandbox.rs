@@ -17,6 +17,7 @@ async fn the_sandbox_plays_its_whole_script() {
         "bot ▸ Thanks, that is very quick!  (edited)",
         "♻️ The previous topic of this user was deleted",
         "bot ▸ One more thing: can you gift-wrap it?",
+        "⛔ The user has blocked the bot: messages to them are not delivered.",
         "⛔ Not delivered: the user has blocked the bot.",
     ] {
         assert!(
