@@ -104,7 +104,7 @@ impl Hotline {
         // update_id → finished? for every update at or after the offset.
         let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
         let mut offset: i64 = 0;
-        let mut last_poll: Option<Instant> = None;
+        let mut last_poll: Option<(i64, Instant)> = None;
         let mut last_full = false;
         // An album's first part stays in flight until the album is copied, which waits for a
         // quiet period after its last part: the next parts must be asked for well within it, or
@@ -121,15 +121,17 @@ impl Hotline {
             }
             if !in_flight.is_empty() {
                 // Telegram sends every update at or past the offset again with each poll, so a
-                // poll brings back everything in hand before anything new. While the last poll
-                // came back full (more may be waiting), ask again once half the window of 100 is
-                // free: at most one update in hand comes back per new one. Otherwise nothing new
-                // was there: ask after a pause (250 ms, or half the album quiet period if
-                // shorter), so that new users and album parts are not held behind slow updates
-                // and an idle desk does not spin.
+                // poll brings back everything in hand before anything new. Ask again once half
+                // the window of 100 is free (at most one update in hand comes back per new one)
+                // if the offset has moved since the last poll (the desk keeps up: what came
+                // meanwhile is fetched at once) or that poll came back full (a backlog waits).
+                // Otherwise ask after a pause (250 ms, or half the album quiet period if
+                // shorter), so that new users and album parts are not held behind a slow update
+                // and a desk waiting on one does not spin.
                 let free = 100usize.saturating_sub(in_flight.len());
-                let pause_over = last_poll.map_or(Instant::now(), |at| at + pause);
-                if !(last_full && free >= 50) && Instant::now() < pause_over {
+                let moved = last_poll.is_none_or(|(at_offset, _)| offset > at_offset);
+                let pause_over = last_poll.map_or(Instant::now(), |(_, at)| at + pause);
+                if !((moved || last_full) && free >= 50) && Instant::now() < pause_over {
                     tokio::select! {
                         () = &mut shutdown => break 'polling,
                         Some(id) = finishing.next() => { in_flight.insert(id, true); }
@@ -138,7 +140,7 @@ impl Hotline {
                     continue;
                 }
             }
-            last_poll = Some(Instant::now());
+            last_poll = Some((offset, Instant::now()));
             let timeout = if in_flight.is_empty() { 25 } else { 0 };
             let poll = self.client.get_updates_raw(
                 json!({"offset": offset, "timeout": timeout, "limit": 100, "allowed_updates": ALLOWED_UPDATES}),
