@@ -294,6 +294,13 @@ async fn sigkill_during_a_2000_message_exchange_loses_nothing() {
         child.start_kill().expect("SIGKILL");
         child.wait().await.expect("reaped");
         kills.push(started.elapsed());
+        // A call the killed desk had already sent can still be acted on by the fake after the
+        // process is gone; it belongs to the life before the kill, so the mark waits for it.
+        tg.wait_for("the killed desk's last calls", WAIT, |t| {
+            t.stats().calls_in_progress == 0
+        })
+        .await
+        .expect("the fake finishes the killed desk's calls");
         marks.push(tg.calls().len());
         child = spawn_desk(&tg, &db, &log);
     }

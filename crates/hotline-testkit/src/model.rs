@@ -352,6 +352,11 @@ pub struct Stats {
     /// Results or updates that did not match the Bot API spec (debug builds only, when the
     /// spec file is found). Should stay empty.
     pub spec_violations: Vec<String>,
+    /// Bot API calls other than `getUpdates` received and not yet answered. A client killed
+    /// mid-call can still have its last calls acted on after it is gone; a test that counts
+    /// calls per client lifetime waits for this to reach zero.
+    #[serde(default)]
+    pub calls_in_progress: u64,
 }
 
 impl Stats {

@@ -221,6 +221,8 @@ async fn bot_api(
     let Some(canonical) = canonical else {
         return api_error(&ApiError::new(404, "Not Found"));
     };
+    // A long poll can wait for minutes; only calls that act are counted.
+    let _in_progress = (canonical != "getUpdates").then(|| InProgress::start(&fake));
     let params = match read_params(req).await {
         Ok(p) => p,
         Err(e) => return api_error(&e),
@@ -279,6 +281,24 @@ async fn bot_api(
             }
         }
         Err(e) => api_error(&e),
+    }
+}
+
+/// Counts a call in [`crate::Stats::calls_in_progress`] until dropped: when it is answered, or
+/// when its connection goes and the handler is dropped with it.
+struct InProgress(FakeTelegram);
+
+impl InProgress {
+    fn start(fake: &FakeTelegram) -> Self {
+        fake.shared.lock().stats.calls_in_progress += 1;
+        Self(fake.clone())
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let mut st = self.0.shared.lock();
+        st.stats.calls_in_progress = st.stats.calls_in_progress.saturating_sub(1);
     }
 }
 
