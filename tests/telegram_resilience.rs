@@ -51,7 +51,11 @@ async fn write_all(d: &common::Desk, users: &[i64], per_user: usize) {
             d.say(user, &format!("{user}:{i}"));
         }
     }
-    let total = users.len() * per_user;
+    wait_relayed(d, users.len() * per_user).await;
+}
+
+/// Waits until `total` users' messages (`user:n`) are in the group.
+async fn wait_relayed(d: &common::Desk, total: usize) {
     d.wait(&format!("{total} messages in the group"), |d| {
         d.tg.messages(GROUP)
             .iter()
@@ -60,6 +64,16 @@ async fn write_all(d: &common::Desk, users: &[i64], per_user: usize) {
             >= total
     })
     .await;
+}
+
+/// A fake Telegram with `n` users, ids from `first` on.
+async fn fake_with_users(first: i64, n: i64) -> (hotline_testkit::FakeTelegram, Vec<i64>) {
+    let tg = fake().await;
+    let users: Vec<i64> = (first..first + n).collect();
+    for &user in &users {
+        tg.add_user(NewUser::new(user, &format!("User {user}")));
+    }
+    (tg, users)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,11 +465,7 @@ async fn polling_does_not_spin_while_a_slow_update_is_in_flight() {
 /// free, so Telegram sends each update at most about twice (once new, once more in hand).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_is_fetched_without_asking_for_much_more_than_it_holds() {
-    let tg = fake().await;
-    let users: Vec<i64> = (0..300).map(|i| 5_000 + i).collect();
-    for &user in &users {
-        tg.add_user(NewUser::new(user, &format!("User {user}")));
-    }
+    let (tg, users) = fake_with_users(5_000, 300).await;
     for &user in &users {
         tg.send_message(hotline_testkit::NewMessage::text(
             user,
@@ -466,14 +476,7 @@ async fn a_backlog_is_fetched_without_asking_for_much_more_than_it_holds() {
     }
     let started = std::time::Instant::now();
     let d = start_on(tg, &[("WELCOME", "OFF")], Limits::off()).await;
-    d.wait("the backlog relayed", |d| {
-        d.tg.messages(GROUP)
-            .iter()
-            .filter(|m| text_of(m).contains(':'))
-            .count()
-            >= users.len()
-    })
-    .await;
+    wait_relayed(&d, users.len()).await;
     assert_all_delivered_in_order(&d, &users, 1);
     let elapsed = started.elapsed();
     let delivered = d.tg.stats().updates_delivered;
@@ -495,11 +498,7 @@ async fn a_backlog_is_fetched_without_asking_for_much_more_than_it_holds() {
 /// pause and hold each message up to a pause).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_traffic_is_fetched_as_the_offset_moves_not_once_per_pause() {
-    let tg = fake().await;
-    let users: Vec<i64> = (0..20).map(|i| 6_000 + i).collect();
-    for &user in &users {
-        tg.add_user(NewUser::new(user, &format!("User {user}")));
-    }
+    let (tg, users) = fake_with_users(6_000, 20).await;
     let d = start_on(tg, &[("WELCOME", "OFF")], Limits::off()).await;
     for &user in &users {
         d.say(user, &format!("{user}:0"));
@@ -522,14 +521,7 @@ async fn steady_traffic_is_fetched_as_the_offset_moves_not_once_per_pause() {
         }
     }
     let total = users.len() * 11;
-    d.wait("every message relayed", |d| {
-        d.tg.messages(GROUP)
-            .iter()
-            .filter(|m| text_of(m).contains(':'))
-            .count()
-            >= total
-    })
-    .await;
+    wait_relayed(&d, total).await;
     let elapsed = started.elapsed();
     let polls = d.tg.stats().calls_of("getUpdates") - before;
     topics_in_order(&d, &users, 11).await;
