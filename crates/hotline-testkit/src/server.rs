@@ -22,6 +22,7 @@ use crate::api;
 use crate::limits::pick_faults;
 use crate::model::{Fault, FloodLimits, NewGroup, NewMessage, NewUser};
 use crate::params::{ApiError, Params, Upload};
+use crate::state::State;
 use crate::{FakeTelegram, TestkitError};
 
 /// Per-connection handle a handler uses to drop its connection.
@@ -199,7 +200,7 @@ async fn bot_api(
         return api_error(&ApiError::new(404, "Not Found"));
     };
     let canonical = api::canonical(&method);
-    let fault = {
+    let (fault, _in_progress) = {
         let mut st = shared.lock();
         st.stats.total_calls += 1;
         if token != shared.token {
@@ -216,13 +217,14 @@ async fn bot_api(
         if f.is_some() {
             st.stats.faults_injected += 1;
         }
-        f
+        // Counted under the lock already held for the call's other counters. A long poll can
+        // wait for minutes; only calls that act are counted.
+        let in_progress = (canonical != "getUpdates").then(|| InProgress::start(st, &fake));
+        (f, in_progress)
     };
     let Some(canonical) = canonical else {
         return api_error(&ApiError::new(404, "Not Found"));
     };
-    // A long poll can wait for minutes; only calls that act are counted.
-    let _in_progress = (canonical != "getUpdates").then(|| InProgress::start(&fake));
     let params = match read_params(req).await {
         Ok(p) => p,
         Err(e) => return api_error(&e),
@@ -289,8 +291,9 @@ async fn bot_api(
 struct InProgress(FakeTelegram);
 
 impl InProgress {
-    fn start(fake: &FakeTelegram) -> Self {
-        fake.shared.lock().stats.calls_in_progress += 1;
+    /// Counts the call in `st`, the fake's state, locked by the caller.
+    fn start(st: &mut State, fake: &FakeTelegram) -> Self {
+        st.stats.calls_in_progress += 1;
         Self(fake.clone())
     }
 }
