@@ -115,10 +115,7 @@ impl Hotline {
             while let Some(Some(id)) = finishing.next().now_or_never() {
                 in_flight.insert(id, true);
             }
-            while let Some((&id, &true)) = in_flight.first_key_value() {
-                in_flight.remove(&id);
-                offset = id + 1;
-            }
+            offset = confirmable_offset(&mut in_flight, offset);
             if !in_flight.is_empty() {
                 // Telegram sends every update at or past the offset again with each poll, so a
                 // poll brings back everything in hand before anything new. Ask again once half
@@ -197,10 +194,7 @@ impl Hotline {
         while let Ok(Some(id)) = tokio::time::timeout_at(deadline, finishing.next()).await {
             in_flight.insert(id, true);
         }
-        while let Some((&id, &true)) = in_flight.first_key_value() {
-            in_flight.remove(&id);
-            offset = id + 1;
-        }
+        offset = confirmable_offset(&mut in_flight, offset);
         if offset > 0 {
             let confirm = json!({"offset": offset, "timeout": 0, "limit": 1, "allowed_updates": ALLOWED_UPDATES});
             if let Err(error) = self.client.call("getUpdates", confirm).await {
@@ -208,5 +202,33 @@ impl Hotline {
             }
         }
         Ok(())
+    }
+}
+
+/// Forgets the finished updates at the head of `in_flight` and returns the offset past them:
+/// the low watermark, unchanged while the oldest update is unfinished.
+fn confirmable_offset(in_flight: &mut BTreeMap<i64, bool>, offset: i64) -> i64 {
+    let mut offset = offset;
+    while let Some((&id, &true)) = in_flight.first_key_value() {
+        in_flight.remove(&id);
+        offset = id + 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offset_moves_past_finished_updates_up_to_the_first_unfinished_one() {
+        let mut in_flight = BTreeMap::from([(7, true), (8, true), (9, false), (10, true)]);
+        assert_eq!(confirmable_offset(&mut in_flight, 7), 9);
+        assert_eq!(in_flight, BTreeMap::from([(9, false), (10, true)]));
+        // Unchanged while the oldest is unfinished.
+        assert_eq!(confirmable_offset(&mut in_flight, 9), 9);
+        in_flight.insert(9, true);
+        assert_eq!(confirmable_offset(&mut in_flight, 9), 11);
+        assert!(in_flight.is_empty());
     }
 }
