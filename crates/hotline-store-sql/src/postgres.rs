@@ -197,6 +197,23 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
+    /// The conversation `select` finds by its one parameter, `key` (a unique column); `what`
+    /// names the read in an error.
+    async fn conversation_where(
+        &self,
+        select: &'static str,
+        key: i64,
+        what: &'static str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let row: Option<ConversationRow<Vec<i64>>> =
+            on_lease!(self.conns, |conn| sqlx::query_as(select)
+                .bind(key)
+                .fetch_optional(conn))
+            .await
+            .map_err(|e| backend(what, e))?;
+        row.map(conversation_from_row).transpose()
+    }
+
     /// Connects to `url` with the default settings, applying the pending migrations. The tables
     /// live in the first schema of the server's `search_path` (usually `public`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -431,34 +448,32 @@ impl Drop for Unlocking {
 #[async_trait]
 impl Store for PgStore {
     async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError> {
-        let row: Option<ConversationRow<Vec<i64>>> =
-            on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+        self.conversation_where(
+            concat!(
                 "SELECT ",
                 conversation_columns!(),
                 " FROM conversations WHERE user_id = $1"
-            ))
-            .bind(user.0)
-            .fetch_optional(conn))
-            .await
-            .map_err(|e| backend("reading a conversation", e))?;
-        row.map(conversation_from_row).transpose()
+            ),
+            user.0,
+            "reading a conversation",
+        )
+        .await
     }
 
     async fn conversation_by_topic(
         &self,
         topic: TopicId,
     ) -> Result<Option<Conversation>, StoreError> {
-        let row: Option<ConversationRow<Vec<i64>>> =
-            on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+        self.conversation_where(
+            concat!(
                 "SELECT ",
                 conversation_columns!(),
                 " FROM conversations WHERE topic_id = $1"
-            ))
-            .bind(topic.0)
-            .fetch_optional(conn))
-            .await
-            .map_err(|e| backend("reading a conversation by topic", e))?;
-        row.map(conversation_from_row).transpose()
+            ),
+            topic.0,
+            "reading a conversation by topic",
+        )
+        .await
     }
 
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {

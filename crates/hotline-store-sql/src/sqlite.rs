@@ -516,6 +516,22 @@ impl SqliteStore {
         result.map(|_| ())
     }
 
+    /// The conversation `select` finds by its one parameter, `key` (a unique column); `what`
+    /// names the read in an error.
+    async fn conversation_where(
+        &self,
+        select: &'static str,
+        key: i64,
+        what: &'static str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let row: Option<ConversationRow<String>> = on_reader!(self, |conn| sqlx::query_as(select)
+            .bind(key)
+            .fetch_optional(conn))
+        .await
+        .map_err(|e| backend(what, e))?;
+        row.map(decode).transpose()
+    }
+
     async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
         let topic = topic?;
         on_reader!(self, |conn| sqlx::query_scalar(
@@ -602,34 +618,32 @@ impl Store for SqliteStore {
         if let Some(cached) = self.cache.get(user) {
             return Ok(Some(cached));
         }
-        let row: Option<ConversationRow<String>> =
-            on_reader!(self, |conn| sqlx::query_as(concat!(
+        self.conversation_where(
+            concat!(
                 "SELECT ",
                 conversation_columns!(),
                 " FROM conversations WHERE user_id = ?1"
-            ))
-            .bind(user.0)
-            .fetch_optional(conn))
-            .await
-            .map_err(|e| backend("reading a conversation", e))?;
-        row.map(decode).transpose()
+            ),
+            user.0,
+            "reading a conversation",
+        )
+        .await
     }
 
     async fn conversation_by_topic(
         &self,
         topic: TopicId,
     ) -> Result<Option<Conversation>, StoreError> {
-        let row: Option<ConversationRow<String>> =
-            on_reader!(self, |conn| sqlx::query_as(concat!(
+        self.conversation_where(
+            concat!(
                 "SELECT ",
                 conversation_columns!(),
                 " FROM conversations WHERE topic_id = ?1"
-            ))
-            .bind(topic.0)
-            .fetch_optional(conn))
-            .await
-            .map_err(|e| backend("reading a conversation by topic", e))?;
-        row.map(decode).transpose()
+            ),
+            topic.0,
+            "reading a conversation by topic",
+        )
+        .await
     }
 
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
