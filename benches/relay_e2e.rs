@@ -654,8 +654,8 @@ fn main() {
                     // The most the ratio can be, for any desk that receives each message by
                     // polling and makes a call per message plus one per user: bare's processor
                     // time per message over those calls' plus the receiving floor's.
-                    let bytes = receive_floor(Decode::IdsOnly).await;
-                    bytes.print(&format!("[{round}] receive floor (getUpdates, ids only)"));
+                    let ids_only = receive_floor(Decode::IdsOnly).await;
+                    ids_only.print(&format!("[{round}] receive floor (getUpdates, ids only)"));
                     let floor = receive_floor(Decode::Typed).await;
                     floor.print(&format!("[{round}] receive floor (getUpdates, typed)"));
                     let calls = 1.0 + USERS as f64 / (USERS * PER_USER) as f64;
