@@ -1,6 +1,7 @@
 //! Standalone runners: Hotline owns the bot's update stream.
 
 mod polling;
+mod update_json;
 mod webhook;
 
 pub use polling::ALLOWED_UPDATES;

@@ -6,6 +6,7 @@
 //! skipped. A crash therefore re-delivers at most what was in flight, and the store's record of
 //! handled events keeps those from being relayed twice.
 
+use super::update_json::UpdateJson;
 use crate::Error;
 use crate::hotline::Hotline;
 use frankenstein::updates::Update;
@@ -17,12 +18,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// Only the id of an update: enough to skip one already in hand without decoding it.
-#[derive(serde::Deserialize)]
-struct UpdateId {
-    update_id: i64,
-}
 
 /// The update kinds the desk needs (`allowed_updates`): a host bot that sets its own list should
 /// include these. `message_reaction` must be asked for explicitly on Telegram.
@@ -164,15 +159,16 @@ impl Hotline {
                 }
             };
             for raw in updates {
-                let Ok(UpdateId { update_id: id }) = serde_json::from_str(raw.get()) else {
+                let Some(update) = UpdateJson::read(raw.get()) else {
                     tracing::warn!("hotline: an update without update_id was skipped");
                     continue;
                 };
+                let id = update.id;
                 if id < offset || in_flight.contains_key(&id) {
                     continue; // delivered again while still in flight
                 }
                 in_flight.insert(id, false);
-                match serde_json::from_str::<Update>(raw.get()) {
+                match update.decode() {
                     Ok(update) => {
                         // Dispatched here, in update order; only the waiting is deferred.
                         let completion = self.handle_update(&update).completion;
