@@ -265,7 +265,8 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             "pinChatMessage",
             json!({"chat_id": chat.0, "message_id": message.0, "disable_notification": true}),
         ),
-        // The last call of a greeting (its text, under a photo if any); see `greeting_calls`.
+        // The last call of a greeting (its text, under a photo if any); `perform` sends the
+        // video note before it. See `greeting_calls`.
         Action::SendGreeting { user, greeting } => {
             greeting_calls(user.0, greeting).pop().unwrap_or((
                 "sendMessage",
@@ -362,6 +363,18 @@ impl hotline_core::Transport for TelegramTransport {
         if let Action::RenameTopic { chat, topic, name } = action {
             self.rename_later(chat.0, topic.0, cut(name, 128));
             return Ok(Performed::Done);
+        }
+        if let Action::SendGreeting { user, greeting } = action {
+            // The calls before the text (the video note): a failure is logged, and the text,
+            // which is what the user must get, is sent all the same. If the text then fails
+            // for a passing reason, the desk performs the greeting again, the note included.
+            let mut calls = greeting_calls(user.0, greeting);
+            calls.pop();
+            for (method, params) in calls {
+                if let Err(error) = self.call(user.0, action.priority(), method, params).await {
+                    tracing::warn!(%error, "hotline: the greeting's {method} could not be sent");
+                }
+            }
         }
         let (method, params) = request_for(action);
         match self

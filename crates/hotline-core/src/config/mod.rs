@@ -65,7 +65,8 @@ pub struct Greeting {
     pub markdown: bool,
     /// A photo to send with the text as its caption.
     pub photo: Option<String>,
-    /// A round video note sent before the text.
+    /// A round video note sent before the text (on Telegram a `file_id`: the Bot API does not
+    /// send video notes from a URL). If it cannot be sent, the text still is.
     pub video_note: Option<String>,
     /// Inline buttons, row by row.
     pub buttons: Vec<Vec<GreetingButton>>,
