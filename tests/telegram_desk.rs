@@ -5,7 +5,7 @@ mod common;
 
 use common::{GROUP, OPERATOR, start, text_of};
 use frankenstein::AsyncTelegramApi;
-use frankenstein::methods::SendMessageParams;
+use frankenstein::methods::{ForwardMessageParams, SendMessageParams};
 use frankenstein::types::{InlineKeyboardMarkup, ReplyMarkup};
 use hotline_testkit::{Fault, NewMessage, NewUser};
 use std::time::Duration;
@@ -133,7 +133,15 @@ async fn the_host_bots_replies_are_mirrored_into_open_topics() {
         .chat_id(1002)
         .text("Hello Bob")
         .build();
-    bot.send_message(&params).await.unwrap();
+    let to_bob = bot.send_message(&params).await.unwrap();
+    // A message the host forwards to Ann is a send to her too.
+    let params = ForwardMessageParams::builder()
+        .chat_id(1001)
+        .from_chat_id(1002)
+        .message_id(to_bob.result.message_id)
+        .build();
+    bot.forward_message(&params).await.unwrap();
+    d.wait_thread(topic, "🤖 Bot:\nHello Bob").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(d.tg.topics(GROUP).len(), 1, "Bob has no topic");
     d.stop().await;

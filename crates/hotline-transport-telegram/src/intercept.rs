@@ -47,11 +47,15 @@ impl Hotline {
         self.intercept(self.client.bot().clone())
     }
 
-    /// Looks at a successful Bot API answer of the host bot and mirrors messages sent to users.
+    /// Looks at a successful Bot API answer of the host bot and mirrors messages sent to users:
+    /// what `send*` and `forwardMessage` answer with, and edits. (`copyMessage`,
+    /// `copyMessages` and `forwardMessages` answer with ids alone, nothing to show.)
     fn observe(&self, method: &str, envelope: &Value) {
         let method = method.to_ascii_lowercase();
         let edited = method.starts_with("editmessage");
-        if !(method.starts_with("send") || edited) || method == "sendchataction" {
+        let sent = (method.starts_with("send") && method != "sendchataction")
+            || method == "forwardmessage";
+        if !(sent || edited) {
             return;
         }
         let result = envelope.get("result");
