@@ -33,6 +33,7 @@ enum Inner {
     Ready,
     Ticket(Ticket),
     Waiting(oneshot::Receiver<Result<(), Failure>>),
+    Failed(Option<Error>),
 }
 
 impl Completion {
@@ -42,6 +43,11 @@ impl Completion {
 
     pub(crate) fn ticket(ticket: Ticket) -> Self {
         Self(Inner::Ticket(ticket))
+    }
+
+    /// A completion that resolves to `error` at once (the update could not be handed over).
+    pub(crate) fn failed(error: Error) -> Self {
+        Self(Inner::Failed(Some(error)))
     }
 
     pub(crate) fn waiting() -> (oneshot::Sender<Result<(), Failure>>, Self) {
@@ -57,6 +63,9 @@ impl Future for Completion {
         match &mut self.0 {
             Inner::Ready => Poll::Ready(Ok(())),
             Inner::Ticket(ticket) => Pin::new(ticket).poll(cx).map(|r| r.map(|_| ())),
+            Inner::Failed(error) => Poll::Ready(Err(error.take().unwrap_or_else(|| {
+                Error::Stopped("the completion was polled after it resolved".into())
+            }))),
             Inner::Waiting(rx) => Pin::new(rx).poll(cx).map(|r| match r {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(Failure {

@@ -128,6 +128,14 @@ pub fn human_button(text: &str) -> frankenstein::types::InlineKeyboardButton {
         .build()
 }
 
+/// The desk's work runs on Tokio tasks: called from outside a runtime, an entry point reports
+/// it instead of panicking.
+fn in_a_runtime(entry: &str) -> Result<(), hotline_core::Error> {
+    tokio::runtime::Handle::try_current()
+        .map(|_| ())
+        .map_err(|_| hotline_core::Error::Stopped(format!("{entry} needs a Tokio runtime")))
+}
+
 impl Hotline {
     /// A builder for a bot with `token` and a desk configured by `config`.
     pub fn builder(token: &str, config: Config) -> HotlineBuilder {
@@ -170,10 +178,18 @@ impl Hotline {
     /// Hands one update to the desk and says whether the host bot should handle it too.
     ///
     /// Returns at once: the desk works in the background, one user's events in order. Must be
-    /// called within a Tokio runtime. Updates that are not the desk's business pass through
-    /// untouched.
+    /// called within a Tokio runtime: outside one, nothing is done and the completion holds
+    /// the error. Updates that are not the desk's business pass through untouched.
     pub fn handle_update(&self, update: &Update) -> Handled {
         let decoded = decode::decode(update, self.desk.config().backend_group);
+        if (decoded.event.is_some() || decoded.answer_callback.is_some())
+            && let Err(error) = in_a_runtime("Hotline::handle_update")
+        {
+            return Handled {
+                consumed: decoded.consumed,
+                completion: Completion::failed(error),
+            };
+        }
         if let Some(callback) = decoded.answer_callback {
             let client = self.client.clone();
             tokio::spawn(async move {
@@ -196,6 +212,9 @@ impl Hotline {
     /// Hands the user to an operator (the host bot's own button or command): opens their topic
     /// with their recent messages as context, like a keyword would.
     pub fn hand_over(&self, user: &User) -> Completion {
+        if let Err(error) = in_a_runtime("Hotline::hand_over") {
+            return Completion::failed(error);
+        }
         self.albums.submit(
             &self.desk,
             Event::HandOver {
@@ -254,5 +273,57 @@ impl Hotline {
             ));
         }
         Ok(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotline_core::ChatId;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    fn resolved(completion: Completion) -> Result<(), hotline_core::Error> {
+        let mut completion = pin!(completion);
+        match completion
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(result) => result,
+            Poll::Pending => panic!("the completion should have resolved at once"),
+        }
+    }
+
+    /// No Tokio runtime here: handing updates over must report it, not panic.
+    #[test]
+    fn outside_a_runtime_updates_fail_their_completion_instead_of_panicking() {
+        let config = Config::builder(ChatId(-100)).build().expect("config");
+        let hotline = Hotline::builder("42:SECRET", config)
+            .api_url("http://127.0.0.1:9")
+            .build()
+            .expect("built without a runtime");
+        let update = |content: serde_json::Value| -> Update {
+            let mut value = json!({"update_id": 1});
+            for (k, v) in content.as_object().expect("an object") {
+                value[k] = v.clone();
+            }
+            serde_json::from_value(value).expect("an update")
+        };
+        let ann = json!({"id": 7, "is_bot": false, "first_name": "Ann"});
+        let chat = json!({"id": 7, "type": "private", "first_name": "Ann"});
+        let button = update(json!({"callback_query": {
+            "id": "cb1", "from": ann, "chat_instance": "x", "data": HUMAN_CALLBACK}}));
+        let album_part = update(json!({"message": {"message_id": 3, "date": 1, "chat": chat,
+            "from": ann, "caption": "a", "photo": [{"file_id": "p", "file_unique_id": "u",
+            "width": 1, "height": 1}], "media_group_id": "g"}}));
+        for update in [button, album_part] {
+            let handled = hotline.handle_update(&update);
+            let error = resolved(handled.completion).expect_err("no runtime to run it on");
+            assert!(error.to_string().contains("Tokio runtime"), "{error}");
+        }
+        let user: User = serde_json::from_value(ann).expect("a user");
+        let error = resolved(hotline.hand_over(&user)).expect_err("no runtime");
+        assert!(error.to_string().contains("Tokio runtime"), "{error}");
     }
 }
