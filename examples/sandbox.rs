@@ -322,6 +322,16 @@ fn line(m: &Value) -> String {
     if m.get("forum_topic_reopened").is_some() {
         return "      · topic reopened".to_owned();
     }
+    if let Some(pinned) = m.get("pinned_message") {
+        return format!(
+            "      · pinned «{}»",
+            text_of(pinned)
+                .replace('\n', " ⏎ ")
+                .chars()
+                .take(30)
+                .collect::<String>()
+        );
+    }
     let who = if m["from"]["is_bot"] == true {
         "bot".to_owned()
     } else {
