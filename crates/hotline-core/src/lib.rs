@@ -44,7 +44,7 @@ mod transport;
 pub use action::{Action, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, Welcome};
-pub use desk::{Desk, DeskBuilder, Ignored, Outcome, Ticket};
+pub use desk::{Desk, DeskBuilder, Ignored, InLane, Outcome, Ticket};
 pub use error::Error;
 pub use event::{Event, EventKey, EventKind, Lane};
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};

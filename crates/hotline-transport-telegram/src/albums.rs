@@ -14,6 +14,16 @@ use tokio::time::Instant;
 
 type Done = oneshot::Sender<Result<(), Failure>>;
 
+/// How an event handed to the desk at once is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// On a task of its lane (`Desk::dispatch`): it goes on if nobody waits for it.
+    Spawned,
+    /// Inside the completion, when its lane is idle (`Desk::run_in_lane`): for a caller that
+    /// polls every completion to the end (the polling runner), it saves a task per update.
+    Here,
+}
+
 struct Pending {
     media_group: String,
     first: Event,
@@ -57,6 +67,11 @@ impl Albums {
 
     /// Hands `event` to the desk: now, or after the album its lane is collecting.
     pub(crate) fn submit(&self, desk: &Desk, event: Event) -> Completion {
+        self.submit_to(desk, event, Run::Spawned)
+    }
+
+    /// [`Albums::submit`], choosing how an event that goes to the desk at once is run.
+    pub(crate) fn submit_to(&self, desk: &Desk, event: Event, run: Run) -> Completion {
         let lane = event.lane();
         let mut pending = self.lock();
         let part = media_group(&event).map(|(g, m)| (g.to_owned(), m.clone()));
@@ -94,7 +109,10 @@ impl Albums {
             }
             (None, None) => {
                 drop(pending);
-                Completion::ticket(desk.dispatch(event))
+                match run {
+                    Run::Spawned => Completion::ticket(desk.dispatch(event)),
+                    Run::Here => Completion::in_lane(desk.run_in_lane(event)),
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
 //! `Completion`: when the desk has finished with an update.
 
-use hotline_core::{Error, Ticket};
+use hotline_core::{Error, InLane, Ticket};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -23,7 +23,7 @@ impl From<Error> for Failure {
 }
 
 /// Resolves when the desk has handled everything an update gave it (a runner moves its offset
-/// only then). Dropping it does not cancel anything.
+/// only then). Dropping one from [`crate::Hotline::handle_update`] does not cancel anything.
 #[derive(Debug)]
 #[must_use = "a completion does nothing unless awaited; drop it to not wait"]
 pub struct Completion(Inner);
@@ -34,6 +34,8 @@ enum Inner {
     Ticket(Ticket),
     Waiting(oneshot::Receiver<Result<(), Failure>>),
     Failed(Option<Error>),
+    /// Handled while this completion is polled (see [`hotline_core::Desk::run_in_lane`]).
+    InLane(InLane),
 }
 
 impl Completion {
@@ -43,6 +45,10 @@ impl Completion {
 
     pub(crate) fn ticket(ticket: Ticket) -> Self {
         Self(Inner::Ticket(ticket))
+    }
+
+    pub(crate) fn in_lane(run: InLane) -> Self {
+        Self(Inner::InLane(run))
     }
 
     /// A completion that resolves to `error` at once (the update could not be handed over).
@@ -63,6 +69,7 @@ impl Future for Completion {
         match &mut self.0 {
             Inner::Ready => Poll::Ready(Ok(())),
             Inner::Ticket(ticket) => Pin::new(ticket).poll(cx).map(|r| r.map(|_| ())),
+            Inner::InLane(run) => Pin::new(run).poll(cx).map(|r| r.map(|_| ())),
             Inner::Failed(error) => Poll::Ready(Err(error.take().unwrap_or_else(|| {
                 Error::Stopped("the completion was polled after it resolved".into())
             }))),

@@ -1,7 +1,7 @@
 //! `Hotline`: the desk bolted onto a Telegram bot.
 
 use crate::Error;
-use crate::albums::Albums;
+use crate::albums::{Albums, Run};
 use crate::client::TelegramClient;
 use crate::completion::Completion;
 use crate::decode::{self, HUMAN_CALLBACK};
@@ -181,6 +181,11 @@ impl Hotline {
     /// called within a Tokio runtime: outside one, nothing is done and the completion holds
     /// the error. Updates that are not the desk's business pass through untouched.
     pub fn handle_update(&self, update: &Update) -> Handled {
+        self.take_update(update, Run::Spawned)
+    }
+
+    /// [`Hotline::handle_update`], choosing how the desk's work is run.
+    pub(crate) fn take_update(&self, update: &Update, run: Run) -> Handled {
         let decoded = decode::decode(update, self.desk.config().backend_group);
         if (decoded.event.is_some() || decoded.answer_callback.is_some())
             && let Err(error) = in_a_runtime("Hotline::handle_update")
@@ -200,7 +205,7 @@ impl Hotline {
             });
         }
         let completion = match decoded.event {
-            Some(event) => self.albums.submit(&self.desk, event),
+            Some(event) => self.albums.submit_to(&self.desk, event, run),
             None => Completion::ready(),
         };
         Handled {

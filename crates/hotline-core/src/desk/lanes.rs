@@ -97,6 +97,69 @@ impl Desk {
         Ticket(TicketInner::Waiting(rx))
     }
 
+    /// Like [`Desk::dispatch`], for a caller that will wait: when the event's lane is idle, the
+    /// event is handled inside the returned future, on the caller's task, instead of by a task
+    /// of its own (spawning a task and waking its waiter cost more than a relay's own logic);
+    /// when the lane is busy, the event is queued there as `dispatch` would queue it.
+    ///
+    /// The lane stays in order either way: while the future handles its event, other events of
+    /// the lane queue behind it; when it finishes, a task takes over whatever queued meanwhile.
+    /// Unlike a [`Ticket`], the future must be polled to completion: dropped while its event is
+    /// being handled, it abandons that event (as a cancelled [`Desk::handle`] would: it may be
+    /// sent again) and hands the rest of the lane to a task.
+    ///
+    /// Must be called from within a Tokio runtime; outside one, the future fails at once.
+    pub fn run_in_lane(&self, event: Event) -> InLane {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return InLane(InLaneInner::Queued(Ticket(TicketInner::Failed(Some(
+                Error::Stopped("Desk::run_in_lane needs a Tokio runtime".into()),
+            )))));
+        };
+        let lane = event.lane();
+        {
+            let mut queues = self.inner.lanes.queues();
+            if let Some(queue) = queues.get_mut(&lane) {
+                let (tx, rx) = oneshot::channel();
+                queue.push_back((event, tx));
+                return InLane(InLaneInner::Queued(Ticket(TicketInner::Waiting(rx))));
+            }
+            // An empty queue marks the lane busy: events dispatched meanwhile wait in it.
+            queues.insert(lane, VecDeque::new());
+        }
+        let hand_off = LaneHandOff {
+            desk: self.clone(),
+            lane,
+            runtime,
+        };
+        InLane(InLaneInner::Here(Box::pin(async move {
+            let result = hand_off.desk.handle_caught(event).await;
+            drop(hand_off);
+            result
+        })))
+    }
+
+    /// Handles one event of a lane: a panic fails this event alone, and errors are reported.
+    async fn handle_caught(&self, event: Event) -> Result<Outcome, Error> {
+        // A bug that panics fails this one event, with an error on its ticket, instead of
+        // stranding the rest of the lane's queue. (Caught here rather than by a task of its
+        // own per event: a spawn per message is a measurable share of a relay.) The desk's
+        // state is only its store and locks, which a panic leaves consistent: the commit
+        // either landed or not, and lock guards are released as the panic unwinds.
+        let result = AssertUnwindSafe(self.handle(event))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                Err(Error::Stopped(format!(
+                    "handling the event failed: it panicked: {}",
+                    panic_message(panic.as_ref())
+                )))
+            });
+        if let Err(error) = &result {
+            self.report(error);
+        }
+        result
+    }
+
     async fn drain_lane(self, lane: Lane) {
         loop {
             let job = {
@@ -108,25 +171,65 @@ impl Desk {
                 next
             };
             let Some((event, reply)) = job else { return };
-            // A bug that panics fails this one event, with an error on its ticket, instead of
-            // stranding the rest of the lane's queue. (Caught here rather than by a task of its
-            // own per event: a spawn per message is a measurable share of a relay.) The desk's
-            // state is only its store and locks, which a panic leaves consistent: the commit
-            // either landed or not, and lock guards are released as the panic unwinds.
-            let result = AssertUnwindSafe(self.handle(event))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| {
-                    Err(Error::Stopped(format!(
-                        "handling the event failed: it panicked: {}",
-                        panic_message(panic.as_ref())
-                    )))
-                });
-            if let Err(error) = &result {
-                self.report(error);
-            }
+            let result = self.handle_caught(event).await;
             // The caller may have dropped its ticket; the event was handled all the same.
             let _ = reply.send(result);
+        }
+    }
+}
+
+/// Ends a [`Desk::run_in_lane`] run, however it ends (done, or dropped half-way): the lane is
+/// forgotten if nothing queued behind the event, and otherwise a task drains it, so no event is
+/// ever left in a queue without a worker.
+struct LaneHandOff {
+    desk: Desk,
+    lane: Lane,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Drop for LaneHandOff {
+    fn drop(&mut self) {
+        let backlog = {
+            let mut queues = self.desk.inner.lanes.queues();
+            let backlog = queues.get(&self.lane).is_some_and(|q| !q.is_empty());
+            if !backlog {
+                queues.remove(&self.lane);
+            }
+            backlog
+        };
+        if backlog {
+            let (desk, lane) = (self.desk.clone(), self.lane);
+            self.runtime
+                .spawn(async move { desk.drain_lane(lane).await });
+        }
+    }
+}
+
+/// The result of [`Desk::run_in_lane`]: the event handled here, or queued behind its lane.
+#[must_use = "the event is handled only while this future is polled"]
+pub struct InLane(InLaneInner);
+
+enum InLaneInner {
+    Here(Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>>),
+    Queued(Ticket),
+}
+
+impl std::fmt::Debug for InLane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            InLaneInner::Here(_) => "InLane::Here",
+            InLaneInner::Queued(_) => "InLane::Queued",
+        })
+    }
+}
+
+impl Future for InLane {
+    type Output = Result<Outcome, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            InLaneInner::Here(run) => run.as_mut().poll(cx),
+            InLaneInner::Queued(ticket) => Pin::new(ticket).poll(cx),
         }
     }
 }

@@ -3,7 +3,7 @@
 mod lanes;
 mod locks;
 
-pub use lanes::Ticket;
+pub use lanes::{InLane, Ticket};
 
 use crate::action::{Action, Performed, Recipient};
 use crate::clock::{Clock, SystemClock};

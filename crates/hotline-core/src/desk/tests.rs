@@ -277,3 +277,85 @@ async fn a_panic_fails_its_own_event_and_the_lane_goes_on() {
         Outcome::Relayed
     );
 }
+
+/// A transport that relays every copy with the next message id, noting what it copied.
+fn counting_transport(copied: Arc<std::sync::Mutex<Vec<MessageId>>>) -> MockTransport {
+    let mut transport = MockTransport::new();
+    transport.expect_perform().returning(move |action| {
+        let Action::CopyToTopic { messages, .. } = action else {
+            return Ok(Performed::Done);
+        };
+        let mut copied = copied.lock().unwrap();
+        copied.extend(messages.iter().copied());
+        Ok(Performed::Messages(vec![MessageId(
+            100 + copied.len() as i64,
+        )]))
+    });
+    transport
+}
+
+#[tokio::test]
+async fn run_in_lane_keeps_the_lane_in_order_with_dispatch() {
+    let copied = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let desk = Desk::new(
+        config(),
+        store_with(open_conversation(5)).await,
+        counting_transport(Arc::clone(&copied)),
+    );
+    // The first takes the idle lane (not polled yet); the others queue behind it.
+    let first = desk.run_in_lane(user_message(7, "first"));
+    let second = desk.dispatch(user_message(8, "second"));
+    let third = desk.run_in_lane(user_message(9, "third"));
+    assert_eq!(first.await.unwrap(), Outcome::Relayed);
+    // The queue behind it was handed to a task when it finished.
+    let (second, third) = tokio::time::timeout(Duration::from_secs(5), async {
+        (second.await, third.await)
+    })
+    .await
+    .expect("the lane's queue was left without a worker");
+    assert_eq!(
+        (second.unwrap(), third.unwrap()),
+        (Outcome::Relayed, Outcome::Relayed)
+    );
+    assert_eq!(
+        *copied.lock().unwrap(),
+        [MessageId(7), MessageId(8), MessageId(9)]
+    );
+    // The lane is idle again: the next one runs here at once.
+    assert_eq!(
+        desk.run_in_lane(user_message(10, "fourth")).await.unwrap(),
+        Outcome::Relayed
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_run_in_lane_hands_its_lane_over() {
+    let copied = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let desk = Desk::new(
+        config(),
+        store_with(open_conversation(5)).await,
+        counting_transport(Arc::clone(&copied)),
+    );
+    let abandoned = desk.run_in_lane(user_message(7, "never polled"));
+    let queued = desk.dispatch(user_message(8, "queued behind it"));
+    drop(abandoned);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), queued)
+        .await
+        .expect("the queued event was stranded");
+    assert_eq!(outcome.unwrap(), Outcome::Relayed);
+    assert_eq!(*copied.lock().unwrap(), [MessageId(8)]);
+}
+
+#[test]
+fn run_in_lane_outside_a_runtime_fails_instead_of_panicking() {
+    let desk = Desk::new(config(), MemoryStore::new(), MockTransport::new());
+    let run = desk.run_in_lane(user_message(7, "hi"));
+    let mut run = std::pin::pin!(run);
+    let polled = run
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+    let std::task::Poll::Ready(Err(error)) = polled else {
+        panic!("expected an error at once, got {polled:?}");
+    };
+    assert!(error.to_string().contains("Tokio runtime"), "{error}");
+}

@@ -8,6 +8,7 @@
 
 use super::update_json::UpdateJson;
 use crate::Error;
+use crate::albums::Run;
 use crate::hotline::Hotline;
 use frankenstein::updates::Update;
 use futures_util::FutureExt;
@@ -44,7 +45,7 @@ impl Hotline {
                     tracing::warn!(%error, update_id = id, ?wait, "hotline: an update failed; handing it over again");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
-                    completion = self.handle_update(update).completion;
+                    completion = self.take_update(update, Run::Here).completion;
                 }
                 Err(error) => {
                     tracing::warn!(%error, update_id = id, "hotline: an update could not be handled and was given up");
@@ -92,8 +93,10 @@ impl Hotline {
         self.remove_webhook().await?;
         let ticker = self.spawn_ticker(Duration::from_secs(60));
         // The updates being handled, each resolving to its id when the desk is done with it.
-        // The desk's work runs in its own tasks; these only wait for it (and hand an update over
-        // again after a passing failure), so they are polled here rather than spawned.
+        // An update whose lane was idle is handled inside its future (`Desk::run_in_lane`), so
+        // this set is polled whenever the loop waits (for a poll's answer, for the pause), and
+        // to the end at shutdown; an update queued behind its lane's earlier events waits here
+        // for them. Each also hands its update over again after a passing failure.
         let mut finishing: FuturesUnordered<Pin<Box<dyn Future<Output = i64> + Send + '_>>> =
             FuturesUnordered::new();
         // update_id → finished? for every update at or after the offset.
@@ -170,8 +173,10 @@ impl Hotline {
                 in_flight.insert(id, false);
                 match update.decode() {
                     Ok(update) => {
-                        // Dispatched here, in update order; only the waiting is deferred.
-                        let completion = self.handle_update(&update).completion;
+                        // Dispatched here, in update order. The desk's work for it runs inside
+                        // its completion (no task per update: this loop polls every completion
+                        // to the end, see `finishing`), or behind its lane's earlier events.
+                        let completion = self.take_update(&update, Run::Here).completion;
                         finishing.push(Box::pin(async move {
                             self.finish_update(id, &update, completion).await;
                             id
