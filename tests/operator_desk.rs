@@ -322,6 +322,20 @@ async fn hide_info_and_auto_info_with_a_pinned_card() {
     again.stop().await;
 }
 
+/// A desk on `tg` that greets with `greeting`.
+fn greeting_with(tg: hotline_testkit::FakeTelegram, greeting: Greeting) -> common::Desk {
+    let config = Config::builder(ChatId(GROUP))
+        .welcome(Welcome::Rich(greeting))
+        .build()
+        .unwrap();
+    let hotline = Hotline::builder(TOKEN, config)
+        .api_url(tg.api_url())
+        .limits(Limits::off())
+        .build()
+        .unwrap();
+    common::run(tg, hotline)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rich_greeting_with_photo_and_buttons() {
     let tg = fake().await;
@@ -340,16 +354,7 @@ async fn a_rich_greeting_with_photo_and_buttons() {
         ]],
         ..Greeting::text("Hi *{title}*\\! We answer here\\.", true)
     };
-    let config = Config::builder(ChatId(GROUP))
-        .welcome(Welcome::Rich(greeting))
-        .build()
-        .unwrap();
-    let hotline = Hotline::builder(TOKEN, config)
-        .api_url(tg.api_url())
-        .limits(Limits::off())
-        .build()
-        .unwrap();
-    let d = common::run(tg, hotline);
+    let d = greeting_with(tg, greeting);
     d.say(1001, "hello");
     d.wait("the greeting", |d| {
         d.tg.messages(1001).iter().any(|m| m.get("photo").is_some())
@@ -382,16 +387,7 @@ async fn greeted_with_a_video_note(video_note: &str, known: bool) -> Vec<serde_j
         video_note: Some(video_note.into()),
         ..Greeting::text("Hi {title}, we answer here.", false)
     };
-    let config = Config::builder(ChatId(GROUP))
-        .welcome(Welcome::Rich(greeting))
-        .build()
-        .unwrap();
-    let hotline = Hotline::builder(TOKEN, config)
-        .api_url(tg.api_url())
-        .limits(Limits::off())
-        .build()
-        .unwrap();
-    let d = common::run(tg, hotline);
+    let d = greeting_with(tg, greeting);
     d.say(1001, "hello");
     d.wait_user_sees(1001, "Hi Ann, we answer here.").await;
     d.wait_thread(d.topic_of(1001).await, "hello").await;

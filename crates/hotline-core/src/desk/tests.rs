@@ -294,14 +294,20 @@ fn counting_transport(copied: Arc<std::sync::Mutex<Vec<MessageId>>>) -> MockTran
     transport
 }
 
-#[tokio::test]
-async fn run_in_lane_keeps_the_lane_in_order_with_dispatch() {
+/// A desk for Ann's open conversation whose transport notes every message it copies.
+async fn counting_desk() -> (Desk, Arc<std::sync::Mutex<Vec<MessageId>>>) {
     let copied = Arc::new(std::sync::Mutex::new(Vec::new()));
     let desk = Desk::new(
         config(),
         store_with(open_conversation(5)).await,
         counting_transport(Arc::clone(&copied)),
     );
+    (desk, copied)
+}
+
+#[tokio::test]
+async fn run_in_lane_keeps_the_lane_in_order_with_dispatch() {
+    let (desk, copied) = counting_desk().await;
     // The first takes the idle lane (not polled yet); the others queue behind it.
     let first = desk.run_in_lane(user_message(7, "first"));
     let second = desk.dispatch(user_message(8, "second"));
@@ -330,12 +336,7 @@ async fn run_in_lane_keeps_the_lane_in_order_with_dispatch() {
 
 #[tokio::test]
 async fn a_dropped_run_in_lane_hands_its_lane_over() {
-    let copied = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let desk = Desk::new(
-        config(),
-        store_with(open_conversation(5)).await,
-        counting_transport(Arc::clone(&copied)),
-    );
+    let (desk, copied) = counting_desk().await;
     let abandoned = desk.run_in_lane(user_message(7, "never polled"));
     let queued = desk.dispatch(user_message(8, "queued behind it"));
     drop(abandoned);
