@@ -198,10 +198,7 @@ async fn dropped_connections_and_latency() {
     let h = H::new().await;
     h.tg.inject_fault(Fault::drop_connection().method("sendMessage").count(1));
     let err = h
-        .http
-        .post(h.url("sendMessage"))
-        .json(&json!({"chat_id": ANN, "text": "lost"}))
-        .send()
+        .post("sendMessage", &json!({"chat_id": ANN, "text": "lost"}))
         .await;
     assert!(
         err.is_err(),
@@ -257,25 +254,20 @@ async fn dropped_connections_and_latency() {
 async fn calls_in_progress_counts_calls_until_they_are_answered_or_abandoned() {
     let h = H::new().await;
     h.tg.inject_fault(Fault::latency(400).method("getMe"));
-    let slow = {
-        let (http, url) = (h.http.clone(), h.url("getMe"));
-        tokio::spawn(async move { http.post(url).json(&json!({})).send().await })
-    };
-    h.tg.wait_for("the slow call", Duration::from_secs(5), |t| {
-        t.stats().calls_in_progress == 1
-    })
-    .await
-    .expect("counted while it waits");
-    slow.await.expect("task").expect("answered");
+    let (answered, counted) = tokio::join!(
+        h.raw("getMe", json!({})),
+        h.tg.wait_for("the slow call", Duration::from_secs(5), |t| {
+            t.stats().calls_in_progress == 1
+        })
+    );
+    counted.expect("counted while it waits");
+    assert_eq!(answered.0, 200);
     assert_eq!(h.tg.stats().calls_in_progress, 0, "answered");
 
     // A client that goes away mid-call: the fake drops the call when its connection closes.
     h.tg.inject_fault(Fault::drop_connection().method("sendMessage").count(1));
     let _ = h
-        .http
-        .post(h.url("sendMessage"))
-        .json(&json!({"chat_id": ANN, "text": "lost"}))
-        .send()
+        .post("sendMessage", &json!({"chat_id": ANN, "text": "lost"}))
         .await;
     h.tg.wait_for("the dropped call", Duration::from_secs(5), |t| {
         t.stats().calls_in_progress == 0
@@ -283,16 +275,14 @@ async fn calls_in_progress_counts_calls_until_they_are_answered_or_abandoned() {
     .await
     .expect("abandoned calls are not counted forever");
     // Long polls are not counted.
-    let poll = {
-        let (http, url) = (h.http.clone(), h.url("getUpdates"));
-        tokio::spawn(async move { http.post(url).json(&json!({"timeout": 1})).send().await })
-    };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        h.tg.stats().calls_in_progress,
-        0,
-        "a long poll is not counted"
-    );
-    poll.await.expect("task").expect("answered");
+    let (polled, ()) = tokio::join!(h.raw("getUpdates", json!({"timeout": 1})), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            h.tg.stats().calls_in_progress,
+            0,
+            "a long poll is not counted"
+        );
+    });
+    assert_eq!(polled.0, 200);
     h.finish().await;
 }

@@ -56,15 +56,14 @@ impl H {
         format!("{}/bot{}/{method}", self.tg.api_url(), self.tg.token())
     }
 
+    /// POSTs JSON; the answer, or the error of a connection that closed without one.
+    pub async fn post(&self, method: &str, params: &Value) -> reqwest::Result<reqwest::Response> {
+        self.http.post(self.url(method)).json(params).send().await
+    }
+
     /// POSTs JSON; returns (HTTP status, envelope).
     pub async fn raw(&self, method: &str, params: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(self.url(method))
-            .json(&params)
-            .send()
-            .await
-            .expect("request");
+        let resp = self.post(method, &params).await.expect("request");
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.expect("json envelope");
         (status, body)
