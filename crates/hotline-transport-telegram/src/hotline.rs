@@ -128,14 +128,6 @@ pub fn human_button(text: &str) -> frankenstein::types::InlineKeyboardButton {
         .build()
 }
 
-/// The desk's work runs on Tokio tasks: called from outside a runtime, an entry point reports
-/// it instead of panicking.
-fn in_a_runtime(entry: &str) -> Result<(), hotline_core::Error> {
-    tokio::runtime::Handle::try_current()
-        .map(|_| ())
-        .map_err(|_| hotline_core::Error::Stopped(format!("{entry} needs a Tokio runtime")))
-}
-
 impl Hotline {
     /// A builder for a bot with `token` and a desk configured by `config`.
     pub fn builder(token: &str, config: Config) -> HotlineBuilder {
@@ -188,11 +180,15 @@ impl Hotline {
     pub(crate) fn take_update(&self, update: &Update, run: Run) -> Handled {
         let decoded = decode::decode(update, self.desk.config().backend_group);
         if (decoded.event.is_some() || decoded.answer_callback.is_some())
-            && let Err(error) = in_a_runtime("Hotline::handle_update")
+            && tokio::runtime::Handle::try_current().is_err()
         {
+            // The callback's answer and an album's collection run on tasks of their own:
+            // outside a runtime, say so instead of panicking in `tokio::spawn`.
             return Handled {
                 consumed: decoded.consumed,
-                completion: Completion::failed(error),
+                completion: Completion::failed(hotline_core::Error::Stopped(
+                    "Hotline::handle_update needs a Tokio runtime".into(),
+                )),
             };
         }
         if let Some(callback) = decoded.answer_callback {
@@ -217,9 +213,7 @@ impl Hotline {
     /// Hands the user to an operator (the host bot's own button or command): opens their topic
     /// with their recent messages as context, like a keyword would.
     pub fn hand_over(&self, user: &User) -> Completion {
-        if let Err(error) = in_a_runtime("Hotline::hand_over") {
-            return Completion::failed(error);
-        }
+        // Outside a runtime `Desk::dispatch` answers with an error itself (no task to spawn).
         self.albums.submit(
             &self.desk,
             Event::HandOver {

@@ -74,17 +74,16 @@ impl<'de> Visitor<'de> for Fields {
         while let Some(key) = map.next_key::<&'de str>()? {
             if key == "update_id" {
                 id = Some(map.next_value::<i64>()?);
-            } else if others == 0 {
-                others += 1;
+                continue;
+            }
+            others += 1;
+            if others == 1 {
                 content = Some((key, map.next_value::<&'de RawValue>()?));
             } else {
-                others += 1;
+                // More than one content field: left to the ordinary reading.
                 content = None;
                 map.next_value::<IgnoredAny>()?;
             }
-        }
-        if others > 1 {
-            content = None;
         }
         Ok((id, content))
     }
