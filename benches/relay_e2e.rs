@@ -302,6 +302,12 @@ fn check_group(tg: &FakeTelegram, users: usize, per_user: usize) {
     }
 }
 
+/// The median of `values` (the upper one of an even count), sorting them.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -729,14 +735,11 @@ fn main() {
             }
         }
         if !ratios.is_empty() {
-            ratios.sort_by(f64::total_cmp);
-            cpu_ratios.sort_by(f64::total_cmp);
+            let (ratio, cpu_ratio) = (median(&mut ratios), median(&mut cpu_ratios));
             println!(
-                "RATIO hotline / bare ({RUNNER_WINDOW} in flight), median of {rounds}: {:.3} \
+                "RATIO hotline / bare ({RUNNER_WINDOW} in flight), median of {rounds}: {ratio:.3} \
                  (target >= 0.8; rounds {ratios:.3?}); processor time per message bare / hotline, \
-                 median: {:.3}",
-                ratios[ratios.len() / 2],
-                cpu_ratios[cpu_ratios.len() / 2],
+                 median: {cpu_ratio:.3}",
             );
         }
         // Once, after the rounds (they would otherwise disturb them): the bare client with every
@@ -755,8 +758,7 @@ fn main() {
                 .print("receive floor (getUpdates, ids only)");
             let floor = receive_floor(Decode::Typed).await;
             floor.print("receive floor (getUpdates, typed)");
-            bare_cpu.sort_by(f64::total_cmp);
-            let bare_cpu = bare_cpu[bare_cpu.len() / 2];
+            let bare_cpu = median(&mut bare_cpu);
             let calls = 1.0 + USERS as f64 / (USERS * PER_USER) as f64;
             println!(
                 "ceiling: bare {bare_cpu:.0} us per call (median); a desk pays {calls:.1} calls \
