@@ -676,7 +676,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // RELAY_E2E_PHASES=hotline,bare,floor,paced,limited picks phases (all by default), for profiling.
+    // RELAY_E2E_PHASES=hotline,bare,bare1000,floor,paced,limited picks phases (all by default), for profiling.
     let phases = std::env::var("RELAY_E2E_PHASES").unwrap_or_default();
     let run = |phase: &str| phases.is_empty() || phases.split(',').any(|p| p == phase);
     runtime.block_on(async {
@@ -744,7 +744,7 @@ fn main() {
         }
         // Once, after the rounds (they would otherwise disturb them): the bare client with every
         // user's copies at once, and the floor under any polling desk.
-        if run("bare") {
+        if run("bare1000") {
             bare(USERS)
                 .await
                 .print(&format!("bare copyMessage ({USERS} in flight, per-user order)"));

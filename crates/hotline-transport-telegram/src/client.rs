@@ -160,16 +160,17 @@ impl TelegramClient {
         &self.bot
     }
 
-    /// `getUpdates`, with each update left as raw JSON text: a runner reads only the id of an
-    /// update it already holds (Telegram sends unfinished ones again with every poll) and decodes
-    /// the fresh ones once, straight into frankenstein's types.
+    /// `getUpdates`, each update read in the same pass as the answer: its id, and its content
+    /// left as raw JSON text. A runner reads only the id of an update it already holds
+    /// (Telegram sends unfinished ones again with every poll) and decodes the fresh ones once,
+    /// straight into frankenstein's types.
     pub(crate) async fn get_updates_raw(
         &self,
         params: Value,
-    ) -> Result<Vec<Box<serde_json::value::RawValue>>, ApiError> {
+    ) -> Result<Vec<crate::runner::RawUpdate>, ApiError> {
         #[derive(serde::Deserialize)]
         struct Envelope {
-            result: Vec<Box<serde_json::value::RawValue>>,
+            result: Vec<crate::runner::RawUpdate>,
         }
         let answer: Result<Envelope, frankenstein::Error> =
             self.bot.request("getUpdates", Some(params)).await;

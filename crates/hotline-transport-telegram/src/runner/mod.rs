@@ -2,6 +2,8 @@
 
 mod polling;
 mod update_json;
+
+pub(crate) use update_json::RawUpdate;
 mod webhook;
 
 pub use polling::ALLOWED_UPDATES;

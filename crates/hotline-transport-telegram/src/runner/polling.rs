@@ -6,7 +6,7 @@
 //! skipped. A crash therefore re-delivers at most what was in flight, and the store's record of
 //! handled events keeps those from being relayed twice.
 
-use super::update_json::UpdateJson;
+use super::update_json::RawUpdate;
 use crate::Error;
 use crate::albums::Run;
 use crate::hotline::Hotline;
@@ -161,12 +161,11 @@ impl Hotline {
                     }
                 }
             };
-            for raw in updates {
-                let Some(update) = UpdateJson::read(raw.get()) else {
+            for update in updates {
+                let RawUpdate::Read { id, .. } = update else {
                     tracing::warn!("hotline: an update without update_id was skipped");
                     continue;
                 };
-                let id = update.id;
                 if id < offset || in_flight.contains_key(&id) {
                     continue; // delivered again while still in flight
                 }
