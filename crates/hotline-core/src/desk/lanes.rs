@@ -2,9 +2,10 @@
 
 use crate::error::Error;
 use crate::event::{Event, Lane};
+use foldhash::HashMap;
 use futures_util::FutureExt;
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;

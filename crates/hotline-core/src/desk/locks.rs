@@ -1,7 +1,7 @@
 //! Per-user locks: one event of a user at a time, in the order they asked.
 
 use crate::ids::UserId;
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 

@@ -4,7 +4,7 @@ use super::{Commit, Conversation, MessageLink, Status, Store, StoreError};
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
 use async_trait::async_trait;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 /// A [`Store`] in process memory. Nothing survives a restart: use a SQL store in production.
@@ -16,6 +16,8 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
+/// The maps hash with foldhash rather than the standard SipHash: their keys are ids Telegram
+/// assigns, not text a user chooses, and a relayed message looks up and inserts several of them.
 #[derive(Debug, Default)]
 struct Inner {
     // Kept encoded (postcard): one small allocation per user instead of a struct and five
