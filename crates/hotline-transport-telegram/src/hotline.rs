@@ -178,7 +178,16 @@ impl Hotline {
 
     /// [`Hotline::handle_update`], choosing how the desk's work is run.
     pub(crate) fn take_update(&self, update: &Update, run: Run) -> Handled {
-        let decoded = decode::decode(update, self.desk.config().backend_group);
+        self.take_decoded(decode::decode(update, self.backend_group()), run)
+    }
+
+    /// The backend group's chat id.
+    pub(crate) fn backend_group(&self) -> hotline_core::ChatId {
+        self.desk.config().backend_group
+    }
+
+    /// Hands an update already decoded for this desk's backend group to the desk.
+    pub(crate) fn take_decoded(&self, decoded: decode::Decoded, run: Run) -> Handled {
         if (decoded.event.is_some() || decoded.answer_callback.is_some())
             && tokio::runtime::Handle::try_current().is_err()
         {
@@ -217,7 +226,7 @@ impl Hotline {
         self.albums.submit(
             &self.desk,
             Event::HandOver {
-                user: decode::profile(user),
+                user: decode::profile(decode::Sender::from(user)),
             },
         )
     }

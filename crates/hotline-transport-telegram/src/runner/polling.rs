@@ -10,7 +10,6 @@ use super::update_json::RawUpdate;
 use crate::Error;
 use crate::albums::Run;
 use crate::hotline::Hotline;
-use frankenstein::updates::Update;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::json;
@@ -35,7 +34,7 @@ impl Hotline {
     /// past the desk's own retries) hands the update to the desk again, with back-off, instead of
     /// acknowledging it: the offset never moves past an update that was not handled. Events of it
     /// that did complete are recorded as handled and are not repeated.
-    async fn finish_update(&self, id: i64, update: &Update, completion: crate::Completion) {
+    async fn finish_update(&self, id: i64, update: &RawUpdate, completion: crate::Completion) {
         let mut completion = completion;
         let mut wait = Duration::from_millis(500);
         loop {
@@ -45,7 +44,11 @@ impl Hotline {
                     tracing::warn!(%error, update_id = id, ?wait, "hotline: an update failed; handing it over again");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
-                    completion = self.take_update(update, Run::Here).completion;
+                    // It decoded the first time; the same text decodes the same way again.
+                    let Ok(decoded) = update.decode_for(self.backend_group()) else {
+                        return;
+                    };
+                    completion = self.take_decoded(decoded, Run::Here).completion;
                 }
                 Err(error) => {
                     tracing::warn!(%error, update_id = id, "hotline: an update could not be handled and was given up");
@@ -170,12 +173,12 @@ impl Hotline {
                     continue; // delivered again while still in flight
                 }
                 in_flight.insert(id, false);
-                match update.decode() {
-                    Ok(update) => {
+                match update.decode_for(self.backend_group()) {
+                    Ok(decoded) => {
                         // Dispatched here, in update order. The desk's work for it runs inside
                         // its completion (no task per update: this loop polls every completion
                         // to the end, see `finishing`), or behind its lane's earlier events.
-                        let completion = self.take_update(&update, Run::Here).completion;
+                        let completion = self.take_decoded(decoded, Run::Here).completion;
                         finishing.push(Box::pin(async move {
                             self.finish_update(id, &update, completion).await;
                             id

@@ -3,15 +3,18 @@
 //! A polling runner gets every update it holds again with each poll (the offset is the low
 //! watermark), so most updates it reads are only checked by id and dropped. Each update of the
 //! answer is read once, as the answer itself is read: its id, and its content field (`"message":
-//! {...}`) kept as raw JSON text. The content is decoded into frankenstein's types only for a
-//! fresh update, and straight from its own text: frankenstein's `Update` flattens its content,
-//! which makes serde buffer the whole message in an intermediate tree and decode it twice.
+//! {...}`) kept as raw JSON text. The content is decoded only for a fresh update, straight from
+//! its own text: a message as a [`LeanMessage`], any other kind into frankenstein's types
+//! (frankenstein's `Update` flattens its content, which makes serde buffer the whole message in
+//! an intermediate tree and decode it twice, so the content is decoded on its own).
 //!
 //! An element of the answer that is not an update object must not fail the whole answer (the
 //! runner would then ask again forever): it is read as [`RawUpdate::Unreadable`] and skipped.
 
-use frankenstein::types::{CallbackQuery, ChatMemberUpdated, Message, MessageReactionUpdated};
+use crate::decode::{self, Decoded, LeanMessage};
+use frankenstein::types::{CallbackQuery, ChatMemberUpdated, MessageReactionUpdated};
 use frankenstein::updates::{Update, UpdateContent};
+use hotline_core::ChatId;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
@@ -31,6 +34,26 @@ pub(crate) enum RawUpdate {
 }
 
 impl RawUpdate {
+    /// What the update means to a desk whose backend group is `group`. New and edited messages,
+    /// nearly all of a desk's traffic, are decoded as [`LeanMessage`]s (only the fields the desk
+    /// reads); every other kind through frankenstein's types, as a host's updates are.
+    pub(crate) fn decode_for(&self, group: ChatId) -> Result<Decoded, serde_json::Error> {
+        if let RawUpdate::Read { fields, .. } = self
+            && let [(kind, raw)] = fields.as_slice()
+        {
+            let edited = match kind.as_str() {
+                "message" => Some(false),
+                "edited_message" => Some(true),
+                _ => None,
+            };
+            if let Some(edited) = edited {
+                let message: LeanMessage = serde_json::from_str(raw.get())?;
+                return Ok(decode::decode_message(&message, group, edited));
+            }
+        }
+        self.decode().map(|update| decode::decode(&update, group))
+    }
+
     /// Decodes the update into frankenstein's types. An error means a kind or field newer than
     /// frankenstein's types: the same update read as a whole gives the same error.
     pub(crate) fn decode(&self) -> Result<Update, serde_json::Error> {
@@ -57,15 +80,12 @@ impl RawUpdate {
     }
 }
 
-/// The content of an update of `kind`. The kinds the desk acts on are decoded straight into
-/// their type; any other goes through frankenstein's enum (as `{"kind": ...}`), which knows them all.
+/// The content of an update of `kind`. The other kinds the desk acts on (messages are read by
+/// [`RawUpdate::decode_for`] as lean messages) are decoded straight into their type; any other
+/// goes through frankenstein's enum (as `{"kind": ...}`), which knows them all.
 fn content(kind: &str, raw: &RawValue) -> Result<UpdateContent, serde_json::Error> {
     let text = raw.get();
     Ok(match kind {
-        "message" => UpdateContent::Message(Box::new(serde_json::from_str::<Message>(text)?)),
-        "edited_message" => {
-            UpdateContent::EditedMessage(Box::new(serde_json::from_str::<Message>(text)?))
-        }
         "callback_query" => {
             UpdateContent::CallbackQuery(Box::new(serde_json::from_str::<CallbackQuery>(text)?))
         }

@@ -1,5 +1,9 @@
 //! Telegram updates → the desk's events. Pure: no I/O, unit-tested on JSON updates.
 
+mod lean;
+
+pub(crate) use lean::LeanMessage;
+
 use frankenstein::types::{ChatMember, ChatType, Message, ReactionType, User};
 use frankenstein::updates::{Update, UpdateContent};
 use hotline_core::{ChatId, Event, IncomingMessage, MessageId, TopicId, UserId, UserProfile};
@@ -37,44 +41,160 @@ impl Decoded {
     }
 }
 
-pub(crate) fn profile(user: &User) -> UserProfile {
+/// The sender of a message, borrowed from whichever type the message was decoded into.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sender<'a> {
+    pub id: u64,
+    pub is_bot: bool,
+    pub first_name: &'a str,
+    pub last_name: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub language_code: Option<&'a str>,
+}
+
+impl<'a> From<&'a User> for Sender<'a> {
+    fn from(user: &'a User) -> Self {
+        Self {
+            id: user.id,
+            is_bot: user.is_bot,
+            first_name: &user.first_name,
+            last_name: user.last_name.as_deref(),
+            username: user.username.as_deref(),
+            language_code: user.language_code.as_deref(),
+        }
+    }
+}
+
+/// What the desk reads of a message. Implemented by frankenstein's [`Message`] (the updates a
+/// host bot hands over) and by [`LeanMessage`] (the polling runner's, which decodes only these
+/// fields): one decoding logic for both, so they cannot drift apart.
+pub(crate) trait MessageFields {
+    /// `message_id`.
+    fn id(&self) -> i32;
+    /// `date`.
+    fn date(&self) -> u64;
+    /// `edit_date`.
+    fn edit_date(&self) -> Option<u64>;
+    /// `chat.id`.
+    fn chat_id(&self) -> i64;
+    /// Whether `chat.type` is `private`.
+    fn in_private_chat(&self) -> bool;
+    /// `from`.
+    fn sender(&self) -> Option<Sender<'_>>;
+    /// `sender_chat.id`.
+    fn sender_chat_id(&self) -> Option<i64>;
+    /// `message_thread_id`.
+    fn thread_id(&self) -> Option<i32>;
+    /// `is_topic_message`.
+    fn is_topic_message(&self) -> bool;
+    /// `reply_to_message.message_id`.
+    fn reply_to_id(&self) -> Option<i32>;
+    /// `text`.
+    fn text(&self) -> Option<&str>;
+    /// `caption`.
+    fn caption(&self) -> Option<&str>;
+    /// `media_group_id`.
+    fn media_group_id(&self) -> Option<&str>;
+    /// Whether this is the service message of a topic closed.
+    fn closes_topic(&self) -> bool;
+    /// Whether this is the service message of a topic reopened.
+    fn reopens_topic(&self) -> bool;
+    /// Whether it carries content other than text that operators relay: a photo, document,
+    /// video, voice, audio, video note, sticker, animation, location, contact or poll.
+    fn has_media(&self) -> bool;
+}
+
+impl MessageFields for Message {
+    fn id(&self) -> i32 {
+        self.message_id
+    }
+    fn date(&self) -> u64 {
+        self.date
+    }
+    fn edit_date(&self) -> Option<u64> {
+        self.edit_date
+    }
+    fn chat_id(&self) -> i64 {
+        self.chat.id
+    }
+    fn in_private_chat(&self) -> bool {
+        self.chat.type_field == ChatType::Private
+    }
+    fn sender(&self) -> Option<Sender<'_>> {
+        self.from.as_deref().map(Sender::from)
+    }
+    fn sender_chat_id(&self) -> Option<i64> {
+        self.sender_chat.as_ref().map(|c| c.id)
+    }
+    fn thread_id(&self) -> Option<i32> {
+        self.message_thread_id
+    }
+    fn is_topic_message(&self) -> bool {
+        self.is_topic_message == Some(true)
+    }
+    fn reply_to_id(&self) -> Option<i32> {
+        self.reply_to_message.as_ref().map(|r| r.message_id)
+    }
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+    fn caption(&self) -> Option<&str> {
+        self.caption.as_deref()
+    }
+    fn media_group_id(&self) -> Option<&str> {
+        self.media_group_id.as_deref()
+    }
+    fn closes_topic(&self) -> bool {
+        self.forum_topic_closed.is_some()
+    }
+    fn reopens_topic(&self) -> bool {
+        self.forum_topic_reopened.is_some()
+    }
+    fn has_media(&self) -> bool {
+        self.photo.is_some()
+            || self.document.is_some()
+            || self.video.is_some()
+            || self.voice.is_some()
+            || self.audio.is_some()
+            || self.video_note.is_some()
+            || self.sticker.is_some()
+            || self.animation.is_some()
+            || self.location.is_some()
+            || self.contact.is_some()
+            || self.poll.is_some()
+    }
+}
+
+pub(crate) fn profile(sender: Sender<'_>) -> UserProfile {
     UserProfile {
-        id: UserId(i64::try_from(user.id).unwrap_or(i64::MAX)),
-        first_name: user.first_name.clone(),
-        last_name: user.last_name.clone(),
-        username: user.username.clone(),
-        language_code: user.language_code.clone(),
+        id: UserId(i64::try_from(sender.id).unwrap_or(i64::MAX)),
+        first_name: sender.first_name.to_owned(),
+        last_name: sender.last_name.map(str::to_owned),
+        username: sender.username.map(str::to_owned),
+        language_code: sender.language_code.map(str::to_owned),
     }
 }
 
 /// What the desk needs of a message. In a forum topic, a message that replies to nothing else
 /// carries the topic's creation message as `reply_to_message`: that is not a reply.
-pub(crate) fn incoming(message: &Message) -> IncomingMessage {
+pub(crate) fn incoming(message: &impl MessageFields) -> IncomingMessage {
     let reply_to = message
-        .reply_to_message
-        .as_ref()
-        .map(|r| r.message_id)
-        .filter(|id| {
-            Some(*id) != message.message_thread_id || message.is_topic_message != Some(true)
-        })
+        .reply_to_id()
+        .filter(|id| Some(*id) != message.thread_id() || !message.is_topic_message())
         .map(MessageId::from);
     IncomingMessage {
-        id: MessageId::from(message.message_id),
-        text: message.text.clone().or_else(|| message.caption.clone()),
-        has_media: message.text.is_none(),
+        id: MessageId::from(message.id()),
+        text: message.text().or(message.caption()).map(str::to_owned),
+        has_media: message.text().is_none(),
         reply_to,
-        media_group: message.media_group_id.clone(),
-        date: i64::try_from(message.edit_date.unwrap_or(message.date)).unwrap_or_default(),
+        media_group: message.media_group_id().map(str::to_owned),
+        date: i64::try_from(message.edit_date().unwrap_or(message.date())).unwrap_or_default(),
     }
 }
 
-fn is_private(message: &Message) -> bool {
-    message.chat.type_field == ChatType::Private
-}
-
-fn topic_of(message: &Message) -> Option<TopicId> {
-    if message.is_topic_message == Some(true) {
-        message.message_thread_id.map(|t| TopicId(i64::from(t)))
+fn topic_of(message: &impl MessageFields) -> Option<TopicId> {
+    if message.is_topic_message() {
+        message.thread_id().map(|t| TopicId(i64::from(t)))
     } else {
         None
     }
@@ -93,8 +213,8 @@ fn emoji(reactions: &[ReactionType]) -> Vec<String> {
 /// Decodes one update for a desk whose backend group is `group`.
 pub(crate) fn decode(update: &Update, group: ChatId) -> Decoded {
     match &update.content {
-        UpdateContent::Message(message) => decode_message(message, group, false),
-        UpdateContent::EditedMessage(message) => decode_message(message, group, true),
+        UpdateContent::Message(message) => decode_message(message.as_ref(), group, false),
+        UpdateContent::EditedMessage(message) => decode_message(message.as_ref(), group, true),
         UpdateContent::MessageReaction(reaction) => {
             let emoji = emoji(&reaction.new_reaction);
             let message = MessageId::from(reaction.message_id);
@@ -128,7 +248,7 @@ pub(crate) fn decode(update: &Update, group: ChatId) -> Decoded {
         UpdateContent::CallbackQuery(query) if query.data.as_deref() == Some(HUMAN_CALLBACK) => {
             Decoded {
                 event: Some(Event::HandOver {
-                    user: profile(&query.from),
+                    user: profile(Sender::from(&query.from)),
                 }),
                 consumed: true,
                 answer_callback: Some(query.id.clone()),
@@ -138,18 +258,19 @@ pub(crate) fn decode(update: &Update, group: ChatId) -> Decoded {
     }
 }
 
-fn decode_message(message: &Message, group: ChatId, edited: bool) -> Decoded {
-    let Some(from) = message.from.as_deref() else {
+/// Decodes one message (new or edited) for a desk whose backend group is `group`.
+pub(crate) fn decode_message(message: &impl MessageFields, group: ChatId, edited: bool) -> Decoded {
+    let Some(from) = message.sender() else {
         return Decoded::pass(None);
     };
-    if is_private(message) {
+    if message.in_private_chat() {
         if from.is_bot {
             return Decoded::pass(None);
         }
         let message_in = incoming(message);
         let event = if edited {
             Event::UserEdited {
-                user: UserId(message.chat.id),
+                user: UserId(message.chat_id()),
                 message: message_in,
             }
         } else {
@@ -160,38 +281,23 @@ fn decode_message(message: &Message, group: ChatId, edited: bool) -> Decoded {
         };
         return Decoded::pass(Some(event));
     }
-    if message.chat.id != group.0 {
+    if message.chat_id() != group.0 {
         return Decoded::pass(None);
     }
     // Everything in the backend group is the desk's.
-    let topic = message.message_thread_id.map(|t| TopicId(i64::from(t)));
+    let topic = message.thread_id().map(|t| TopicId(i64::from(t)));
     if let Some(topic) = topic {
-        if message.forum_topic_closed.is_some() {
+        if message.closes_topic() {
             return Decoded::consume(Some(Event::TopicClosed { chat: group, topic }));
         }
-        if message.forum_topic_reopened.is_some() {
+        if message.reopens_topic() {
             return Decoded::consume(Some(Event::TopicReopened { chat: group, topic }));
         }
     }
-    let is_content = message.text.is_some()
-        || message.caption.is_some()
-        || message.photo.is_some()
-        || message.document.is_some()
-        || message.video.is_some()
-        || message.voice.is_some()
-        || message.audio.is_some()
-        || message.video_note.is_some()
-        || message.sticker.is_some()
-        || message.animation.is_some()
-        || message.location.is_some()
-        || message.contact.is_some()
-        || message.poll.is_some();
+    let is_content = message.text().is_some() || message.caption().is_some() || message.has_media();
     // An anonymous admin writes as the group itself (`from` is Telegram's GroupAnonymousBot):
     // still an operator. Other bots in the group are not.
-    let anonymous_admin = message
-        .sender_chat
-        .as_ref()
-        .is_some_and(|c| c.id == group.0);
+    let anonymous_admin = message.sender_chat_id() == Some(group.0);
     if (from.is_bot && !anonymous_admin) || !is_content {
         return Decoded::consume(None);
     }
