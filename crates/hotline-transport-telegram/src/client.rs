@@ -181,16 +181,31 @@ impl TelegramClient {
 
     /// Calls `method` with JSON `params` and returns the envelope's `result`.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, ApiError> {
-        let answer: Result<Value, frankenstein::Error> =
+        self.call_as(method, params).await
+    }
+
+    /// Calls `method` with `params` and reads the envelope's `result` as `R`. The desk's most
+    /// frequent call, a copy, passes a struct and reads only the new message's id, instead of
+    /// building and reading maps of JSON values.
+    pub(crate) async fn call_as<P, R>(&self, method: &str, params: P) -> Result<R, ApiError>
+    where
+        P: serde::Serialize + fmt::Debug + Send,
+        R: serde::de::DeserializeOwned,
+    {
+        #[derive(serde::Deserialize)]
+        struct Envelope<R> {
+            result: Option<R>,
+        }
+        let answer: Result<Envelope<R>, frankenstein::Error> =
             self.bot.request(method, Some(params)).await;
         match answer {
-            Ok(mut envelope) => match envelope.get_mut("result") {
-                Some(result) => Ok(result.take()),
-                None => Err(ApiError::Decode {
-                    method: method.to_owned(),
-                    reason: "no `result` in the answer".into(),
-                }),
-            },
+            Ok(Envelope {
+                result: Some(result),
+            }) => Ok(result),
+            Ok(Envelope { result: None }) => Err(ApiError::Decode {
+                method: method.to_owned(),
+                reason: "no `result` in the answer".into(),
+            }),
             Err(error) => Err(api_error(method, error)),
         }
     }

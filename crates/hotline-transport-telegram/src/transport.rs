@@ -7,6 +7,8 @@ use hotline_core::{
     Action, Greeting, GreetingButton, MessageId, Performed, Priority, Recipient, TopicId,
     TransportError,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,21 +42,29 @@ impl TelegramTransport {
     }
 
     /// Waits for the pacer, then calls.
-    async fn call(
+    async fn call<P, R>(
         &self,
         chat: i64,
         priority: Priority,
         method: &str,
-        params: Value,
-    ) -> Result<Value, TransportError> {
+        params: P,
+    ) -> Result<R, TransportError>
+    where
+        P: Serialize + std::fmt::Debug + Send,
+        R: DeserializeOwned,
+    {
         self.pacer.acquire(chat, priority).await;
         self.send(chat, method, params).await
     }
 
     /// Calls now (the pacer already let this call go) and classifies a failure; a 429 holds the
     /// chat in the pacer for as long as Telegram asked.
-    async fn send(&self, chat: i64, method: &str, params: Value) -> Result<Value, TransportError> {
-        self.client.call(method, params).await.map_err(|error| {
+    async fn send<P, R>(&self, chat: i64, method: &str, params: P) -> Result<R, TransportError>
+    where
+        P: Serialize + std::fmt::Debug + Send,
+        R: DeserializeOwned,
+    {
+        self.client.call_as(method, params).await.map_err(|error| {
             let classified = error.classify(self.pacer.limits().time_scale);
             if let TransportError::RetryAfter(wait) = classified {
                 self.pacer.penalize(chat, wait);
@@ -82,7 +92,7 @@ impl TelegramTransport {
                     return;
                 };
                 let params = json!({"chat_id": chat, "message_thread_id": topic, "name": name});
-                match this.send(chat, "editForumTopic", params).await {
+                match this.send::<_, Value>(chat, "editForumTopic", params).await {
                     Ok(_) => return,
                     Err(error) if error.is_transient() => {
                         // Put the name back unless a newer one arrived meanwhile (after a 429
@@ -120,43 +130,82 @@ fn cut(text: &str, limit: usize) -> String {
     }
 }
 
-fn reply(reply_to: Option<MessageId>) -> Value {
-    match reply_to {
-        Some(id) => json!({"message_id": id.0, "allow_sending_without_reply": true}),
-        None => Value::Null,
+/// `copyMessage`'s parameters: the desk's most frequent call, sent as a struct rather than
+/// built as a map of JSON values.
+#[derive(Debug, Serialize)]
+struct CopyOne {
+    chat_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_thread_id: Option<i64>,
+    from_chat_id: i64,
+    message_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_parameters: Option<ReplyTo>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReplyTo {
+    message_id: i64,
+    allow_sending_without_reply: bool,
+}
+
+impl CopyOne {
+    /// The copy an action makes, when it is the copy of one message.
+    fn of(action: &Action) -> Option<Self> {
+        let (chat, topic, from, messages, reply_to) = match action {
+            Action::CopyToTopic {
+                chat,
+                topic,
+                from,
+                messages,
+                reply_to,
+            } => (chat.0, Some(topic.0), from.0, messages, reply_to),
+            Action::CopyToUser {
+                user,
+                from,
+                messages,
+                reply_to,
+            } => (user.0, None, from.0, messages, reply_to),
+            _ => return None,
+        };
+        let [message] = messages.as_slice() else {
+            return None;
+        };
+        Some(Self {
+            chat_id: chat,
+            message_thread_id: topic,
+            from_chat_id: from,
+            message_id: message.0,
+            reply_parameters: reply_to.map(|id| ReplyTo {
+                message_id: id.0,
+                allow_sending_without_reply: true,
+            }),
+        })
     }
 }
 
-/// A copy of one message, or of an album in one call.
-fn copy(
-    chat: i64,
-    topic: Option<TopicId>,
-    from: i64,
-    messages: &[MessageId],
-    reply_to: Option<MessageId>,
-) -> (&'static str, Value) {
-    let mut params = match messages {
-        [one] => json!({"chat_id": chat, "from_chat_id": from, "message_id": one.0}),
-        many => json!({
-            "chat_id": chat,
-            "from_chat_id": from,
-            "message_ids": many.iter().map(|m| m.0).collect::<Vec<_>>(),
-        }),
-    };
+/// The part of a sent message's answer the desk reads.
+#[derive(Debug, serde::Deserialize)]
+struct SentId {
+    message_id: i64,
+}
+
+/// An album's copy in one call (a single message's is [`CopyOne`]).
+fn copy_many(chat: i64, topic: Option<TopicId>, from: i64, messages: &[MessageId]) -> Value {
+    let mut params = json!({
+        "chat_id": chat,
+        "from_chat_id": from,
+        "message_ids": messages.iter().map(|m| m.0).collect::<Vec<_>>(),
+    });
     if let Some(topic) = topic {
         params["message_thread_id"] = json!(topic.0);
     }
-    if messages.len() == 1 && reply_to.is_some() {
-        params["reply_parameters"] = reply(reply_to);
-    }
-    (
-        if messages.len() == 1 {
-            "copyMessage"
-        } else {
-            "copyMessages"
-        },
-        params,
-    )
+    params
+}
+
+/// A struct's JSON form (for [`request_for`], whose callers read parameters as JSON).
+fn json_of(params: &impl Serialize) -> Value {
+    serde_json::to_value(params).unwrap_or_default()
 }
 
 /// The Bot API call for an action: method and JSON parameters.
@@ -171,8 +220,14 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             topic,
             from,
             messages,
-            reply_to,
-        } => copy(chat.0, Some(*topic), from.0, messages, *reply_to),
+            ..
+        } => match CopyOne::of(action) {
+            Some(one) => ("copyMessage", json_of(&one)),
+            None => (
+                "copyMessages",
+                copy_many(chat.0, Some(*topic), from.0, messages),
+            ),
+        },
         Action::MirrorToTopic {
             chat,
             topic,
@@ -204,8 +259,11 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             user,
             from,
             messages,
-            reply_to,
-        } => copy(user.0, None, from.0, messages, *reply_to),
+            ..
+        } => match CopyOne::of(action) {
+            Some(one) => ("copyMessage", json_of(&one)),
+            None => ("copyMessages", copy_many(user.0, None, from.0, messages)),
+        },
         Action::SendNotice { to, text, markdown } => {
             let mut params = match to {
                 Recipient::User(user) => json!({"chat_id": user.0}),
@@ -371,14 +429,28 @@ impl hotline_core::Transport for TelegramTransport {
             let mut calls = greeting_calls(user.0, greeting);
             calls.pop();
             for (method, params) in calls {
-                if let Err(error) = self.call(user.0, action.priority(), method, params).await {
+                if let Err(error) = self
+                    .call::<_, Value>(user.0, action.priority(), method, params)
+                    .await
+                {
                     tracing::warn!(%error, "hotline: the greeting's {method} could not be sent");
                 }
             }
         }
+        if let Some(copy) = CopyOne::of(action) {
+            let sent: SentId = self
+                .call(
+                    action.target_chat().0,
+                    action.priority(),
+                    "copyMessage",
+                    copy,
+                )
+                .await?;
+            return Ok(Performed::Messages(vec![MessageId(sent.message_id)]));
+        }
         let (method, params) = request_for(action);
         match self
-            .call(action.target_chat().0, action.priority(), method, params)
+            .call::<_, Value>(action.target_chat().0, action.priority(), method, params)
             .await
         {
             Ok(result) => performed_from(action, &result),
