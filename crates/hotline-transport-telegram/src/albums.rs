@@ -20,7 +20,8 @@ pub(crate) enum Run {
     /// On a task of its lane (`Desk::dispatch`): it goes on if nobody waits for it.
     Spawned,
     /// Inside the completion, when its lane is idle (`Desk::run_in_lane`): for a caller that
-    /// polls every completion to the end (the polling runner), it saves a task per update.
+    /// polls every completion to the end (the polling runner, on a task per update), it saves
+    /// the lane's queue and a second task.
     Here,
 }
 
