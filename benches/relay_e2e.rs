@@ -65,7 +65,7 @@ const PER_USER: usize = 10;
 /// The polling runner keeps at most this many updates in flight (see `runner/polling.rs`).
 const RUNNER_WINDOW: usize = 100;
 /// Rounds of the desk against the bare client (`RELAY_E2E_ROUNDS` overrides).
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 15;
 
 /// The store the desk uses (`MemoryStore`), noting when the link of each user message is
 /// committed: right after the desk got the `copyMessage` answer, so the copy is in the topic.
