@@ -72,77 +72,24 @@ struct LeanReply {
     message_id: i32,
 }
 
-impl MessageFields for LeanMessage {
-    fn id(&self) -> i32 {
-        self.message_id
-    }
-    fn date(&self) -> u64 {
-        self.date
-    }
-    fn edit_date(&self) -> Option<u64> {
-        self.edit_date
-    }
-    fn chat_id(&self) -> i64 {
-        self.chat.id
-    }
-    fn in_private_chat(&self) -> bool {
-        self.chat.kind == ChatKind::Private
-    }
-    fn sender(&self) -> Option<Sender<'_>> {
-        self.from.as_ref().map(|user| Sender {
+impl<'a> From<&'a LeanUser> for Sender<'a> {
+    fn from(user: &'a LeanUser) -> Self {
+        Sender {
             id: user.id,
             is_bot: user.is_bot,
             first_name: &user.first_name,
             last_name: user.last_name.as_deref(),
             username: user.username.as_deref(),
             language_code: user.language_code.as_deref(),
-        })
-    }
-    fn sender_chat_id(&self) -> Option<i64> {
-        self.sender_chat.as_ref().map(|c| c.id)
-    }
-    fn thread_id(&self) -> Option<i32> {
-        self.message_thread_id
-    }
-    fn is_topic_message(&self) -> bool {
-        self.is_topic_message == Some(true)
-    }
-    fn reply_to_id(&self) -> Option<i32> {
-        self.reply_to_message.as_ref().map(|r| r.message_id)
-    }
-    fn text(&self) -> Option<&str> {
-        self.text.as_deref()
-    }
-    fn caption(&self) -> Option<&str> {
-        self.caption.as_deref()
-    }
-    fn media_group_id(&self) -> Option<&str> {
-        self.media_group_id.as_deref()
-    }
-    fn closes_topic(&self) -> bool {
-        self.forum_topic_closed.is_some()
-    }
-    fn reopens_topic(&self) -> bool {
-        self.forum_topic_reopened.is_some()
-    }
-    fn has_media(&self) -> bool {
-        [
-            &self.photo,
-            &self.document,
-            &self.video,
-            &self.voice,
-            &self.audio,
-            &self.video_note,
-            &self.sticker,
-            &self.animation,
-            &self.location,
-            &self.contact,
-            &self.poll,
-        ]
-        .iter()
-        .any(|field| field.is_some())
+        }
     }
 }
+
+super::impl_message_fields!(
+    LeanMessage,
+    private: |message| message.chat.kind == ChatKind::Private,
+    sender: |message| message.from.as_ref().map(Sender::from),
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,5 @@
 //! Telegram updates → the desk's events. Pure: no I/O, unit-tested on JSON updates.
 
-mod lean;
-
-pub(crate) use lean::LeanMessage;
-
 use frankenstein::types::{ChatMember, ChatType, Message, ReactionType, User};
 use frankenstein::updates::{Update, UpdateContent};
 use hotline_core::{ChatId, Event, IncomingMessage, MessageId, TopicId, UserId, UserProfile};
@@ -104,66 +100,86 @@ pub(crate) trait MessageFields {
     fn has_media(&self) -> bool;
 }
 
-impl MessageFields for Message {
-    fn id(&self) -> i32 {
-        self.message_id
-    }
-    fn date(&self) -> u64 {
-        self.date
-    }
-    fn edit_date(&self) -> Option<u64> {
-        self.edit_date
-    }
-    fn chat_id(&self) -> i64 {
-        self.chat.id
-    }
-    fn in_private_chat(&self) -> bool {
-        self.chat.type_field == ChatType::Private
-    }
-    fn sender(&self) -> Option<Sender<'_>> {
-        self.from.as_deref().map(Sender::from)
-    }
-    fn sender_chat_id(&self) -> Option<i64> {
-        self.sender_chat.as_ref().map(|c| c.id)
-    }
-    fn thread_id(&self) -> Option<i32> {
-        self.message_thread_id
-    }
-    fn is_topic_message(&self) -> bool {
-        self.is_topic_message == Some(true)
-    }
-    fn reply_to_id(&self) -> Option<i32> {
-        self.reply_to_message.as_ref().map(|r| r.message_id)
-    }
-    fn text(&self) -> Option<&str> {
-        self.text.as_deref()
-    }
-    fn caption(&self) -> Option<&str> {
-        self.caption.as_deref()
-    }
-    fn media_group_id(&self) -> Option<&str> {
-        self.media_group_id.as_deref()
-    }
-    fn closes_topic(&self) -> bool {
-        self.forum_topic_closed.is_some()
-    }
-    fn reopens_topic(&self) -> bool {
-        self.forum_topic_reopened.is_some()
-    }
-    fn has_media(&self) -> bool {
-        self.photo.is_some()
-            || self.document.is_some()
-            || self.video.is_some()
-            || self.voice.is_some()
-            || self.audio.is_some()
-            || self.video_note.is_some()
-            || self.sticker.is_some()
-            || self.animation.is_some()
-            || self.location.is_some()
-            || self.contact.is_some()
-            || self.poll.is_some()
-    }
+/// Implements [`MessageFields`] for a message type whose fields carry Telegram's names, as both
+/// frankenstein's `Message` and `LeanMessage` do; only how the chat's type and the sender are
+/// read differs, and is given (as `|message| expression`).
+macro_rules! impl_message_fields {
+    ($type:ty, private: |$p:ident| $private:expr, sender: |$s:ident| $sender:expr $(,)?) => {
+        impl MessageFields for $type {
+            fn id(&self) -> i32 {
+                self.message_id
+            }
+            fn date(&self) -> u64 {
+                self.date
+            }
+            fn edit_date(&self) -> Option<u64> {
+                self.edit_date
+            }
+            fn chat_id(&self) -> i64 {
+                self.chat.id
+            }
+            fn in_private_chat(&self) -> bool {
+                let $p = self;
+                $private
+            }
+            fn sender(&self) -> Option<Sender<'_>> {
+                let $s = self;
+                $sender
+            }
+            fn sender_chat_id(&self) -> Option<i64> {
+                self.sender_chat.as_ref().map(|c| c.id)
+            }
+            fn thread_id(&self) -> Option<i32> {
+                self.message_thread_id
+            }
+            fn is_topic_message(&self) -> bool {
+                self.is_topic_message == Some(true)
+            }
+            fn reply_to_id(&self) -> Option<i32> {
+                self.reply_to_message.as_ref().map(|r| r.message_id)
+            }
+            fn text(&self) -> Option<&str> {
+                self.text.as_deref()
+            }
+            fn caption(&self) -> Option<&str> {
+                self.caption.as_deref()
+            }
+            fn media_group_id(&self) -> Option<&str> {
+                self.media_group_id.as_deref()
+            }
+            fn closes_topic(&self) -> bool {
+                self.forum_topic_closed.is_some()
+            }
+            fn reopens_topic(&self) -> bool {
+                self.forum_topic_reopened.is_some()
+            }
+            fn has_media(&self) -> bool {
+                self.photo.is_some()
+                    || self.document.is_some()
+                    || self.video.is_some()
+                    || self.voice.is_some()
+                    || self.audio.is_some()
+                    || self.video_note.is_some()
+                    || self.sticker.is_some()
+                    || self.animation.is_some()
+                    || self.location.is_some()
+                    || self.contact.is_some()
+                    || self.poll.is_some()
+            }
+        }
+    };
 }
+use impl_message_fields;
+
+impl_message_fields!(
+    Message,
+    private: |message| message.chat.type_field == ChatType::Private,
+    sender: |message| message.from.as_deref().map(Sender::from),
+);
+
+mod lean;
+
+pub(crate) use lean::LeanMessage;
 
 pub(crate) fn profile(sender: Sender<'_>) -> UserProfile {
     UserProfile {
