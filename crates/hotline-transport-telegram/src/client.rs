@@ -160,23 +160,32 @@ impl TelegramClient {
         &self.bot
     }
 
-    /// `getUpdates`, each update read in the same pass as the answer: its id, and its content
-    /// left as raw JSON text. A runner reads only the id of an update it already holds
-    /// (Telegram sends unfinished ones again with every poll) and decodes the fresh ones once,
-    /// straight into frankenstein's types.
+    /// `getUpdates`, each update read in the same pass as the answer (see
+    /// `runner/update_json.rs`): its id, and its content, a message already decoded. If a
+    /// message could not be read that way, the same answer is read again with every content
+    /// kept raw, so that message alone fails, later, and is skipped.
     pub(crate) async fn get_updates_raw(
         &self,
         params: Value,
     ) -> Result<Vec<crate::runner::RawUpdate>, ApiError> {
         #[derive(serde::Deserialize)]
-        struct Envelope {
-            result: Vec<crate::runner::RawUpdate>,
+        struct Envelope<T> {
+            result: Vec<T>,
         }
-        let answer: Result<Envelope, frankenstein::Error> =
+        let answer: Result<Envelope<crate::runner::RawUpdate>, frankenstein::Error> =
             self.bot.request("getUpdates", Some(params)).await;
-        answer
-            .map(|envelope| envelope.result)
-            .map_err(|error| api_error("getUpdates", error))
+        match answer {
+            Ok(envelope) => Ok(envelope.result),
+            Err(frankenstein::Error::JsonDecode { input, .. }) => {
+                serde_json::from_str::<Envelope<crate::runner::Guarded>>(&input)
+                    .map(|envelope| envelope.result.into_iter().map(|g| g.0).collect())
+                    .map_err(|error| ApiError::Decode {
+                        method: "getUpdates".into(),
+                        reason: error.to_string(),
+                    })
+            }
+            Err(error) => Err(api_error("getUpdates", error)),
+        }
     }
 
     /// Calls `method` with JSON `params` and returns the envelope's `result`.

@@ -3,7 +3,7 @@
 mod polling;
 mod update_json;
 
-pub(crate) use update_json::RawUpdate;
+pub(crate) use update_json::{Guarded, RawUpdate};
 mod webhook;
 
 pub use polling::ALLOWED_UPDATES;

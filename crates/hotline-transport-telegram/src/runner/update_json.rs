@@ -1,15 +1,19 @@
-//! Reading a `getUpdates` answer in one pass: each update's id, its content left as raw text.
+//! Reading a `getUpdates` answer in one pass: each update's id and its content.
 //!
 //! A polling runner gets every update it holds again with each poll (the offset is the low
-//! watermark), so most updates it reads are only checked by id and dropped. Each update of the
-//! answer is read once, as the answer itself is read: its id, and its content field (`"message":
-//! {...}`) kept as raw JSON text. The content is decoded only for a fresh update, straight from
-//! its own text: a message as a [`LeanMessage`], any other kind into frankenstein's types
-//! (frankenstein's `Update` flattens its content, which makes serde buffer the whole message in
-//! an intermediate tree and decode it twice, so the content is decoded on its own).
+//! watermark), so most of an answer could be only checked by id; but with the runner asking
+//! when three quarters of its window are free, nine updates in ten are fresh. So the answer is
+//! read once, each update as it comes: its id, and its content, a message (nearly all of a
+//! desk's traffic) decoded straight into a [`LeanMessage`] (only the fields the desk reads),
+//! any other kind kept as raw JSON text, decoded into frankenstein's types when needed
+//! (frankenstein's `Update` flattens its content, which makes serde buffer it in an
+//! intermediate tree and decode it twice, so the content is decoded on its own).
 //!
-//! An element of the answer that is not an update object must not fail the whole answer (the
-//! runner would then ask again forever): it is read as [`RawUpdate::Unreadable`] and skipped.
+//! Nothing in an answer may fail the whole answer (the runner would then ask again forever).
+//! An element that is not an update object is read as [`RawUpdate::Unreadable`] and skipped.
+//! A message that the lean type cannot read fails the one-pass reading; the client then reads
+//! the same answer again with [`Guarded`] updates, which keep every content raw, so that
+//! message alone fails to decode, and is skipped.
 
 use crate::decode::{self, Decoded, LeanMessage};
 use frankenstein::types::{CallbackQuery, ChatMemberUpdated, MessageReactionUpdated};
@@ -26,64 +30,73 @@ pub(crate) enum RawUpdate {
     Read {
         /// `update_id`.
         id: i64,
-        /// Every other field, its value not yet decoded. Telegram sends exactly one.
-        fields: Vec<(String, Box<RawValue>)>,
+        /// Its content: Telegram sends exactly one content field; of several, the first is
+        /// taken (as frankenstein's flattened reading does). `None` when there is none.
+        content: Option<Content>,
     },
     /// Not an object, or no readable `update_id`.
     Unreadable,
 }
 
-impl RawUpdate {
-    /// What the update means to a desk whose backend group is `group`. New and edited messages,
-    /// nearly all of a desk's traffic, are decoded as [`LeanMessage`]s (only the fields the desk
-    /// reads); every other kind through frankenstein's types, as a host's updates are.
-    pub(crate) fn decode_for(&self, group: ChatId) -> Result<Decoded, serde_json::Error> {
-        if let RawUpdate::Read { fields, .. } = self
-            && let [(kind, raw)] = fields.as_slice()
-        {
-            let edited = match kind.as_str() {
-                "message" => Some(false),
-                "edited_message" => Some(true),
-                _ => None,
-            };
-            if let Some(edited) = edited {
-                let message: LeanMessage = serde_json::from_str(raw.get())?;
-                return Ok(decode::decode_message(&message, group, edited));
-            }
-        }
-        self.decode().map(|update| decode::decode(&update, group))
-    }
+/// An update's content field.
+#[derive(Debug)]
+pub(crate) enum Content {
+    /// `message` or `edited_message`, decoded as the answer was read.
+    Message {
+        /// The message.
+        message: LeanMessage,
+        /// Whether it came as `edited_message`.
+        edited: bool,
+    },
+    /// Any other kind (or a message read by [`Guarded`]), as raw JSON text.
+    Raw {
+        /// The field's name: `callback_query`, `my_chat_member`, ...
+        kind: String,
+        /// Its value.
+        raw: Box<RawValue>,
+    },
+}
 
-    /// Decodes the update into frankenstein's types. An error means a kind or field newer than
-    /// frankenstein's types: the same update read as a whole gives the same error.
-    pub(crate) fn decode(&self) -> Result<Update, serde_json::Error> {
-        let RawUpdate::Read { id, fields } = self else {
+impl RawUpdate {
+    /// What the update means to a desk whose backend group is `group`. An error means a kind or
+    /// a field newer than frankenstein's types (or the lean message's): the update is skipped.
+    pub(crate) fn decode_for(&self, group: ChatId) -> Result<Decoded, serde_json::Error> {
+        let RawUpdate::Read { id, content } = self else {
             return Err(de::Error::custom("an update without update_id"));
         };
-        if let ([(kind, raw)], Ok(update_id)) = (fields.as_slice(), u32::try_from(*id)) {
-            return Ok(Update {
-                update_id,
-                content: content(kind, raw)?,
-            });
+        match content {
+            None => Err(de::Error::custom("an update without content")),
+            Some(Content::Message { message, edited }) => {
+                Ok(decode::decode_message(message, group, *edited))
+            }
+            Some(Content::Raw { kind, raw }) => match message_kind(kind) {
+                Some(edited) => {
+                    let message: LeanMessage = serde_json::from_str(raw.get())?;
+                    Ok(decode::decode_message(&message, group, edited))
+                }
+                None => {
+                    let update_id = u32::try_from(*id).map_err(de::Error::custom)?;
+                    let content = other_content(kind, raw)?;
+                    Ok(decode::decode(&Update { update_id, content }, group))
+                }
+            },
         }
-        // Several content fields, or an id out of frankenstein's range: the ordinary reading
-        // of the update as a whole decides.
-        let mut whole = format!("{{\"update_id\":{id}");
-        for (key, raw) in fields {
-            whole.push(',');
-            whole.push_str(&serde_json::to_string(key)?);
-            whole.push(':');
-            whole.push_str(raw.get());
-        }
-        whole.push('}');
-        serde_json::from_str(&whole)
     }
 }
 
-/// The content of an update of `kind`. The other kinds the desk acts on (messages are read by
-/// [`RawUpdate::decode_for`] as lean messages) are decoded straight into their type; any other
-/// goes through frankenstein's enum (as `{"kind": ...}`), which knows them all.
-fn content(kind: &str, raw: &RawValue) -> Result<UpdateContent, serde_json::Error> {
+/// `Some(edited?)` for the two message kinds.
+fn message_kind(kind: &str) -> Option<bool> {
+    match kind {
+        "message" => Some(false),
+        "edited_message" => Some(true),
+        _ => None,
+    }
+}
+
+/// The content of an update of `kind`, not a message. The other kinds the desk acts on are
+/// decoded straight into their type; any other goes through frankenstein's enum (as
+/// `{"kind": ...}`), which knows them all.
+fn other_content(kind: &str, raw: &RawValue) -> Result<UpdateContent, serde_json::Error> {
     let text = raw.get();
     Ok(match kind {
         "callback_query" => {
@@ -101,15 +114,60 @@ fn content(kind: &str, raw: &RawValue) -> Result<UpdateContent, serde_json::Erro
 
 impl<'de> Deserialize<'de> for RawUpdate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RawUpdateVisitor)
+        deserializer.deserialize_any(RawUpdateVisitor { lean: true })
     }
 }
 
-struct RawUpdateVisitor;
+/// An update read with every content kept raw: reading it fails only if the answer is not
+/// JSON. For an answer whose one-pass reading failed on a message.
+#[derive(Debug)]
+pub(crate) struct Guarded(pub(crate) RawUpdate);
+
+impl<'de> Deserialize<'de> for Guarded {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(RawUpdateVisitor { lean: false })
+            .map(Guarded)
+    }
+}
+
+struct RawUpdateVisitor {
+    /// Messages decoded as [`LeanMessage`]s (else kept raw).
+    lean: bool,
+}
 
 impl RawUpdateVisitor {
     fn unreadable<E>(self) -> Result<RawUpdate, E> {
         Ok(RawUpdate::Unreadable)
+    }
+}
+
+/// A field name of an update, read without allocating for the ones the runner expects.
+enum Key {
+    UpdateId,
+    Message { edited: bool },
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "update_id" => Key::UpdateId,
+                    other => match message_kind(other) {
+                        Some(edited) => Key::Message { edited },
+                        None => Key::Other(other.to_owned()),
+                    },
+                })
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -122,16 +180,33 @@ impl<'de> Visitor<'de> for RawUpdateVisitor {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<RawUpdate, M::Error> {
         let mut id = None;
-        let mut fields = Vec::with_capacity(1);
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "update_id" {
-                id = map.next_value::<serde_json::Value>()?.as_i64();
-            } else {
-                fields.push((key, map.next_value::<Box<RawValue>>()?));
-            }
+        let mut content = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            content = match key {
+                Key::UpdateId => {
+                    id = map.next_value::<serde_json::Value>()?.as_i64();
+                    continue;
+                }
+                _ if content.is_some() => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Key::Message { edited } if self.lean => Some(Content::Message {
+                    message: map.next_value()?,
+                    edited,
+                }),
+                Key::Message { edited } => Some(Content::Raw {
+                    kind: if edited { "edited_message" } else { "message" }.to_owned(),
+                    raw: map.next_value()?,
+                }),
+                Key::Other(kind) => Some(Content::Raw {
+                    kind,
+                    raw: map.next_value()?,
+                }),
+            };
         }
         Ok(match id {
-            Some(id) => RawUpdate::Read { id, fields },
+            Some(id) => RawUpdate::Read { id, content },
             None => RawUpdate::Unreadable,
         })
     }
@@ -170,13 +245,7 @@ impl<'de> Visitor<'de> for RawUpdateVisitor {
 mod tests {
     use super::*;
 
-    const MESSAGE: &str = r#"{"update_id":42,"message":{"message_id":7,"date":1700000000,
-        "chat":{"id":5,"type":"private","first_name":"Ann"},
-        "from":{"id":5,"is_bot":false,"first_name":"Ann"},"text":"hello \"you\""}}"#;
-
-    fn read(text: &str) -> RawUpdate {
-        serde_json::from_str(text).expect("any JSON value reads")
-    }
+    const GROUP: ChatId = ChatId(-1001);
 
     fn id(update: &RawUpdate) -> Option<i64> {
         match update {
@@ -185,73 +254,102 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_fast_reading_gives_the_same_update_as_frankenstein() {
-        let read = read(MESSAGE);
-        assert_eq!(id(&read), Some(42));
-        let whole: Update = serde_json::from_str(MESSAGE).expect("frankenstein reads it");
-        assert_eq!(read.decode().expect("decoded"), whole);
+    /// The update read both ways: in one pass, and guarded.
+    fn both(text: &str) -> [RawUpdate; 2] {
+        let lean: RawUpdate = serde_json::from_str(text).expect("any update object reads");
+        let guarded: Guarded = serde_json::from_str(text).expect("any JSON value reads");
+        [lean, guarded.0]
+    }
+
+    /// What the desk makes of the update read whole by frankenstein (as a host's would be).
+    fn as_frankenstein_reads_it(text: &str) -> Decoded {
+        let whole: Update = serde_json::from_str(text).expect("frankenstein reads it");
+        decode::decode(&whole, GROUP)
     }
 
     #[test]
-    fn every_kind_the_desk_acts_on_decodes_as_frankenstein_decodes_it() {
-        let message = r#"{"message_id":7,"date":1,"chat":{"id":5,"type":"private"}}"#;
+    fn every_kind_the_desk_acts_on_decodes_as_frankensteins_reading_does() {
+        let message = r#"{"message_id":7,"date":1,"chat":{"id":5,"type":"private"},
+            "from":{"id":5,"is_bot":false,"first_name":"Ann"},"text":"hello \"you\""}"#;
         let user = r#"{"id":5,"is_bot":false,"first_name":"Ann"}"#;
         let chat = r#"{"id":5,"type":"private"}"#;
         let updates = [
             format!(r#"{{"update_id":1,"message":{message}}}"#),
             format!(r#"{{"update_id":2,"edited_message":{message}}}"#),
+            format!(r#"{{"message":{message},"update_id":3}}"#),
             format!(
-                r#"{{"update_id":3,"callback_query":{{"id":"q","from":{user},"chat_instance":"c","data":"hotline:human"}}}}"#
+                r#"{{"update_id":4,"callback_query":{{"id":"q","from":{user},"chat_instance":"c","data":"hotline:human"}}}}"#
             ),
             format!(
-                r#"{{"update_id":4,"message_reaction":{{"chat":{chat},"message_id":7,"date":1,"old_reaction":[],"new_reaction":[{{"type":"emoji","emoji":"👍"}}]}}}}"#
+                r#"{{"update_id":5,"message_reaction":{{"chat":{chat},"message_id":7,"date":1,"old_reaction":[],"new_reaction":[{{"type":"emoji","emoji":"👍"}}]}}}}"#
             ),
             format!(
-                r#"{{"update_id":5,"my_chat_member":{{"chat":{chat},"from":{user},"date":1,"old_chat_member":{{"status":"member","user":{user}}},"new_chat_member":{{"status":"kicked","user":{user},"until_date":0}}}}}}"#
+                r#"{{"update_id":6,"my_chat_member":{{"chat":{chat},"from":{user},"date":1,"old_chat_member":{{"status":"member","user":{user}}},"new_chat_member":{{"status":"kicked","user":{user},"until_date":0}}}}}}"#
             ),
             // A kind the desk ignores goes through frankenstein's own enum.
-            format!(r#"{{"update_id":6,"channel_post":{message}}}"#),
+            format!(r#"{{"update_id":7,"channel_post":{message}}}"#),
         ];
         for text in &updates {
-            let whole: Update = serde_json::from_str(text).expect("frankenstein reads it");
-            assert_eq!(read(text).decode().expect("decoded"), whole, "{text}");
+            for read in both(text) {
+                assert_eq!(
+                    read.decode_for(GROUP).expect("decoded"),
+                    as_frankenstein_reads_it(text),
+                    "{text}"
+                );
+            }
         }
     }
 
     #[test]
-    fn unusual_updates_are_read_as_a_whole() {
-        // The content before the id: read all the same.
-        let reordered = r#"{"message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"}},"update_id":9}"#;
-        let read_reordered = read(reordered);
-        assert_eq!(id(&read_reordered), Some(9));
-        assert_eq!(
-            read_reordered.decode().expect("decoded"),
-            serde_json::from_str::<Update>(reordered).expect("frankenstein reads it")
-        );
-        // Two content fields: the ordinary reading decides.
-        let two = r#"{"update_id":3,"message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"}},"edited_message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"}}}"#;
-        assert_eq!(
-            read(two).decode().is_ok(),
-            serde_json::from_str::<Update>(two).is_ok()
-        );
+    fn of_two_contents_the_first_is_taken() {
+        let two = r#"{"update_id":3,"edited_message":{"message_id":7,"date":1,"edit_date":2,"chat":{"id":5,"type":"private"},"from":{"id":5,"is_bot":false,"first_name":"Ann"},"text":"b"},"message":{"message_id":8,"date":1,"chat":{"id":5,"type":"private"},"from":{"id":5,"is_bot":false,"first_name":"Ann"},"text":"a"}}"#;
+        for read in both(two) {
+            let decoded = read.decode_for(GROUP).expect("decoded");
+            assert!(
+                matches!(decoded.event, Some(hotline_core::Event::UserEdited { .. })),
+                "{decoded:?}"
+            );
+        }
     }
 
     #[test]
     fn kinds_newer_than_frankenstein_fail_to_decode_but_keep_their_id() {
         let newer = r#"{"update_id":11,"purchased_stars_from_the_future":{"x":1}}"#;
-        let read = read(newer);
-        assert_eq!(id(&read), Some(11));
-        assert!(read.decode().is_err());
+        for read in both(newer) {
+            assert_eq!(id(&read), Some(11));
+            assert!(read.decode_for(GROUP).is_err());
+        }
     }
 
     #[test]
     fn elements_that_are_not_updates_do_not_fail_the_answer() {
-        let answer = r#"[{"message":{}},[1,2],"text",3,null,true,{"update_id":"x"},{"update_id":8,"message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"}}}]"#;
+        let answer = r#"[{"message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"}}},[1,2],"text",3,null,true,{"update_id":"x"},{"update_id":8,"message":{"message_id":7,"date":1,"chat":{"id":5,"type":"private"}}},{"update_id":9}]"#;
         let updates: Vec<RawUpdate> = serde_json::from_str(answer).expect("the answer reads");
         let ids: Vec<Option<i64>> = updates.iter().map(id).collect();
-        assert_eq!(ids, [None, None, None, None, None, None, None, Some(8)]);
-        assert!(updates[7].decode().is_ok());
-        assert!(updates[0].decode().is_err());
+        assert_eq!(
+            ids,
+            [None, None, None, None, None, None, None, Some(8), Some(9)]
+        );
+        assert!(updates[7].decode_for(GROUP).is_ok());
+        assert!(updates[0].decode_for(GROUP).is_err());
+        assert!(updates[8].decode_for(GROUP).is_err(), "no content");
+    }
+
+    #[test]
+    fn a_message_the_lean_type_cannot_read_fails_only_itself_when_guarded() {
+        let good = |id: i64| {
+            format!(
+                r#"{{"update_id":{id},"message":{{"message_id":{id},"date":1,"chat":{{"id":5,"type":"private"}},"from":{{"id":5,"is_bot":false,"first_name":"Ann"}},"text":"hi"}}}}"#
+            )
+        };
+        let bad = r#"{"update_id":2,"message":{"message_id":"not a number"}}"#;
+        let answer = format!("[{},{bad},{}]", good(1), good(3));
+        assert!(serde_json::from_str::<Vec<RawUpdate>>(&answer).is_err());
+        let guarded: Vec<Guarded> = serde_json::from_str(&answer).expect("the answer reads");
+        let decoded: Vec<bool> = guarded
+            .iter()
+            .map(|g| g.0.decode_for(GROUP).is_ok())
+            .collect();
+        assert_eq!(decoded, [true, false, true]);
     }
 }
