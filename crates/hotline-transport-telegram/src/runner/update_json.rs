@@ -43,8 +43,8 @@ pub(crate) enum RawUpdate {
 pub(crate) enum Content {
     /// `message` or `edited_message`, decoded as the answer was read.
     Message {
-        /// The message.
-        message: LeanMessage,
+        /// The message (boxed: it is most of the update's size, and updates are moved about).
+        message: Box<LeanMessage>,
         /// Whether it came as `edited_message`.
         edited: bool,
     },
@@ -67,7 +67,7 @@ impl RawUpdate {
         match content {
             None => Err(de::Error::custom("an update without content")),
             Some(Content::Message { message, edited }) => {
-                Ok(decode::decode_message(message, group, *edited))
+                Ok(decode::decode_message(message.as_ref(), group, *edited))
             }
             Some(Content::Raw { kind, raw }) => match message_kind(kind) {
                 Some(edited) => {
