@@ -173,12 +173,7 @@ impl Hotline {
     /// called within a Tokio runtime: outside one, nothing is done and the completion holds
     /// the error. Updates that are not the desk's business pass through untouched.
     pub fn handle_update(&self, update: &Update) -> Handled {
-        self.take_update(update, Run::Spawned)
-    }
-
-    /// [`Hotline::handle_update`], choosing how the desk's work is run.
-    pub(crate) fn take_update(&self, update: &Update, run: Run) -> Handled {
-        self.take_decoded(decode::decode(update, self.backend_group()), run)
+        self.take_decoded(decode::decode(update, self.backend_group()), Run::Spawned)
     }
 
     /// The backend group's chat id.
