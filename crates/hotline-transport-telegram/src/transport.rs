@@ -149,38 +149,80 @@ struct ReplyTo {
     allow_sending_without_reply: bool,
 }
 
-impl CopyOne {
-    /// The copy an action makes, when it is the copy of one message.
-    fn of(action: &Action) -> Option<Self> {
-        let (chat, topic, from, messages, reply_to) = match action {
+/// What a copy action asks for, into a topic or to a user.
+struct CopyParts<'a> {
+    chat: i64,
+    topic: Option<i64>,
+    from: i64,
+    messages: &'a [MessageId],
+    reply_to: Option<MessageId>,
+}
+
+impl<'a> CopyParts<'a> {
+    /// The parts of `action`, when it is a copy.
+    fn of(action: &'a Action) -> Option<Self> {
+        match action {
             Action::CopyToTopic {
                 chat,
                 topic,
                 from,
                 messages,
                 reply_to,
-            } => (chat.0, Some(topic.0), from.0, messages, reply_to),
+            } => Some(Self {
+                chat: chat.0,
+                topic: Some(topic.0),
+                from: from.0,
+                messages,
+                reply_to: *reply_to,
+            }),
             Action::CopyToUser {
                 user,
                 from,
                 messages,
                 reply_to,
-            } => (user.0, None, from.0, messages, reply_to),
-            _ => return None,
-        };
-        let [message] = messages.as_slice() else {
+            } => Some(Self {
+                chat: user.0,
+                topic: None,
+                from: from.0,
+                messages,
+                reply_to: *reply_to,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The copy of its one message, when it has one.
+    fn one(&self) -> Option<CopyOne> {
+        let [message] = self.messages else {
             return None;
         };
-        Some(Self {
-            chat_id: chat,
-            message_thread_id: topic,
-            from_chat_id: from,
+        Some(CopyOne {
+            chat_id: self.chat,
+            message_thread_id: self.topic,
+            from_chat_id: self.from,
             message_id: message.0,
-            reply_parameters: reply_to.map(|id| ReplyTo {
+            reply_parameters: self.reply_to.map(|id| ReplyTo {
                 message_id: id.0,
                 allow_sending_without_reply: true,
             }),
         })
+    }
+
+    /// The call: `copyMessage` for one message, `copyMessages` for an album (which carries no
+    /// reply).
+    fn request(&self) -> (&'static str, Value) {
+        if let Some(one) = self.one() {
+            return ("copyMessage", json_of(&one));
+        }
+        let mut params = json!({
+            "chat_id": self.chat,
+            "from_chat_id": self.from,
+            "message_ids": self.messages.iter().map(|m| m.0).collect::<Vec<_>>(),
+        });
+        if let Some(topic) = self.topic {
+            params["message_thread_id"] = json!(topic);
+        }
+        ("copyMessages", params)
     }
 }
 
@@ -190,19 +232,6 @@ struct SentId {
     message_id: i64,
 }
 
-/// An album's copy in one call (a single message's is [`CopyOne`]).
-fn copy_many(chat: i64, topic: Option<TopicId>, from: i64, messages: &[MessageId]) -> Value {
-    let mut params = json!({
-        "chat_id": chat,
-        "from_chat_id": from,
-        "message_ids": messages.iter().map(|m| m.0).collect::<Vec<_>>(),
-    });
-    if let Some(topic) = topic {
-        params["message_thread_id"] = json!(topic.0);
-    }
-    params
-}
-
 /// A struct's JSON form (for [`request_for`], whose callers read parameters as JSON).
 fn json_of(params: &impl Serialize) -> Value {
     serde_json::to_value(params).unwrap_or_default()
@@ -210,24 +239,15 @@ fn json_of(params: &impl Serialize) -> Value {
 
 /// The Bot API call for an action: method and JSON parameters.
 pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
+    // Copies, into a topic or to a user, are described by their parts (see `CopyParts`).
+    if let Some(copy) = CopyParts::of(action) {
+        return copy.request();
+    }
     match action {
         Action::CreateTopic { chat, name } => (
             "createForumTopic",
             json!({"chat_id": chat.0, "name": cut(name, 128)}),
         ),
-        Action::CopyToTopic {
-            chat,
-            topic,
-            from,
-            messages,
-            ..
-        } => match CopyOne::of(action) {
-            Some(one) => ("copyMessage", json_of(&one)),
-            None => (
-                "copyMessages",
-                copy_many(chat.0, Some(*topic), from.0, messages),
-            ),
-        },
         Action::MirrorToTopic {
             chat,
             topic,
@@ -255,15 +275,6 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
                 )
             }
         }
-        Action::CopyToUser {
-            user,
-            from,
-            messages,
-            ..
-        } => match CopyOne::of(action) {
-            Some(one) => ("copyMessage", json_of(&one)),
-            None => ("copyMessages", copy_many(user.0, None, from.0, messages)),
-        },
         Action::SendNotice { to, text, markdown } => {
             let mut params = match to {
                 Recipient::User(user) => json!({"chat_id": user.0}),
@@ -331,7 +342,8 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
                 json!({"chat_id": user.0, "text": greeting.text}),
             ))
         }
-        // Action is non-exhaustive across crates; every variant known today is above.
+        // Action is non-exhaustive across crates; every variant known today is above (copies
+        // before the match).
         #[allow(unreachable_patterns)]
         _ => ("getMe", json!({})),
     }
@@ -437,7 +449,7 @@ impl hotline_core::Transport for TelegramTransport {
                 }
             }
         }
-        if let Some(copy) = CopyOne::of(action) {
+        if let Some(copy) = CopyParts::of(action).and_then(|copy| copy.one()) {
             let sent: SentId = self
                 .call(
                     action.target_chat().0,
