@@ -1,6 +1,8 @@
 //! End-to-end relay benchmark (issue 4): the whole desk (polling runner, desk, transport) against
-//! the fake Telegram, compared with the same number of bare `copyMessage` calls from frankenstein,
-//! then the delivered rate into the backend group under Telegram's limits on a scaled clock.
+//! the fake Telegram, compared with the same number of bare `copyMessage` calls from frankenstein
+//! and with a minimal frankenstein bot doing the desk's job (receiving by polling, a topic per
+//! user, a copy per message), then the delivered rate into the backend group under Telegram's
+//! limits on a scaled clock.
 //!
 //! Run with `cargo bench --bench relay_e2e`; it prints its figures and panics if the desk loses,
 //! duplicates or reorders a message. See `docs/benchmarks.md`.
@@ -527,6 +529,95 @@ async fn bare(concurrency: usize) -> Figures {
     figures(start, end, latencies, cpu)
 }
 
+/// The desk's job done by the least a frankenstein bot can write for it, as a yardstick for the
+/// desk's own cost: the same polling as the runner (at most 100 updates in hand, the offset moved
+/// past finished ones only, asking again once three quarters are free), each update on a task
+/// of its own, each user's topic created at their first message and each message copied into
+/// it, one user's messages in order (a lock per user, taken in update order). No store, no
+/// policy, no retries, no decoding beyond frankenstein's own `Update`.
+async fn minimal_bot() -> Figures {
+    let tg = fake(USERS).await;
+    inject(&tg, USERS, PER_USER);
+    let bot = Bot::new_url(format!("{}/bot{}", tg.api_url(), TOKEN));
+    // Each user's topic, once made; the lock keeps the user's copies in update order (Tokio's
+    // mutex queues its waiters in order, and tasks take it in the order they were spawned).
+    let topics: Arc<Vec<tokio::sync::Mutex<Option<i32>>>> =
+        Arc::new((0..USERS).map(|_| tokio::sync::Mutex::new(None)).collect());
+    let (cpu, start) = (cpu_time(), Instant::now());
+    let mut offset: i64 = 0;
+    // update_id → finished? for every update at or after the offset, as in the runner.
+    let mut in_hand: BTreeMap<i64, bool> = BTreeMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut latencies = Vec::with_capacity(USERS * PER_USER);
+    while latencies.len() < USERS * PER_USER {
+        loop {
+            while let Some((&id, &true)) = in_hand.first_key_value() {
+                in_hand.remove(&id);
+                offset = id + 1;
+            }
+            if in_hand.len() <= RUNNER_WINDOW / 4 {
+                break;
+            }
+            let id = tasks.join_next().await.expect("a task").expect("task");
+            in_hand.insert(id, true);
+            latencies.push(start.elapsed());
+        }
+        let params = GetUpdatesParams::builder()
+            .offset(offset)
+            .limit(RUNNER_WINDOW as u32)
+            .timeout(0)
+            .build();
+        let mut new = 0;
+        for update in bot.get_updates(&params).await.expect("getUpdates").result {
+            let id = i64::from(update.update_id);
+            if id < offset || in_hand.contains_key(&id) {
+                continue; // still in hand: delivered again
+            }
+            let UpdateContent::Message(message) = update.content else {
+                panic!("only users' messages are sent");
+            };
+            new += 1;
+            in_hand.insert(id, false);
+            let (bot, topics) = (bot.clone(), topics.clone());
+            tasks.spawn(async move {
+                let user = message.chat.id;
+                let index = usize::try_from(user - USER_BASE).expect("a bench user");
+                let mut topic = topics[index].lock().await;
+                let thread = match *topic {
+                    Some(thread) => thread,
+                    None => {
+                        let params = CreateForumTopicParams::builder()
+                            .chat_id(GROUP)
+                            .name(format!("User {index}"))
+                            .build();
+                        let made = bot.create_forum_topic(&params).await.expect("topic");
+                        *topic.insert(made.result.message_thread_id)
+                    }
+                };
+                let params = CopyMessageParams::builder()
+                    .chat_id(GROUP)
+                    .message_thread_id(thread)
+                    .from_chat_id(user)
+                    .message_id(message.message_id)
+                    .build();
+                bot.copy_message(&params).await.expect("copyMessage");
+                id
+            });
+        }
+        // Everything delivered was in hand already: wait for one to finish before asking again.
+        if new == 0
+            && let Some(id) = tasks.join_next().await
+        {
+            in_hand.insert(id.expect("task"), true);
+            latencies.push(start.elapsed());
+        }
+    }
+    let (end, cpu) = (Instant::now(), cpu_time() - cpu);
+    check_group(&tg, USERS, PER_USER);
+    tg.shutdown().await;
+    figures(start, end, latencies, cpu)
+}
+
 /// How the floor's updates are read.
 #[derive(Clone, Copy)]
 enum Decode {
@@ -666,6 +757,54 @@ async fn limited() {
     tg.shutdown().await;
 }
 
+/// What takes turns in the rounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Contender {
+    /// The desk, by polling ([`hotline_burst`]).
+    Hotline,
+    /// The copies alone, from frankenstein, 100 in flight ([`bare`]).
+    Bare,
+    /// The desk's job done by a minimal frankenstein bot ([`minimal_bot`]).
+    Minimal,
+}
+
+impl Contender {
+    const ALL: [Contender; 3] = [Contender::Hotline, Contender::Bare, Contender::Minimal];
+    /// The ratios printed: the issue's target first.
+    const PAIRS: [(Contender, Contender); 3] = [
+        (Contender::Hotline, Contender::Bare),
+        (Contender::Minimal, Contender::Bare),
+        (Contender::Hotline, Contender::Minimal),
+    ];
+
+    /// Its name in `RELAY_E2E_PHASES` and in the ratios.
+    fn phase(self) -> &'static str {
+        match self {
+            Contender::Hotline => "hotline",
+            Contender::Bare => "bare",
+            Contender::Minimal => "minimal",
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Contender::Hotline => "hotline (burst, limits off)".into(),
+            Contender::Bare => {
+                format!("bare copyMessage ({RUNNER_WINDOW} in flight, per-user order)")
+            }
+            Contender::Minimal => "minimal frankenstein bot (polling, topics, copies)".into(),
+        }
+    }
+
+    async fn run(self) -> Figures {
+        match self {
+            Contender::Hotline => hotline_burst().await,
+            Contender::Bare => bare(RUNNER_WINDOW).await,
+            Contender::Minimal => minimal_bot().await,
+        }
+    }
+}
+
 fn main() {
     if let Some(code) = keep_the_heap_warm() {
         std::process::exit(code);
@@ -675,70 +814,87 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // RELAY_E2E_PHASES=hotline,bare,bare1000,floor,paced,limited picks phases (all by default), for profiling.
+    // RELAY_E2E_PHASES=hotline,bare,minimal,bare1000,floor,paced,limited picks phases (all by default), for profiling.
     let phases = std::env::var("RELAY_E2E_PHASES").unwrap_or_default();
     let run = |phase: &str| phases.is_empty() || phases.split(',').any(|p| p == phase);
     runtime.block_on(async {
         println!(
             "relay_e2e: {USERS} users x {PER_USER} messages, fake Telegram in-process, 2 worker threads"
         );
-        // The machine is shared and its speed drifts from one second to the next: the desk and
-        // the bare client take turns, in alternating order (so that neither always runs on the
-        // heels of the other), and the median of the rounds' ratios is the figure.
+        // The machine is shared and its speed drifts from one second to the next: the
+        // contenders take turns within each round, in an order that rotates from round to round
+        // (so that none always runs on the heels of another), and each ratio's figure is the
+        // median of the rounds' ratios.
         let rounds: usize = std::env::var("RELAY_E2E_ROUNDS")
             .ok()
             .and_then(|r| r.parse().ok())
             .unwrap_or(ROUNDS);
+        let contenders: Vec<Contender> = Contender::ALL
+            .into_iter()
+            .filter(|c| run(c.phase()))
+            .collect();
         // One untimed round first: the first phase of the process would otherwise also pay for
-        // its cold start (the heap's first pages, code and connections never used yet), and the
-        // first round's first phase is always the desk's.
-        if run("hotline") && run("bare") {
-            let _ = hotline_burst().await;
-            let _ = bare(RUNNER_WINDOW).await;
+        // its cold start (the heap's first pages, code and connections never used yet).
+        if contenders.len() > 1 {
+            for contender in &contenders {
+                let _ = contender.run().await;
+            }
         }
-        let mut ratios = Vec::new();
-        let mut cpu_ratios = Vec::new();
+        // For each pair (a, b): a's throughput over b's, and b's processor time per message
+        // over a's, one of each per round.
+        let mut ratios: BTreeMap<(Contender, Contender), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
         let mut bare_cpu = Vec::new();
         for round in 1..=rounds {
-            let bare_first = round % 2 == 0;
-            let mut window = None;
-            if bare_first && run("bare") {
-                window = Some(bare(RUNNER_WINDOW).await);
+            let mut order = contenders.clone();
+            order.rotate_left(round % contenders.len().max(1));
+            let mut results = BTreeMap::new();
+            for contender in order.iter().copied() {
+                results.insert(contender, contender.run().await);
             }
-            let hotline = if run("hotline") {
-                Some(hotline_burst().await)
-            } else {
-                None
-            };
-            if !bare_first && run("bare") {
-                window = Some(bare(RUNNER_WINDOW).await);
+            for (contender, figures) in &results {
+                figures.print(&format!("[{round}] {}", contender.label()));
             }
-            if let Some(hotline) = &hotline {
-                hotline.print(&format!("[{round}] hotline (burst, limits off)"));
+            if let Some(bare) = results.get(&Contender::Bare) {
+                bare_cpu.push(bare.cpu_per_message());
             }
-            let Some(window) = window else { continue };
-            window.print(&format!(
-                "[{round}] bare copyMessage ({RUNNER_WINDOW} in flight, per-user order)"
-            ));
-            bare_cpu.push(window.cpu_per_message());
-            if let Some(hotline) = &hotline {
-                let ratio = hotline.throughput / window.throughput;
-                let cpu_ratio = window.cpu_per_message() / hotline.cpu_per_message();
-                println!(
-                    "[{round}] ratio hotline / bare ({RUNNER_WINDOW} in flight) = {ratio:.3} \
-                     ({} first); processor time per message bare / hotline = {cpu_ratio:.3}",
-                    if bare_first { "bare" } else { "hotline" },
+            for (a, b) in Contender::PAIRS {
+                let (Some(fa), Some(fb)) = (results.get(&a), results.get(&b)) else {
+                    continue;
+                };
+                let (ratio, cpu_ratio) = (
+                    fa.throughput / fb.throughput,
+                    fb.cpu_per_message() / fa.cpu_per_message(),
                 );
-                ratios.push(ratio);
-                cpu_ratios.push(cpu_ratio);
+                println!(
+                    "[{round}] ratio {} / {} = {ratio:.3}; processor time per message {} / {} = \
+                     {cpu_ratio:.3} (order {order:?})",
+                    a.phase(),
+                    b.phase(),
+                    b.phase(),
+                    a.phase(),
+                );
+                let entry = ratios.entry((a, b)).or_default();
+                entry.0.push(ratio);
+                entry.1.push(cpu_ratio);
             }
         }
-        if !ratios.is_empty() {
-            let (ratio, cpu_ratio) = (median(&mut ratios), median(&mut cpu_ratios));
+        for ((a, b), (mut throughput, mut cpu)) in ratios {
+            let (ratio, cpu_ratio) = (median(&mut throughput), median(&mut cpu));
+            let target = if (a, b) == (Contender::Hotline, Contender::Bare) {
+                format!("RATIO hotline / bare ({RUNNER_WINDOW} in flight)")
+            } else {
+                format!("ratio {} / {}", a.phase(), b.phase())
+            };
+            let goal = if (a, b) == (Contender::Hotline, Contender::Bare) {
+                "target >= 0.8; "
+            } else {
+                ""
+            };
             println!(
-                "RATIO hotline / bare ({RUNNER_WINDOW} in flight), median of {rounds}: {ratio:.3} \
-                 (target >= 0.8; rounds {ratios:.3?}); processor time per message bare / hotline, \
-                 median: {cpu_ratio:.3}",
+                "{target}, median of {rounds}: {ratio:.3} ({goal}rounds {throughput:.3?}); \
+                 processor time per message {} / {}, median: {cpu_ratio:.3}",
+                b.phase(),
+                a.phase(),
             );
         }
         // Once, after the rounds (they would otherwise disturb them): the bare client with every
