@@ -173,12 +173,13 @@ impl TelegramClient {
         url
     }
 
-    /// Posts `params` as JSON to `method`; `read` reads the answer from its status and body.
+    /// Posts `params` as JSON to `method`. An error status is read as a refusal; `read` reads
+    /// the body of a successful answer.
     async fn post<P: serde::Serialize, T>(
         &self,
         method: &str,
         params: &P,
-        read: impl FnOnce(StatusCode, &[u8]) -> Result<T, ApiError>,
+        read: impl FnOnce(&[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let body = serde_json::to_vec(params).map_err(|error| ApiError::Decode {
             method: method.to_owned(),
@@ -200,7 +201,10 @@ impl TelegramClient {
             .map_err(network)?;
         let status = response.status();
         let body = response.bytes().await.map_err(network)?;
-        read(status, &body)
+        if !status.is_success() {
+            return Err(refusal(method, status, &body));
+        }
+        read(&body)
     }
 
     /// The base URL (without the token).
@@ -231,10 +235,7 @@ impl TelegramClient {
         struct Envelope<T> {
             result: Vec<T>,
         }
-        self.post("getUpdates", &params, |status, body| {
-            if !status.is_success() {
-                return Err(refusal("getUpdates", status, body));
-            }
+        self.post("getUpdates", &params, |body| {
             match serde_json::from_slice::<Envelope<crate::runner::RawUpdate>>(body) {
                 Ok(envelope) => Ok(envelope.result),
                 Err(_) => serde_json::from_slice::<Envelope<crate::runner::Guarded>>(body)
@@ -258,17 +259,14 @@ impl TelegramClient {
     /// building and reading maps of JSON values.
     pub(crate) async fn call_as<P, R>(&self, method: &str, params: P) -> Result<R, ApiError>
     where
-        P: serde::Serialize + fmt::Debug + Send,
+        P: serde::Serialize + Send,
         R: serde::de::DeserializeOwned,
     {
         #[derive(serde::Deserialize)]
         struct Envelope<R> {
             result: Option<R>,
         }
-        self.post(method, &params, |status, body| {
-            if !status.is_success() {
-                return Err(refusal(method, status, body));
-            }
+        self.post(method, &params, |body| {
             match serde_json::from_slice::<Envelope<R>>(body) {
                 Ok(Envelope {
                     result: Some(result),
