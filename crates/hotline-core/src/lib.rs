@@ -38,6 +38,7 @@ mod ids;
 mod memory_transport;
 mod message;
 pub mod policy;
+mod retry;
 pub mod store;
 mod transport;
 
@@ -45,10 +46,14 @@ pub use action::{Action, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, Welcome};
 pub use desk::{Desk, DeskBuilder, Ignored, InLane, Outcome, Ticket};
-pub use error::Error;
+pub use error::{Chain, Error, chain as error_chain};
 pub use event::{Event, EventKey, EventKind, Lane};
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
 pub use memory_transport::{ChatMessage, MemoryTransport, Sender, TopicInfo};
 pub use message::{Command, IncomingMessage, UserProfile};
-pub use store::{Conversation, MemoryStore, MessageLink, Origin, Status, Store, StoreError};
+pub use retry::{Interrupted, RetryPolicy, Stop};
+pub use store::{
+    Conversation, DeadLetter, DeadLetterId, MemoryStore, MessageLink, NewDeadLetter, Origin,
+    Status, Store, StoreError,
+};
 pub use transport::{Transport, TransportError};

@@ -45,6 +45,16 @@ pub enum TransportError {
     /// Anything else.
     #[error("{0}")]
     Other(String),
+    /// A wait before the call (pacing, a rate limit) was abandoned because the desk is
+    /// stopping; the call was not made.
+    #[error("not sent: the desk is stopping")]
+    Interrupted,
+}
+
+impl From<crate::retry::Interrupted> for TransportError {
+    fn from(_: crate::retry::Interrupted) -> Self {
+        TransportError::Interrupted
+    }
 }
 
 impl TransportError {

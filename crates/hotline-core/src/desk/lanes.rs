@@ -150,10 +150,9 @@ impl Desk {
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
-                Err(Error::Stopped(format!(
-                    "handling the event failed: it panicked: {}",
-                    panic_message(panic.as_ref())
-                )))
+                let message = panic_message(panic.as_ref()).to_owned();
+                tracing::error!(panic = %message, "hotline: handling an event panicked");
+                Err(Error::Panicked(message))
             });
         if let Err(error) = &result {
             self.report(error);

@@ -13,10 +13,10 @@ use crate::event::{Event, EventKey};
 use crate::ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
 use crate::message::{IncomingMessage, UserProfile};
 use crate::policy::{self, OperatorCommand, OperatorRoute, UserRoute};
+use crate::retry::{RetryPolicy, Stop};
 use crate::store::{Commit, Conversation, MessageLink, Origin, Status, Store, UserClaim};
 use crate::transport::{Transport, TransportError};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What handling an event came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +83,8 @@ struct Inner {
     locks: locks::UserLocks,
     lanes: lanes::Lanes,
     on_error: Option<ErrorHook>,
+    retry: RetryPolicy,
+    stop: Stop,
 }
 
 impl std::fmt::Debug for Desk {
@@ -101,9 +103,26 @@ pub struct DeskBuilder {
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
     on_error: Option<ErrorHook>,
+    retry: RetryPolicy,
+    stop: Stop,
 }
 
 impl DeskBuilder {
+    /// How a call that met a passing failure (a network error, a 5xx) is tried again (default
+    /// [`RetryPolicy::calls`], with `transient_retries` from the configuration as its attempts).
+    /// Rate limits are always waited out as long as the messenger asks.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The stop signal the desk's waits listen to (share one with the transport and the runner,
+    /// so that [`Stop::stop`] ends every wait at once).
+    pub fn stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
     /// Reads time from `clock` instead of the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -128,6 +147,8 @@ impl DeskBuilder {
                 locks: locks::UserLocks::default(),
                 lanes: lanes::Lanes::default(),
                 on_error: self.on_error,
+                retry: self.retry,
+                stop: self.stop,
             }),
         }
     }
@@ -174,12 +195,15 @@ impl Desk {
         store: Arc<dyn Store>,
         transport: Arc<dyn Transport>,
     ) -> DeskBuilder {
+        let retry = RetryPolicy::calls().with_attempts(config.transient_retries + 1);
         DeskBuilder {
             config,
             store,
             transport,
             clock: Arc::new(SystemClock),
             on_error: None,
+            retry,
+            stop: Stop::new(),
         }
     }
 
@@ -191,6 +215,11 @@ impl Desk {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The stop signal of this desk's waits.
+    pub fn stop_signal(&self) -> &Stop {
+        &self.inner.stop
     }
 
     /// Hands the user to an operator (the host bot's own button or command): like a keyword, it
@@ -315,22 +344,22 @@ impl Desk {
     }
 
     /// Performs an action, waiting out rate limits (as long as Telegram asks, in order: a message
-    /// is never dropped for a 429) and retrying passing failures a few times with backoff.
+    /// is never dropped for a 429) and retrying passing failures by the desk's [`RetryPolicy`].
+    /// A stop abandons the wait: the event fails as interrupted and is not confirmed.
     async fn perform(&self, action: &Action) -> Result<Performed, TransportError> {
-        let mut transient_failures = 0;
+        let (retry, stop) = (&self.inner.retry, &self.inner.stop);
+        let mut failures = 0;
         loop {
             match self.inner.transport.perform(action).await {
                 Err(TransportError::RetryAfter(wait)) => {
                     tracing::debug!(?wait, "hotline: rate limited, waiting");
-                    tokio::time::sleep(wait).await;
+                    retry.wait(stop, wait).await.map_err(TransportError::from)?;
                 }
-                Err(TransportError::Unavailable(reason))
-                    if transient_failures < self.inner.config.transient_retries =>
-                {
-                    transient_failures += 1;
-                    let wait = Duration::from_millis(100 << transient_failures.min(7));
+                Err(TransportError::Unavailable(reason)) if retry.allows(failures + 1) => {
+                    failures += 1;
+                    let wait = retry.backoff(failures);
                     tracing::debug!(%reason, ?wait, "hotline: transport unavailable, retrying");
-                    tokio::time::sleep(wait).await;
+                    retry.wait(stop, wait).await.map_err(TransportError::from)?;
                 }
                 other => return other,
             }

@@ -4,6 +4,7 @@ use super::*;
 use crate::store::{MemoryStore, MockStore};
 use crate::transport::MockTransport;
 use mockall::Sequence;
+use std::time::Duration;
 
 const GROUP: ChatId = ChatId(-100);
 

@@ -10,7 +10,9 @@
 //! `make` must return an empty store each time it is called (SQL stores: a fresh schema or
 //! truncated tables). Each check panics with a message naming the rule that was broken.
 
-use super::{Commit, Conversation, MessageLink, Origin, Status, Store};
+use super::{
+    Commit, Conversation, DeadLetterId, MessageLink, NewDeadLetter, Origin, Status, Store,
+};
 use crate::event::{EventKey, EventKind};
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
 use crate::message::UserProfile;
@@ -33,6 +35,7 @@ where
     processed_events_are_remembered(make().await).await;
     autoclose_finds_stale_support_answered(make().await).await;
     concurrent_commits_all_land(make().await).await;
+    dead_letters_are_kept_until_removed(make().await).await;
 }
 
 fn profile(id: i64) -> UserProfile {
@@ -156,7 +159,7 @@ async fn a_topic_belongs_to_one_user<S: Store>(store: S) {
         })
         .await;
     assert!(
-        matches!(refused, Err(super::StoreError::Conflict(_))),
+        matches!(refused, Err(super::StoreError::Conflict { .. })),
         "a topic already owned by another user is refused with Conflict, got {refused:?}"
     );
     assert_eq!(
@@ -479,4 +482,104 @@ async fn concurrent_commits_all_land<S: Store + 'static>(store: S) {
             );
         }
     }
+}
+
+fn letter(key: &str, user: Option<i64>, attempts: u32, first: i64, last: i64) -> NewDeadLetter {
+    NewDeadLetter {
+        key: key.to_owned(),
+        user: user.map(UserId),
+        payload: format!(r#"{{"update_id":1,"message":{{"text":"{key} \u00e9 'quoted'"}}}}"#),
+        error: format!("store backend failed: commit: attempt {attempts}"),
+        attempts,
+        first_failed: Timestamp(first),
+        last_failed: Timestamp(last),
+    }
+}
+
+async fn dead_letters_are_kept_until_removed<S: Store>(store: S) {
+    assert!(
+        store.dead_letters(10).await.expect("list").is_empty(),
+        "an empty store has no dead letters"
+    );
+    let first = store
+        .set_aside(letter("telegram:7", Some(5), 6, 100, 160))
+        .await
+        .expect("set aside");
+    assert!(first.created, "a new key makes a new record");
+    let second = store
+        .set_aside(letter("telegram:9", None, 1, 200, 200))
+        .await
+        .expect("set aside");
+    assert!(
+        second.created && second.id != first.id,
+        "each key has its own record"
+    );
+
+    let kept = store
+        .dead_letter(first.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(kept.key, "telegram:7");
+    assert_eq!(kept.user, Some(UserId(5)));
+    assert_eq!(
+        kept.payload,
+        letter("telegram:7", None, 0, 0, 0).payload,
+        "the payload reads back byte for byte"
+    );
+    assert_eq!(
+        (kept.attempts, kept.first_failed, kept.last_failed),
+        (6, Timestamp(100), Timestamp(160))
+    );
+
+    // The same update set aside again (delivered again after a crash) adds to its record.
+    let again = store
+        .set_aside(letter("telegram:7", None, 2, 300, 320))
+        .await
+        .expect("set aside again");
+    assert_eq!(again.id, first.id, "the same key keeps its record");
+    assert!(!again.created, "and says it is not new");
+    let kept = store
+        .dead_letter_by_key("telegram:7")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(kept.attempts, 8, "attempts add up");
+    assert_eq!(kept.first_failed, Timestamp(100), "the first failure stays");
+    assert_eq!(
+        kept.last_failed,
+        Timestamp(320),
+        "the last failure is the newest"
+    );
+    assert_eq!(kept.user, Some(UserId(5)), "a known user is not forgotten");
+    assert!(kept.error.contains("attempt 2"), "the newest error is kept");
+
+    let listed: Vec<DeadLetterId> = store
+        .dead_letters(10)
+        .await
+        .expect("list")
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(listed, [first.id, second.id], "listed oldest first");
+    assert_eq!(
+        store.dead_letters(1).await.expect("list").len(),
+        1,
+        "the limit holds"
+    );
+
+    assert!(
+        store.remove_dead_letter(first.id).await.expect("remove"),
+        "removed"
+    );
+    assert!(
+        !store.remove_dead_letter(first.id).await.expect("remove"),
+        "only once"
+    );
+    assert_eq!(store.dead_letter(first.id).await.expect("read"), None);
+    assert_eq!(
+        store.dead_letter_by_key("telegram:7").await.expect("read"),
+        None
+    );
+    assert_eq!(store.dead_letters(10).await.expect("list").len(), 1);
 }

@@ -1,10 +1,14 @@
 //! `MemoryStore`: the whole state in process memory, for tests, benchmarks and the sandbox.
 
-use super::{Commit, Conversation, MessageLink, Status, Store, StoreError};
+use super::{
+    Commit, Conversation, DeadLetter, DeadLetterId, MessageLink, NewDeadLetter, SetAside, Status,
+    Store, StoreError,
+};
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
 use async_trait::async_trait;
 use foldhash::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 /// A [`Store`] in process memory. Nothing survives a restart: use a SQL store in production.
@@ -29,6 +33,8 @@ struct Inner {
     user_links: HashMap<(UserId, MessageId), MessageLink>,
     topic_links: HashMap<MessageId, MessageLink>,
     processed: HashSet<EventKey>,
+    dead_letters: BTreeMap<DeadLetterId, DeadLetter>,
+    next_dead_letter: i64,
 }
 
 /// A conversation encoded with postcard.
@@ -39,12 +45,12 @@ impl Packed {
     fn pack(conversation: &Conversation) -> Result<Self, StoreError> {
         postcard::to_allocvec(conversation)
             .map(|bytes| Packed(bytes.into_boxed_slice()))
-            .map_err(|e| StoreError::Corrupt(format!("encoding a conversation: {e}")))
+            .map_err(|e| StoreError::corrupt("encoding a conversation").caused_by(e))
     }
 
     fn unpack(&self) -> Result<Conversation, StoreError> {
         postcard::from_bytes(&self.0)
-            .map_err(|e| StoreError::Corrupt(format!("decoding a conversation: {e}")))
+            .map_err(|e| StoreError::corrupt("decoding a conversation").caused_by(e))
     }
 
     fn topic(&self) -> Option<TopicId> {
@@ -117,7 +123,7 @@ impl Store for MemoryStore {
             && let Some(owner) = inner.by_topic.get(&topic)
             && *owner != conversation.user
         {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::conflict(format!(
                 "topic {topic} already belongs to user {owner}"
             )));
         }
@@ -193,6 +199,52 @@ impl Store for MemoryStore {
         due.sort_by_key(|c| (c.status_since, c.user));
         due.truncate(limit);
         Ok(due)
+    }
+
+    async fn set_aside(&self, letter: NewDeadLetter) -> Result<SetAside, StoreError> {
+        let mut inner = self.lock();
+        if let Some(kept) = inner
+            .dead_letters
+            .values_mut()
+            .find(|d| d.key == letter.key)
+        {
+            kept.absorb(letter);
+            return Ok(SetAside {
+                id: kept.id,
+                created: false,
+            });
+        }
+        inner.next_dead_letter += 1;
+        let id = DeadLetterId(inner.next_dead_letter);
+        inner.dead_letters.insert(id, DeadLetter::new(id, letter));
+        Ok(SetAside { id, created: true })
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        Ok(self
+            .lock()
+            .dead_letters
+            .values()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError> {
+        Ok(self.lock().dead_letters.get(&id).cloned())
+    }
+
+    async fn dead_letter_by_key(&self, key: &str) -> Result<Option<DeadLetter>, StoreError> {
+        Ok(self
+            .lock()
+            .dead_letters
+            .values()
+            .find(|d| d.key == key)
+            .cloned())
+    }
+
+    async fn remove_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError> {
+        Ok(self.lock().dead_letters.remove(&id).is_some())
     }
 }
 

@@ -1,17 +1,20 @@
 //! The `Store` trait: what the desk remembers, and the in-memory implementation.
 //!
-//! The desk's whole state is three things: a [`Conversation`] per user (user ↔ topic, status,
+//! The desk's whole state is three things (and the dead letters, updates set aside after every
+//! attempt failed, see [`DeadLetter`]): a [`Conversation`] per user (user ↔ topic, status,
 //! activation, ban), [`MessageLink`]s pairing each relayed message with its copy (replies, edits and
 //! reactions follow them), and the keys of events already handled (idempotency). Every write goes
 //! through [`Store::commit`], one [`Commit`] at a time, applied atomically: a SQL store maps it onto
 //! one transaction, so an event's effects and the record that it was handled land together.
 
 mod conversation;
+mod dead_letter;
 mod memory;
 
 pub mod conformance;
 
 pub use conversation::{Conversation, MessageLink, Origin, Status};
+pub use dead_letter::{DeadLetter, DeadLetterId, NewDeadLetter, SetAside};
 pub use memory::MemoryStore;
 
 use crate::event::EventKey;
@@ -80,6 +83,23 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError>;
 
+    /// Records an update set aside after its attempts failed. A record with the same `key`
+    /// already kept absorbs this one (see [`DeadLetter::absorb`]) and keeps its id.
+    async fn set_aside(&self, letter: NewDeadLetter) -> Result<SetAside, StoreError>;
+
+    /// The dead letters, oldest first, at most `limit`.
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// One dead letter by id.
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError>;
+
+    /// One dead letter by the key of its update at the source.
+    async fn dead_letter_by_key(&self, key: &str) -> Result<Option<DeadLetter>, StoreError>;
+
+    /// Forgets a dead letter (handled after a retry, or dropped by an operator). Whether it was
+    /// there.
+    async fn remove_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError>;
+
     /// Claims the user for the handling of one event, across every process sharing this store;
     /// the claim lasts until the returned guard is dropped. Stores used by one process only may
     /// keep the default, which claims nothing (the desk already orders a user's events in-process).
@@ -111,17 +131,82 @@ impl std::fmt::Debug for UserClaim {
     }
 }
 
-/// Why the store failed.
+/// An underlying error, kept as the source of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why the store failed. The backend's own error, where there is one, is the
+/// [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A uniqueness rule was broken (a topic given to two users); nothing was written.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The backend failed (I/O, connection, database error).
-    #[error("store backend failed: {0}")]
-    Backend(String),
-    /// Stored data could not be read back.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What conflicted.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The backend failed (I/O, connection, database error): trying again later may succeed.
+    #[error("store backend failed: {message}")]
+    Backend {
+        /// What the store was doing.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// Stored data could not be read back (or written in the store's format): trying again
+    /// will not help.
+    #[error("stored data is corrupt: {message}")]
+    Corrupt {
+        /// What could not be read.
+        message: String,
+        /// The decoder's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl StoreError {
+    /// A broken uniqueness rule.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        StoreError::Conflict {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure of the backend.
+    pub fn backend(message: impl Into<String>) -> Self {
+        StoreError::Backend {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Data that cannot be read back.
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same error, caused by `source`.
+    pub fn caused_by(mut self, cause: impl Into<BoxError>) -> Self {
+        match &mut self {
+            StoreError::Conflict { source, .. }
+            | StoreError::Backend { source, .. }
+            | StoreError::Corrupt { source, .. } => *source = Some(cause.into()),
+        }
+        self
+    }
+
+    /// Whether trying again later may succeed (the backend was unreachable or busy), as opposed
+    /// to data or a rule that will fail the same way every time.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Backend { .. })
+    }
 }
