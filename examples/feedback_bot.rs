@@ -14,8 +14,7 @@
 //! The desk's state is kept in `HOTLINE_DATABASE` (default `sqlite://hotline.db`, a SQLite file
 //! created if missing), so a restart remembers every user's topic.
 
-use hotline::telegram::Error;
-use hotline::{Hotline, Settings};
+use hotline::{Error, Hotline, Settings};
 use std::future::Future;
 
 /// Runs the desk with long polling until `shutdown` resolves, its state in the database at
@@ -27,9 +26,7 @@ pub async fn run(
 ) -> Result<(), Error> {
     let api_url = settings.api_url.clone();
     let group = settings.config.backend_group;
-    let store = hotline::store_sql::connect(database)
-        .await
-        .map_err(hotline::core::Error::from)?;
+    let store = hotline::store_sql::connect(database).await?;
     let hotline = Hotline::from_settings(settings)
         .store(store)
         .on_error(|error| eprintln!("feedback_bot: {error}"))

@@ -22,7 +22,32 @@
 //! `docs/embedding.md`.
 
 pub use hotline_core as core;
-pub use hotline_core::{ChatId, Config, Desk, Event, UserId};
+pub use hotline_core::{
+    ChatId, Config, DeadLetter, DeadLetterId, Desk, Event, RetryPolicy, UserId,
+};
+
+/// The one error of every part (runners, builders, stores, the desk), so a host writes `?`.
+/// The part's own error is the [`source`](std::error::Error::source), and its text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The desk itself or a store failed, or a configuration value was refused.
+    #[error(transparent)]
+    Desk(#[from] hotline_core::Error),
+    /// The Bot API, a setting, or a runner failed.
+    #[cfg(feature = "telegram")]
+    #[error(transparent)]
+    Telegram(#[from] hotline_transport_telegram::Error),
+}
+
+impl From<hotline_core::StoreError> for Error {
+    fn from(error: hotline_core::StoreError) -> Self {
+        Error::Desk(error.into())
+    }
+}
+
+/// A result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(feature = "telegram")]
 pub use hotline_transport_telegram as telegram;

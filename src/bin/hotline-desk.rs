@@ -10,6 +10,15 @@
 //!     cargo run --release --bin hotline-desk
 //! ```
 //!
+//! Updates that could not be handled after their attempts are set aside as dead letters (the
+//! operators are told in the topic); deal with them with
+//!
+//! ```sh
+//! hotline-desk dead-letters list          # id, update, user, attempts, times, error
+//! hotline-desk dead-letters retry ID      # hand it to the desk again (relayed once)
+//! hotline-desk dead-letters drop ID       # forget it
+//! ```
+//!
 //! | variable | meaning |
 //! |---|---|
 //! | `TELEGRAM_BOT_TOKEN`, `HOTLINE_BACKEND_GROUP` | required: the bot, and the operators' forum group |
@@ -161,8 +170,114 @@ fn start_logging() -> Result<(), String> {
     tracing::subscriber::set_global_default(Logger { max }).map_err(|e| format!("HOTLINE_LOG: {e}"))
 }
 
+/// What the command line asks for.
+enum Command {
+    Serve,
+    DeadLetters(DeadLetterCommand),
+}
+
+enum DeadLetterCommand {
+    List,
+    Retry(hotline::DeadLetterId),
+    Drop(hotline::DeadLetterId),
+}
+
+const DEAD_LETTERS_USAGE: &str = "usage: hotline-desk dead-letters list | retry ID | drop ID";
+
+fn command(args: &[String]) -> Result<Command, String> {
+    let id = |arg: Option<&String>| -> Result<hotline::DeadLetterId, String> {
+        let arg =
+            arg.ok_or_else(|| format!("a dead letter's id is missing; {DEAD_LETTERS_USAGE}"))?;
+        arg.parse().map_err(|_| {
+            format!("`{arg}` is not a dead letter's id (a number); {DEAD_LETTERS_USAGE}")
+        })
+    };
+    match args.first().map(String::as_str) {
+        None => Ok(Command::Serve),
+        Some("dead-letters") => Ok(Command::DeadLetters(
+            match args.get(1).map(String::as_str) {
+                None | Some("list") => DeadLetterCommand::List,
+                Some("retry") => DeadLetterCommand::Retry(id(args.get(2))?),
+                Some("drop") => DeadLetterCommand::Drop(id(args.get(2))?),
+                Some(other) => return Err(format!("`{other}`: {DEAD_LETTERS_USAGE}")),
+            },
+        )),
+        Some(other) => Err(format!(
+            "`{other}` is not a command: run without arguments to serve, or {}",
+            DEAD_LETTERS_USAGE.trim_start_matches("usage: ")
+        )),
+    }
+}
+
+/// `hotline-desk dead-letters ...`: listing and dropping need only the database; a retry hands
+/// the update to a desk built from the same settings as a running one.
+async fn dead_letters(command: DeadLetterCommand) -> Result<(), String> {
+    let database = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
+    let store = hotline::store_sql::connect(database.trim())
+        .await
+        .map_err(|e| format!("HOTLINE_DATABASE: {}", hotline::core::error_chain(&e)))?;
+    match command {
+        DeadLetterCommand::List => {
+            let letters = store
+                .dead_letters(10_000)
+                .await
+                .map_err(|e| hotline::core::error_chain(&e).to_string())?;
+            if letters.is_empty() {
+                println!("no dead letters");
+            }
+            for letter in letters {
+                let user = letter
+                    .user
+                    .map_or_else(|| "-".to_owned(), |u| u.0.to_string());
+                println!(
+                    "#{} {} user {} attempts {} first_failed {} last_failed {} error: {}",
+                    letter.id,
+                    letter.key,
+                    user,
+                    letter.attempts,
+                    letter.first_failed.0,
+                    letter.last_failed.0,
+                    letter.error
+                );
+            }
+            Ok(())
+        }
+        DeadLetterCommand::Drop(id) => {
+            if store
+                .remove_dead_letter(id)
+                .await
+                .map_err(|e| hotline::core::error_chain(&e).to_string())?
+            {
+                println!("dead letter #{id} dropped");
+                Ok(())
+            } else {
+                Err(format!("dead letter #{id} does not exist"))
+            }
+        }
+        DeadLetterCommand::Retry(id) => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            let hotline = Hotline::from_settings(settings)
+                .store(store)
+                .build()
+                .map_err(|e| e.to_string())?;
+            hotline.retry_dead_letter(id).await.map_err(|e| {
+                format!(
+                    "dead letter #{id} failed again: {}",
+                    hotline::core::error_chain(&e)
+                )
+            })?;
+            println!("dead letter #{id} handled");
+            Ok(())
+        }
+    }
+}
+
 async fn run() -> Result<(), String> {
     start_logging()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Command::DeadLetters(command) = command(&args)? {
+        return dead_letters(command).await;
+    }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let mode = mode()?;
     let database = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());

@@ -143,6 +143,8 @@ pub enum Recipient {
         /// The topic.
         topic: TopicId,
     },
+    /// The General topic of a group (notices about no particular conversation).
+    General(ChatId),
 }
 
 /// How urgent an action is, for transports that pace calls ahead of rate limits: relayed messages
@@ -193,7 +195,7 @@ impl Action {
                 ..
             } => user.chat(),
             Action::SendNotice {
-                to: Recipient::Topic { chat, .. },
+                to: Recipient::Topic { chat, .. } | Recipient::General(chat),
                 ..
             } => *chat,
         }

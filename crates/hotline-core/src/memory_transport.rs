@@ -239,6 +239,7 @@ impl State {
                         self.topic_mut(*chat, *topic)?;
                         (*chat, Some(*topic))
                     }
+                    Recipient::General(chat) => (*chat, None),
                 };
                 Ok(Performed::Messages(vec![
                     self.post(chat, blank(topic, text.clone())),

@@ -162,12 +162,12 @@ impl Albums {
             };
             tokio::time::sleep_until(due).await;
         };
-        let result = album_ticket.await.map(|_| ()).map_err(Failure::from);
+        let result = album_ticket.await.map(|_| ()).map_err(Arc::new);
         for done in waiting {
             let _ = done.send(result.clone());
         }
         for (ticket, done) in followers {
-            let _ = done.send(ticket.await.map(|_| ()).map_err(Failure::from));
+            let _ = done.send(ticket.await.map(|_| ()).map_err(Arc::new));
         }
     }
 }

@@ -3,24 +3,13 @@
 use hotline_core::{Error, InLane, Ticket};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
-/// A failure shared by several waiters (the parts of an album).
-#[derive(Debug, Clone)]
-pub(crate) struct Failure {
-    pub(crate) message: String,
-    pub(crate) transient: bool,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Self {
-            transient: error.is_transient(),
-            message: error.to_string(),
-        }
-    }
-}
+/// A failure shared by several waiters (the parts of an album, the messages held behind it):
+/// each gets the same error, whole, as the source of its own [`Error::Album`].
+pub(crate) type Failure = Arc<Error>;
 
 /// Resolves when the desk has handled everything an update gave it (a runner moves its offset
 /// only then). Dropping one from [`crate::Hotline::handle_update`] does not cancel anything.
@@ -75,15 +64,7 @@ impl Future for Completion {
             }))),
             Inner::Waiting(rx) => Pin::new(rx).poll(cx).map(|r| match r {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(Failure {
-                    message,
-                    transient: true,
-                })) => Err(Error::Transport(hotline_core::TransportError::Unavailable(
-                    message,
-                ))),
-                Ok(Err(Failure { message, .. })) => Err(Error::Transport(
-                    hotline_core::TransportError::Other(message),
-                )),
+                Ok(Err(shared)) => Err(Error::Album(shared)),
                 Err(_) => Err(Error::Stopped(
                     "the desk stopped before handling the update".into(),
                 )),

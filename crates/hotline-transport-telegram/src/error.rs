@@ -22,8 +22,23 @@ pub enum Error {
     #[error("Bot API: {0}")]
     Api(#[from] crate::client::ApiError),
     /// The webhook server could not start or failed.
-    #[error("webhook server: {0}")]
-    Server(String),
+    #[error("webhook server: {message}")]
+    Server {
+        /// What the server was doing.
+        message: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A dead letter does not exist or cannot be read back.
+    #[error("dead letter {0}")]
+    DeadLetter(String),
+}
+
+impl From<hotline_core::StoreError> for Error {
+    fn from(error: hotline_core::StoreError) -> Self {
+        Error::Core(error.into())
+    }
 }
 
 impl Error {

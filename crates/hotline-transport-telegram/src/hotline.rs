@@ -6,12 +6,13 @@ use crate::client::TelegramClient;
 use crate::completion::Completion;
 use crate::decode::{self, HUMAN_CALLBACK};
 use crate::pacing::Limits;
+use crate::runner::Health;
 use crate::secret::BotToken;
 use crate::settings::Settings;
 use crate::transport::TelegramTransport;
 use frankenstein::types::User;
 use frankenstein::updates::Update;
-use hotline_core::{Config, Desk, Event, MemoryStore, Store};
+use hotline_core::{Config, Desk, Event, MemoryStore, RetryPolicy, Stop, Store, Transport};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,9 @@ pub struct Hotline {
     pub(crate) desk: Desk,
     pub(crate) client: TelegramClient,
     pub(crate) albums: Albums,
+    /// How an update that failed is handed to the desk again before it is set aside.
+    pub(crate) update_retry: RetryPolicy,
+    pub(crate) health: Arc<Health>,
 }
 
 impl std::fmt::Debug for Albums {
@@ -60,9 +64,31 @@ pub struct HotlineBuilder {
     album_quiet: Duration,
     on_error: Option<ErrorHook>,
     clock: Option<Arc<dyn hotline_core::Clock>>,
+    update_retry: RetryPolicy,
+    transport_layer: Option<TransportLayer>,
 }
 
+type TransportLayer = Box<dyn FnOnce(Arc<dyn Transport>) -> Arc<dyn Transport> + Send>;
+
 impl HotlineBuilder {
+    /// How a runner hands an update whose handling failed to the desk again before setting it
+    /// aside as a dead letter (default [`RetryPolicy::updates`]: six tries over about a minute).
+    /// Attempts count only while other updates go through: in an outage nothing is set aside.
+    pub fn update_retry(mut self, policy: RetryPolicy) -> Self {
+        self.update_retry = policy;
+        self
+    }
+
+    /// Wraps the desk's Telegram transport in `layer` (as a tower layer wraps a service): to
+    /// observe, meter or fault-inject every action the desk performs.
+    pub fn transport_layer(
+        mut self,
+        layer: impl FnOnce(Arc<dyn Transport>) -> Arc<dyn Transport> + Send + 'static,
+    ) -> Self {
+        self.transport_layer = Some(Box::new(layer));
+        self
+    }
+
     /// The Bot API server (default Telegram's; a local Bot API server or the fake one in tests).
     pub fn api_url(mut self, url: impl Into<String>) -> Self {
         self.api_url = url.into();
@@ -102,9 +128,18 @@ impl HotlineBuilder {
     /// The desk.
     pub fn build(self) -> Result<Hotline, Error> {
         let client = TelegramClient::new(&self.api_url, self.token?)?;
-        let transport = TelegramTransport::new(client.clone(), self.limits);
+        // One stop signal for the desk's waits and the transport's: a runner's stop ends both.
+        let stop = Stop::new();
+        let mut transport: Arc<dyn Transport> = Arc::new(TelegramTransport::with_stop(
+            client.clone(),
+            self.limits,
+            stop.clone(),
+        ));
+        if let Some(layer) = self.transport_layer {
+            transport = layer(transport);
+        }
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let mut desk = Desk::builder(self.config, store, Arc::new(transport));
+        let mut desk = Desk::builder(self.config, store, transport).stop(stop);
         if let Some(clock) = self.clock {
             desk = desk.clock(clock);
         }
@@ -115,6 +150,8 @@ impl HotlineBuilder {
             desk: desk.build(),
             client,
             albums: Albums::new(self.album_quiet),
+            update_retry: self.update_retry,
+            health: Arc::default(),
         })
     }
 }
@@ -140,6 +177,8 @@ impl Hotline {
             album_quiet: Duration::from_millis(700),
             on_error: None,
             clock: None,
+            update_retry: RetryPolicy::updates(),
+            transport_layer: None,
         }
     }
 
@@ -154,6 +193,8 @@ impl Hotline {
             album_quiet: Duration::from_millis(700),
             on_error: None,
             clock: None,
+            update_retry: RetryPolicy::updates(),
+            transport_layer: None,
         }
     }
 
@@ -234,7 +275,9 @@ impl Hotline {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                if let Err(error) = desk.tick().await {
+                if let Err(error) = desk.tick().await
+                    && !error.is_interrupted()
+                {
                     tracing::warn!(%error, "hotline: timed work failed");
                 }
             }

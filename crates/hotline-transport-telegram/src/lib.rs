@@ -30,6 +30,7 @@
 mod albums;
 mod client;
 mod completion;
+mod dead_letters;
 mod decode;
 mod error;
 mod hotline;
@@ -47,7 +48,7 @@ pub use error::Error;
 pub use hotline::{Handled, Hotline, HotlineBuilder, human_button};
 pub use intercept::Intercepted;
 pub use pacing::Limits;
-pub use runner::{ALLOWED_UPDATES, WEBHOOK_SECRET_HEADER, shutdown_signal};
+pub use runner::{ALLOWED_UPDATES, STOP_GRACE, WEBHOOK_SECRET_HEADER, shutdown_signal};
 pub use secret::BotToken;
 pub use settings::Settings;
 pub use transport::TelegramTransport;

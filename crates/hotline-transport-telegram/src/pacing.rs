@@ -9,7 +9,7 @@
 //! Each limit is a sliding window of send times. `time_scale` shrinks every window (and every
 //! `retry_after`) for tests against the fake server's scaled clock; it is 1 against Telegram.
 
-use hotline_core::Priority;
+use hotline_core::{Interrupted, Priority, Stop};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -153,6 +153,7 @@ pub(crate) struct Pacer {
     limits: Limits,
     state: Mutex<State>,
     changed: Notify,
+    stop: Stop,
 }
 
 impl Pacer {
@@ -161,7 +162,24 @@ impl Pacer {
             limits,
             state: Mutex::default(),
             changed: Notify::new(),
+            stop: Stop::new(),
         }
+    }
+
+    /// The same pacer, its waits ended by `stop`.
+    pub(crate) fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// [`Pacer::acquire`], unless the stop signal comes first: then the caller leaves the queue
+    /// and the call must not be made.
+    pub(crate) async fn acquire_or_stop(
+        &self,
+        chat: i64,
+        priority: Priority,
+    ) -> Result<(), Interrupted> {
+        self.stop.or_stop(self.acquire(chat, priority)).await
     }
 
     pub(crate) fn limits(&self) -> Limits {
@@ -191,9 +209,18 @@ impl Pacer {
                 .insert((priority, ticket));
             ticket
         };
+        let mut place = Place {
+            pacer: self,
+            chat,
+            key: (priority, ticket),
+            taken: false,
+        };
         loop {
             let wake_at = match self.try_take(chat, priority, ticket) {
-                None => return,
+                None => {
+                    place.taken = true;
+                    return;
+                }
                 Some(at) => at,
             };
             // Woken when another caller leaves (the queue moved) or when the window frees.
@@ -202,6 +229,13 @@ impl Pacer {
                 () = tokio::time::sleep_until(wake_at) => {}
             }
         }
+    }
+
+    fn leave(&self, chat: i64, key: (Priority, u64)) {
+        if let Some(entry) = self.state().chats.get_mut(&chat) {
+            entry.waiting.remove(&key);
+        }
+        self.changed.notify_waiters();
     }
 
     /// Takes the slot if this caller is first in its chat and every window has room; otherwise
@@ -257,6 +291,23 @@ impl Pacer {
         let mut state = self.state();
         let entry = state.chats.entry(chat).or_default();
         entry.blocked_until = Some(entry.blocked_until.map_or(until, |t| t.max(until)));
+    }
+}
+
+/// A caller's place in a chat's queue. A caller that gives up waiting (its future dropped, at a
+/// stop) leaves the queue, or everyone behind it would wait for it forever.
+struct Place<'a> {
+    pacer: &'a Pacer,
+    chat: i64,
+    key: (Priority, u64),
+    taken: bool,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if !self.taken {
+            self.pacer.leave(self.chat, self.key);
+        }
     }
 }
 

@@ -4,8 +4,8 @@ use crate::client::TelegramClient;
 use crate::pacing::{Limits, Pacer};
 use async_trait::async_trait;
 use hotline_core::{
-    Action, Greeting, GreetingButton, MessageId, Performed, Priority, Recipient, TopicId,
-    TransportError,
+    Action, Greeting, GreetingButton, MessageId, Performed, Priority, Recipient, RetryPolicy, Stop,
+    TopicId, TransportError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,15 +24,22 @@ pub struct TelegramTransport {
     client: TelegramClient,
     pacer: Arc<Pacer>,
     renames: Arc<Mutex<HashMap<(i64, i64), String>>>,
+    stop: Stop,
 }
 
 impl TelegramTransport {
     /// A transport on `client`, paced by `limits`.
     pub fn new(client: TelegramClient, limits: Limits) -> Self {
+        Self::with_stop(client, limits, Stop::new())
+    }
+
+    /// A transport whose waits (pacing, rate limits, rename retries) end at `stop`.
+    pub fn with_stop(client: TelegramClient, limits: Limits, stop: Stop) -> Self {
         Self {
             client,
-            pacer: Arc::new(Pacer::new(limits)),
+            pacer: Arc::new(Pacer::new(limits).with_stop(stop.clone())),
             renames: Arc::default(),
+            stop,
         }
     }
 
@@ -53,7 +60,7 @@ impl TelegramTransport {
         P: Serialize + std::fmt::Debug + Send,
         R: DeserializeOwned,
     {
-        self.pacer.acquire(chat, priority).await;
+        self.pacer.acquire_or_stop(chat, priority).await?;
         self.send(chat, method, params).await
     }
 
@@ -85,8 +92,20 @@ impl TelegramTransport {
         }
         let this = self.clone();
         tokio::spawn(async move {
-            for _attempt in 0..5 {
-                this.pacer.acquire(chat, Priority::Cosmetic).await;
+            // A rename is cosmetic: a few tries, by the one retry policy; a 429 is waited out
+            // by the pacer, which holds the chat as long as Telegram asked.
+            let policy = RetryPolicy::calls();
+            let mut failures = 0;
+            loop {
+                if this
+                    .pacer
+                    .acquire_or_stop(chat, Priority::Cosmetic)
+                    .await
+                    .is_err()
+                {
+                    this.renames().remove(&key);
+                    return;
+                }
                 // Take the newest name only now, when it is our turn.
                 let Some(name) = this.renames().remove(&key) else {
                     return;
@@ -94,12 +113,18 @@ impl TelegramTransport {
                 let params = json!({"chat_id": chat, "message_thread_id": topic, "name": name});
                 match this.send::<_, Value>(chat, "editForumTopic", params).await {
                     Ok(_) => return,
-                    Err(error) if error.is_transient() => {
-                        // Put the name back unless a newer one arrived meanwhile (after a 429
-                        // the pacer holds the chat; after a network error, pause briefly).
+                    Err(error) if error.is_transient() && policy.allows(failures + 1) => {
+                        failures += 1;
+                        // Put the name back unless a newer one arrived meanwhile.
                         this.renames().entry(key).or_insert(name);
-                        if matches!(error, TransportError::Unavailable(_)) {
-                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        if matches!(error, TransportError::Unavailable(_))
+                            && policy
+                                .wait(&this.stop, policy.backoff(failures))
+                                .await
+                                .is_err()
+                        {
+                            this.renames().remove(&key);
+                            return;
                         }
                     }
                     Err(error) => {
@@ -281,6 +306,7 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
                 Recipient::Topic { chat, topic } => {
                     json!({"chat_id": chat.0, "message_thread_id": topic.0})
                 }
+                Recipient::General(chat) => json!({"chat_id": chat.0}),
             };
             params["text"] = json!(cut(text, 4096));
             if *markdown {

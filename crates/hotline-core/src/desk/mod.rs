@@ -2,6 +2,7 @@
 
 mod lanes;
 mod locks;
+mod notices;
 
 pub use lanes::{InLane, Ticket};
 

@@ -8,48 +8,73 @@
 //! below holds them to the same answers.
 
 use super::{MessageFields, Sender};
-use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A message as the desk reads it (see [`MessageFields`] for the meaning of each field).
-#[derive(Debug, Deserialize)]
+///
+/// Written back as JSON (an update set aside keeps it so), it reads back to the same message:
+/// fields whose presence is all that matters are written as `true`.
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct LeanMessage {
     message_id: i32,
     date: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     edit_date: Option<u64>,
     chat: LeanChat,
+    #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<LeanUser>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     sender_chat: Option<LeanChat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     message_thread_id: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     is_topic_message: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reply_to_message: Option<LeanReply>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     caption: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     media_group_id: Option<String>,
     // Only whether these are present matters.
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     forum_topic_closed: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     forum_topic_reopened: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     photo: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     document: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     video: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     voice: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     audio: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     video_note: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     sticker: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     animation: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     location: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     contact: Option<IgnoredAny>,
+    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     poll: Option<IgnoredAny>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 struct LeanChat {
     id: i64,
     #[serde(rename = "type")]
     kind: ChatKind,
 }
 
-#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 enum ChatKind {
     Private,
@@ -57,17 +82,20 @@ enum ChatKind {
     Other,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 struct LeanUser {
     id: u64,
     is_bot: bool,
     first_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     language_code: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 struct LeanReply {
     message_id: i32,
 }
@@ -83,6 +111,11 @@ impl<'a> From<&'a LeanUser> for Sender<'a> {
             language_code: user.language_code.as_deref(),
         }
     }
+}
+
+/// A field of which only the presence is read, written as `true`.
+fn present<S: Serializer>(_: &Option<IgnoredAny>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(true)
 }
 
 super::impl_message_fields!(
@@ -174,6 +207,22 @@ mod tests {
                     decode_message(&lean, GROUP, edited),
                     decode_message(&full, GROUP, edited),
                     "{message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_lean_message_written_as_json_reads_back_to_the_same_message() {
+        for message in messages() {
+            let lean: LeanMessage = serde_json::from_value(message.clone()).expect("lean reads it");
+            let written = serde_json::to_string(&lean).expect("written");
+            let again: LeanMessage = serde_json::from_str(&written).expect("read back");
+            for edited in [false, true] {
+                assert_eq!(
+                    decode_message(&again, GROUP, edited),
+                    decode_message(&lean, GROUP, edited),
+                    "{message} written as {written}"
                 );
             }
         }

@@ -1,12 +1,15 @@
 //! Standalone runners: Hotline owns the bot's update stream.
 
 mod polling;
+mod settle;
 mod update_json;
+
+pub(crate) use settle::Health;
 
 pub(crate) use update_json::{Guarded, RawUpdate};
 mod webhook;
 
-pub use polling::ALLOWED_UPDATES;
+pub use polling::{ALLOWED_UPDATES, STOP_GRACE};
 pub use webhook::WEBHOOK_SECRET_HEADER;
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM: pass it to a runner for a clean stop.

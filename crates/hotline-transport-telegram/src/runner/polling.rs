@@ -6,12 +6,14 @@
 //! skipped. A crash therefore re-delivers at most what was in flight, and the store's record of
 //! handled events keeps those from being relayed twice.
 
+use super::settle::{Settled, update_key};
 use super::update_json::RawUpdate;
 use crate::Error;
 use crate::albums::Run;
 use crate::hotline::Hotline;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use hotline_core::{RetryPolicy, TransportError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,6 +21,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// How long a stopping runner waits for the calls already sent before it confirms what was
+/// handled and returns: well within the 10 s a container gets between SIGTERM and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// The most updates a poll brings (`getUpdates`' `limit`, at most 100 on Telegram), so the most
 /// the runner holds at once.
@@ -35,76 +41,64 @@ pub const ALLOWED_UPDATES: &[&str] = &[
 ];
 
 impl Hotline {
-    /// Waits for an update's completion. A passing failure (the store or Telegram unreachable
-    /// past the desk's own retries) hands the update to the desk again, with back-off, instead of
-    /// acknowledging it: the offset never moves past an update that was not handled. Events of it
-    /// that did complete are recorded as handled and are not repeated.
-    async fn finish_update(&self, id: i64, update: &RawUpdate, completion: crate::Completion) {
-        let mut completion = completion;
-        let mut wait = Duration::from_millis(500);
-        loop {
-            match completion.await {
-                Ok(()) => return,
-                Err(error) if error.is_transient() => {
-                    tracing::warn!(%error, update_id = id, ?wait, "hotline: an update failed; handing it over again");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(30));
-                    // It decoded the first time; the same text decodes the same way again.
-                    let Ok(decoded) = update.decode_for(self.backend_group()) else {
-                        return;
-                    };
-                    completion = self.take_decoded(decoded, Run::Here).completion;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, update_id = id, "hotline: an update could not be handled and was given up");
-                    return;
-                }
-            }
-        }
-    }
-
-    /// `deleteWebhook`, retried while Telegram is unreachable or busy: a runner must not give up
-    /// at start for a passing failure.
+    /// `deleteWebhook`, retried by the call policy while Telegram is unreachable and for as
+    /// long as it asks on a 429: a runner must not give up at start for a passing failure.
     async fn remove_webhook(&self) -> Result<(), Error> {
-        let mut attempt = 0u32;
+        let policy = RetryPolicy::calls().with_attempts(30);
+        let stop = self.desk.stop_signal();
+        let mut failures = 0;
         loop {
-            match self
+            let error = match self
                 .client
                 .call("deleteWebhook", json!({"drop_pending_updates": false}))
                 .await
             {
                 Ok(_) => return Ok(()),
-                Err(error) => match error.classify(1.0) {
-                    hotline_core::TransportError::RetryAfter(wait) => {
-                        tokio::time::sleep(wait).await
-                    }
-                    hotline_core::TransportError::Unavailable(_) if attempt < 30 => {
-                        attempt += 1;
-                        tracing::warn!(%error, "hotline: deleteWebhook failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))))
-                            .await;
-                    }
-                    _ => return Err(error.into()),
-                },
-            }
+                Err(error) => error,
+            };
+            let wait = match error.classify(1.0) {
+                TransportError::RetryAfter(wait) => wait,
+                TransportError::Unavailable(_) if policy.allows(failures + 1) => {
+                    failures += 1;
+                    tracing::warn!(%error, "hotline: deleteWebhook failed; retrying");
+                    policy.backoff(failures)
+                }
+                _ => return Err(error.into()),
+            };
+            policy
+                .wait(stop, wait)
+                .await
+                .map_err(hotline_core::Error::from)?;
         }
     }
 
     /// Runs the bot alone with long polling until `shutdown` resolves (pass
-    /// [`crate::shutdown_signal`] for Ctrl-C / SIGTERM); then finishes the updates in flight,
-    /// acknowledges them to Telegram and returns.
+    /// [`crate::shutdown_signal`] for Ctrl-C / SIGTERM), then stops within a few seconds: it
+    /// takes no more updates, gives the desk's every wait (a 429's `retry_after`, pacing,
+    /// back-off) up at once, lets the calls already sent finish (for up to
+    /// [`STOP_GRACE`]), confirms to Telegram only the updates that were handled, and returns.
+    /// The others come again after a restart; the store's record of handled events keeps what
+    /// was relayed of them from being sent twice.
     ///
-    /// A webhook left set on the bot is removed first (Telegram refuses `getUpdates` while one is
-    /// set). An update that cannot be decoded (a kind newer than this library) is logged and
-    /// skipped, never retried forever.
+    /// An update whose handling fails is handed to the desk again by the update policy
+    /// ([`crate::HotlineBuilder::update_retry`]) and, if it keeps failing while others go
+    /// through, set aside as a dead letter (the operators are told), so it never holds back
+    /// the rest. A webhook left set on the bot is removed first (Telegram refuses `getUpdates`
+    /// while one is set). An update that cannot be decoded (a kind newer than this library) is
+    /// logged and skipped.
     pub async fn run_polling(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-        self.remove_webhook().await?;
+        tokio::pin!(shutdown);
+        tokio::select! {
+            started = self.remove_webhook() => started?,
+            () = &mut shutdown => return Ok(()),
+        }
+        self.load_set_aside().await?;
         let ticker = self.spawn_ticker(Duration::from_secs(60));
         // The tasks handling updates (see `handle_on_a_task`), each resolving to its update's id
         // when the desk is done with it; waited for whenever the loop waits (for a poll's
         // answer, for the pause), and to the end at shutdown.
         let hotline = Arc::new(self.clone());
-        let mut finishing: FuturesUnordered<Pin<Box<dyn Future<Output = i64> + Send>>> =
+        let mut finishing: FuturesUnordered<Pin<Box<dyn Future<Output = (i64, Settled)> + Send>>> =
             FuturesUnordered::new();
         // update_id → finished? for every update at or after the offset.
         let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
@@ -118,10 +112,10 @@ impl Hotline {
         // One timer for the pause, moved when the pause moves: the loop goes round once per
         // finished update, and a fresh timer each time was a measurable share of its work.
         let pause_timer = tokio::time::sleep_until(Instant::now());
-        tokio::pin!(shutdown, pause_timer);
+        tokio::pin!(pause_timer);
         'polling: loop {
-            while let Some(Some(id)) = finishing.next().now_or_never() {
-                in_flight.insert(id, true);
+            while let Some(Some(done)) = finishing.next().now_or_never() {
+                finished(&mut in_flight, done);
             }
             offset = confirmable_offset(&mut in_flight, offset);
             if !in_flight.is_empty() {
@@ -145,7 +139,7 @@ impl Hotline {
                     }
                     tokio::select! {
                         () = &mut shutdown => break 'polling,
-                        Some(id) = finishing.next() => { in_flight.insert(id, true); }
+                        Some(done) = finishing.next() => finished(&mut in_flight, done),
                         () = &mut pause_timer => {}
                     }
                     continue;
@@ -161,7 +155,7 @@ impl Hotline {
                 tokio::select! {
                     () = &mut shutdown => break 'polling,
                     batch = &mut poll => break batch,
-                    Some(id) = finishing.next() => { in_flight.insert(id, true); }
+                    Some(done) = finishing.next() => finished(&mut in_flight, done),
                 }
             };
             let updates = match batch {
@@ -185,8 +179,17 @@ impl Hotline {
                 if id < offset || in_flight.contains_key(&id) {
                     continue; // delivered again while still in flight
                 }
+                if self.health.was_set_aside(&update_key(id)) {
+                    // Set aside before a crash kept the offset from moving past it.
+                    tracing::info!(
+                        update_id = id,
+                        "hotline: an update set aside earlier was delivered again and skipped"
+                    );
+                    in_flight.insert(id, true);
+                    continue;
+                }
                 in_flight.insert(id, false);
-                match update.decode_for(self.backend_group()) {
+                match update.decode_caught(self.backend_group()) {
                     Ok(decoded) => {
                         // Dispatched here, in update order, so each lane keeps its order.
                         let completion = self.take_decoded(decoded, Run::Here).completion;
@@ -200,10 +203,11 @@ impl Hotline {
             }
         }
         ticker.abort();
-        // Finish the work in flight, then tell Telegram how far we got.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while let Ok(Some(id)) = tokio::time::timeout_at(deadline, finishing.next()).await {
-            in_flight.insert(id, true);
+        // Every wait ends now; what is on the wire may finish, for a bounded time.
+        self.desk.stop_signal().stop();
+        let deadline = Instant::now() + STOP_GRACE;
+        while let Ok(Some(done)) = tokio::time::timeout_at(deadline, finishing.next()).await {
+            finished(&mut in_flight, done);
         }
         offset = confirmable_offset(&mut in_flight, offset);
         if offset > 0 {
@@ -230,19 +234,28 @@ fn handle_on_a_task(
     id: i64,
     update: RawUpdate,
     completion: crate::Completion,
-) -> Pin<Box<dyn Future<Output = i64> + Send>> {
+) -> Pin<Box<dyn Future<Output = (i64, Settled)> + Send>> {
     let hotline = Arc::clone(hotline);
-    let task = tokio::spawn(async move {
-        hotline.finish_update(id, &update, completion).await;
-    });
+    let task = tokio::spawn(async move { hotline.settle(&update, completion, None).await });
     Box::pin(async move {
-        if let Err(error) = task.await {
-            // A panic in the desk fails its event, not the task; this is a bug elsewhere. The
-            // update counts as finished, as one given up does: the runner must go on.
-            tracing::error!(%error, update_id = id, "hotline: an update's task ended abnormally");
+        match task.await {
+            Ok(settled) => (id, settled),
+            Err(error) => {
+                // Settling catches the desk's panics; this is a bug in the runner itself. The
+                // update counts as finished: left unconfirmed it would hold the offset, and so
+                // every later update, forever.
+                tracing::error!(%error, update_id = id, "hotline: an update's task ended abnormally; it is skipped");
+                (id, Settled::Handled)
+            }
         }
-        id
     })
+}
+
+/// Records how an update ended: confirmable, or held (unconfirmed) until the runner stops.
+fn finished(in_flight: &mut BTreeMap<i64, bool>, (id, settled): (i64, Settled)) {
+    if settled.is_final() {
+        in_flight.insert(id, true);
+    }
 }
 
 /// Forgets the finished updates at the head of `in_flight` and returns the offset past them:

@@ -84,6 +84,47 @@ impl RawUpdate {
     }
 }
 
+impl RawUpdate {
+    /// The update as JSON text, enough to read it back with [`RawUpdate`]'s reading and decode
+    /// it the same way (a message holds the fields the desk reads).
+    pub(crate) fn to_json(&self) -> String {
+        let RawUpdate::Read { id, content } = self else {
+            return "{}".to_owned();
+        };
+        let mut update = serde_json::Map::new();
+        update.insert("update_id".into(), (*id).into());
+        let content = match content {
+            Some(Content::Message { message, edited }) => Some((
+                if *edited { "edited_message" } else { "message" }.to_owned(),
+                serde_json::to_value(message.as_ref()),
+            )),
+            Some(Content::Raw { kind, raw }) => {
+                Some((kind.clone(), serde_json::from_str(raw.get())))
+            }
+            None => None,
+        };
+        if let Some((kind, Ok(value))) = content {
+            update.insert(kind, value);
+        }
+        serde_json::Value::Object(update).to_string()
+    }
+
+    /// [`RawUpdate::decode_for`], with a panic in decoding (a bug, on input from the network)
+    /// caught and turned into the update's decoding error.
+    pub(crate) fn decode_caught(&self, group: ChatId) -> Result<Decoded, serde_json::Error> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.decode_for(group)))
+            .unwrap_or_else(|_| Err(de::Error::custom("decoding the update panicked")))
+    }
+
+    /// The `update_id`, if it had one.
+    pub(crate) fn id(&self) -> Option<i64> {
+        match self {
+            RawUpdate::Read { id, .. } => Some(*id),
+            RawUpdate::Unreadable => None,
+        }
+    }
+}
+
 /// `Some(edited?)` for the two message kinds.
 fn message_kind(kind: &str) -> Option<bool> {
     match kind {

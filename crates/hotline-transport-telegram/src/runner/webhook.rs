@@ -1,15 +1,18 @@
 //! The webhook endpoint (axum).
 
+use super::settle::{Settled, update_key};
+use super::update_json::RawUpdate;
 use crate::Error;
+use crate::albums::Run;
 use crate::hotline::Hotline;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use frankenstein::updates::Update;
 use serde_json::json;
 use std::future::Future;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -52,7 +55,10 @@ impl Hotline {
     }
 
     /// Serves [`Hotline::webhook_router`] on `addr` and registers `public_url` with Telegram
-    /// (`setWebhook`, with the secret), until `shutdown` resolves.
+    /// (`setWebhook`, with the secret), until `shutdown` resolves. Then it stops as
+    /// [`Hotline::run_polling`] does: every wait is given up at once, the requests in hand are
+    /// answered (200 for what was handled, 503 for the rest, which Telegram sends again) within
+    /// [`crate::STOP_GRACE`], and it returns.
     pub async fn serve_webhook(
         &self,
         addr: SocketAddr,
@@ -63,7 +69,11 @@ impl Hotline {
         let router = self.webhook_router(secret)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| Error::Server(format!("binding {addr}: {e}")))?;
+            .map_err(|source| Error::Server {
+                message: format!("binding {addr}"),
+                source,
+            })?;
+        self.load_set_aside().await?;
         self.client
             .call(
                 "setWebhook",
@@ -71,12 +81,35 @@ impl Hotline {
             )
             .await?;
         let ticker = self.spawn_ticker(std::time::Duration::from_secs(60));
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| Error::Server(e.to_string()));
+        let stop = self.desk.stop_signal().clone();
+        let stopping = stop.clone();
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            stopping.stop();
+        });
+        let serving = axum::serve(listener, router)
+            .with_graceful_shutdown({
+                let stop = stop.clone();
+                async move { stop.stopped().await }
+            })
+            .into_future();
+        tokio::pin!(serving);
+        let served = tokio::select! {
+            served = &mut serving => served,
+            () = async {
+                stop.stopped().await;
+                tokio::time::sleep(super::polling::STOP_GRACE).await;
+            } => {
+                tracing::warn!("hotline: webhook requests still open at the end of the grace period were dropped");
+                Ok(())
+            }
+        };
         ticker.abort();
-        served
+        signal.abort();
+        served.map_err(|source| Error::Server {
+            message: "serving the webhook".into(),
+            source,
+        })
     }
 }
 
@@ -92,24 +125,36 @@ async fn receive(
     if !bool::from(given.ct_eq(&state.secret)) {
         return StatusCode::UNAUTHORIZED;
     }
-    let update: Update = match serde_json::from_slice(&body) {
-        Ok(update) => update,
+    let hotline = &state.hotline;
+    let decoded = serde_json::from_slice::<RawUpdate>(&body).and_then(|update| {
+        update
+            .decode_caught(hotline.backend_group())
+            .map(|d| (update, d))
+    });
+    let (update, decoded) = match decoded {
+        Ok(read) => read,
         Err(error) => {
             // Answering an error would make Telegram send it again forever.
             tracing::warn!(%error, "hotline: a webhook update could not be decoded and was skipped");
             return StatusCode::OK;
         }
     };
-    match state.hotline.handle_update(&update).completion.await {
-        Ok(()) => StatusCode::OK,
-        // Telegram sends it again later; what did complete is recorded and not repeated.
-        Err(error) if error.is_transient() => {
-            tracing::warn!(%error, "hotline: a webhook update failed; asking Telegram to resend it");
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        Err(error) => {
-            tracing::warn!(%error, "hotline: a webhook update could not be handled and was given up");
-            StatusCode::OK
-        }
+    if let Some(id) = update.id()
+        && hotline.health.was_set_aside(&update_key(id))
+    {
+        return StatusCode::OK;
+    }
+    let completion = hotline.take_decoded(decoded, Run::Here).completion;
+    // Telegram waits for the answer (and holds back what follows for this bot), so an outage
+    // is waited out here only for a while; then Telegram is asked to send it again later.
+    match hotline
+        .settle(&update, completion, Some(WEBHOOK_PATIENCE))
+        .await
+    {
+        Settled::Handled | Settled::SetAside => StatusCode::OK,
+        Settled::Interrupted | Settled::Later => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
+
+/// How long a webhook request waits out an outage before answering 503.
+const WEBHOOK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
