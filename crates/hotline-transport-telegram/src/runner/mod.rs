@@ -1,9 +1,6 @@
 //! Standalone runners: Hotline owns the bot's update stream.
 
 mod polling;
-mod update_json;
-
-pub(crate) use update_json::{Guarded, RawUpdate};
 mod webhook;
 
 pub use polling::ALLOWED_UPDATES;

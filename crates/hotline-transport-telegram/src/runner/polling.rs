@@ -6,9 +6,9 @@
 //! skipped. A crash therefore re-delivers at most what was in flight, and the store's record of
 //! handled events keeps those from being relayed twice.
 
-use super::update_json::RawUpdate;
 use crate::Error;
 use crate::albums::Run;
+use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
