@@ -1,5 +1,6 @@
 //! The Bot API client: frankenstein's, called with JSON parameters, answers classified.
 
+use crate::decode::{Guarded, RawUpdate};
 use crate::secret::BotToken;
 use frankenstein::client_reqwest::Bot;
 use frankenstein::reqwest::StatusCode;
@@ -224,21 +225,18 @@ impl TelegramClient {
     }
 
     /// `getUpdates`, each update read in the same pass as the answer (see
-    /// `runner/update_json.rs`): its id, and its content, a message already decoded. If a
+    /// `decode/update_json.rs`): its id, and its content, a message already decoded. If a
     /// message could not be read that way, the same answer is read again with every content
     /// kept raw, so that message alone fails, later, and is skipped.
-    pub(crate) async fn get_updates_raw(
-        &self,
-        params: Value,
-    ) -> Result<Vec<crate::runner::RawUpdate>, ApiError> {
+    pub(crate) async fn get_updates_raw(&self, params: Value) -> Result<Vec<RawUpdate>, ApiError> {
         #[derive(serde::Deserialize)]
         struct Envelope<T> {
             result: Vec<T>,
         }
         self.post("getUpdates", &params, |body| {
-            match serde_json::from_slice::<Envelope<crate::runner::RawUpdate>>(body) {
+            match serde_json::from_slice::<Envelope<RawUpdate>>(body) {
                 Ok(envelope) => Ok(envelope.result),
-                Err(_) => serde_json::from_slice::<Envelope<crate::runner::Guarded>>(body)
+                Err(_) => serde_json::from_slice::<Envelope<Guarded>>(body)
                     .map(|envelope| envelope.result.into_iter().map(|g| g.0).collect())
                     .map_err(|error| ApiError::Decode {
                         method: "getUpdates".into(),

@@ -3,8 +3,8 @@
 
 use crate::Error;
 use crate::albums::Run;
+use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
-use crate::runner::RawUpdate;
 use hotline_core::{DeadLetter, DeadLetterId, NewDeadLetter, error_chain};
 
 impl Hotline {

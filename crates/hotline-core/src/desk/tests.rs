@@ -1,9 +1,17 @@
 //! Unit tests where the shape of one call is the point (mockall).
 
-use super::*;
-use crate::store::{MemoryStore, MockStore};
-use crate::transport::MockTransport;
+use super::{Desk, Outcome};
+use crate::action::{Action, Performed, Recipient};
+use crate::config::Config;
+use crate::event::Event;
+use crate::ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
+use crate::message::{IncomingMessage, UserProfile};
+use crate::store::{
+    Commit, Conversation, MemoryStore, MessageLink, MockStore, Origin, Status, Store, UserClaim,
+};
+use crate::transport::{MockTransport, TransportError};
 use mockall::Sequence;
+use std::sync::Arc;
 use std::time::Duration;
 
 const GROUP: ChatId = ChatId(-100);

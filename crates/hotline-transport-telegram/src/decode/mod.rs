@@ -178,8 +178,10 @@ impl_message_fields!(
 );
 
 mod lean;
+mod update_json;
 
 pub(crate) use lean::LeanMessage;
+pub(crate) use update_json::{Guarded, RawUpdate};
 
 pub(crate) fn profile(sender: Sender<'_>) -> UserProfile {
     UserProfile {

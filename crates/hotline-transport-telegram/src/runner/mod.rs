@@ -2,11 +2,8 @@
 
 mod polling;
 mod settle;
-mod update_json;
 
 pub(crate) use settle::Health;
-
-pub(crate) use update_json::{Guarded, RawUpdate};
 mod webhook;
 
 pub use polling::{ALLOWED_UPDATES, STOP_GRACE};

@@ -7,9 +7,9 @@
 //! handled events keeps those from being relayed twice.
 
 use super::settle::{Settled, update_key};
-use super::update_json::RawUpdate;
 use crate::Error;
 use crate::albums::Run;
+use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};

@@ -7,9 +7,9 @@
 //! through at all, the store or Telegram is down for everyone: no update is blamed, the runner
 //! waits with back-off and tries again, and says so once per change of state, not per update.
 
-use super::update_json::RawUpdate;
 use crate::albums::Run;
 use crate::completion::Completion;
+use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
 use hotline_core::{DeadLetterId, Error, NewDeadLetter, Timestamp, UserId, error_chain};
 use std::sync::Mutex;

@@ -1,9 +1,9 @@
 //! The webhook endpoint (axum).
 
 use super::settle::{Settled, update_key};
-use super::update_json::RawUpdate;
 use crate::Error;
 use crate::albums::Run;
+use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
 use axum::Router;
 use axum::body::Bytes;
