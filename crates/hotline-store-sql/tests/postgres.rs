@@ -80,7 +80,7 @@ async fn errors_never_show_the_password() {
         let error = options.connect().await.expect_err("nothing listens there");
         let text = format!("{error} / {error:?}");
         assert!(!text.contains(secret), "the password leaked: {text}");
-        assert!(matches!(error, StoreError::Backend(_)), "{text}");
+        assert!(matches!(error, StoreError::Backend { .. }), "{text}");
     }
 }
 
@@ -156,7 +156,7 @@ async fn interrupted_reads_and_refused_commits_leave_connections_usable() {
         })
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Conflict(_))),
+        matches!(refused, Err(StoreError::Conflict { .. })),
         "{refused:?}"
     );
     assert_eq!(
@@ -341,7 +341,7 @@ async fn the_unique_topic_constraint_holds_under_concurrent_commits() {
         let (pair, user, result) = task.await.expect("task");
         match result {
             Ok(()) => winners[pair as usize].push(user),
-            Err(StoreError::Conflict(message)) => {
+            Err(StoreError::Conflict { message, .. }) => {
                 assert!(message.contains("already belongs"), "{message}");
                 assert_eq!(
                     stores[0].conversation(UserId(user)).await.expect("read"),

@@ -382,7 +382,7 @@ async fn cached_conversations_follow_the_database() {
     let refused = store.commit(save(sample(2, 10))).await;
     assert!(matches!(
         refused,
-        Err(hotline_core::StoreError::Conflict(_))
+        Err(hotline_core::StoreError::Conflict { .. })
     ));
     assert_eq!(
         store.conversation(UserId(2)).await.expect("read"),
