@@ -2,18 +2,22 @@
 
 use hotline_core::StoreError;
 
-/// Which [`StoreError`] an sqlx error becomes.
+/// Which [`StoreError`] an sqlx error becomes, with `context` (what the store was doing) as
+/// the message and the sqlx error as the source.
 pub(crate) fn backend(context: &str, error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(format!("{context}: {db}"))
-        }
+    kind_of(&error, context.to_owned()).caused_by(error)
+}
+
+/// The [`StoreError`] kind an sqlx error maps to, carrying `message` and no source.
+fn kind_of(error: &sqlx::Error, message: String) -> StoreError {
+    match error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::conflict(message),
         sqlx::Error::ColumnDecode { .. }
         | sqlx::Error::Decode(_)
         | sqlx::Error::ColumnNotFound(_)
         | sqlx::Error::ColumnIndexOutOfBounds { .. }
-        | sqlx::Error::TypeNotFound { .. } => StoreError::Corrupt(format!("{context}: {error}")),
-        _ => StoreError::Backend(format!("{context}: {error}")),
+        | sqlx::Error::TypeNotFound { .. } => StoreError::corrupt(message),
+        _ => StoreError::backend(message),
     }
 }
 
@@ -22,15 +26,12 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// An error met while connecting to `url`: the URL's password (raw and percent-decoded) is
-/// replaced by `***` wherever it shows up in the message.
+/// An error met while connecting to `url`: the sqlx error's text goes into the message, with
+/// the URL's password (raw and percent-decoded) replaced by `***` wherever it shows up.
 pub(crate) fn connecting(url: &str, context: &str, error: sqlx::Error) -> StoreError {
-    match backend(context, error) {
-        StoreError::Backend(m) => StoreError::Backend(redact(&m, url)),
-        StoreError::Conflict(m) => StoreError::Conflict(redact(&m, url)),
-        StoreError::Corrupt(m) => StoreError::Corrupt(redact(&m, url)),
-        other => other,
-    }
+    let message = redact(&format!("{context}: {error}"), url);
+    // No source: a printed chain (or Debug) would show the sqlx error unredacted, password too.
+    kind_of(&error, message)
 }
 
 /// `message` with the password of `url` (if it has one) masked.
@@ -118,5 +119,35 @@ mod tests {
             "x *** y"
         );
         assert_eq!(redact("nothing", "sqlite::memory:"), "nothing");
+    }
+
+    #[test]
+    fn backend_errors_keep_the_sqlx_error_as_their_source() {
+        use std::error::Error as _;
+        let error = backend("reading a link", sqlx::Error::PoolTimedOut);
+        assert!(matches!(error, StoreError::Backend { .. }), "{error:?}");
+        assert_eq!(error.to_string(), "store backend failed: reading a link");
+        let source = error.source().expect("the sqlx error is the source");
+        assert_eq!(source.to_string(), sqlx::Error::PoolTimedOut.to_string());
+        let decode = backend("reading", sqlx::Error::Decode("bad".into()));
+        assert!(matches!(decode, StoreError::Corrupt { .. }), "{decode:?}");
+    }
+
+    #[test]
+    fn connection_errors_are_redacted_and_have_no_source() {
+        use std::error::Error as _;
+        let url = "postgres://bob:hunter2@db/desk";
+        let error = connecting(
+            url,
+            "connecting",
+            sqlx::Error::Configuration(format!("bad url {url}").into()),
+        );
+        let text = format!("{error} / {error:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("bad url postgres://bob:***@db/desk"),
+            "{text}"
+        );
+        assert!(error.source().is_none(), "{error:?}");
     }
 }

@@ -6,6 +6,9 @@
 //!   effects and the record that it was handled land together, or not at all.
 //! - A topic belongs to one user: a `UNIQUE` constraint refuses a second owner with
 //!   [`StoreError::Conflict`], even across processes.
+//! - Dead letters ([`Store::set_aside`]) live in a `dead_letters` table, one row per update
+//!   key: setting an update aside again is one atomic upsert on that key, so two processes
+//!   racing on it still keep one record, and exactly one of them is told it is new.
 //! - Migrations are embedded in the binary and applied when a store is opened (forward-only).
 //! - [`PgStore`] claims users across processes with PostgreSQL advisory locks, so two replicas
 //!   never handle one user's events at the same time.
@@ -77,7 +80,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         #[cfg(feature = "postgres")]
         "postgres://",
     ];
-    Err(StoreError::Backend(format!(
+    Err(StoreError::backend(format!(
         "no store for URL scheme {scheme:?} (compiled in: {})",
         compiled.join(", ")
     )))

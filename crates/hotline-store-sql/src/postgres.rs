@@ -3,11 +3,15 @@
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::row::{
-    ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
+    ConversationRow, DeadLetterRow, LinkRow, MAX_ATTEMPTS, conversation_columns,
+    conversation_from_row, dead_letter_columns, dead_letter_from_row, explain_conflict,
     link_from_row, pending_ids, sql_limit,
 };
 use async_trait::async_trait;
-use hotline_core::store::{Commit, Conversation, MessageLink, Status, UserClaim};
+use hotline_core::store::{
+    Commit, Conversation, DeadLetter, DeadLetterId, MessageLink, NewDeadLetter, SetAside, Status,
+    UserClaim,
+};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
@@ -116,7 +120,7 @@ impl PgOptions {
         let probe = tokio::time::timeout(self.acquire_timeout, options.connect())
             .await
             .map_err(|_| {
-                StoreError::Backend(format!(
+                StoreError::backend(format!(
                     "connecting to PostgreSQL at {target}: no answer within {:?}",
                     self.acquire_timeout
                 ))
@@ -150,7 +154,9 @@ impl PgOptions {
         // does not.
         if let Err(e) = MIGRATOR.run(&claims).await {
             claims.close().await;
-            return Err(StoreError::Backend(error::redact(
+            // No source: the lazy pool connects here, so this is a connection error too (and
+            // the migration error's text already holds its cause's); see `error::connecting`.
+            return Err(StoreError::backend(error::redact(
                 &format!("migrating the PostgreSQL database: {e}"),
                 url,
             )));
@@ -256,8 +262,8 @@ impl PgStore {
     /// the store. For tests and throw-away desks; refuses when no schema was chosen.
     pub async fn drop_schema(self) -> Result<(), StoreError> {
         let Some(schema) = self.schema.clone() else {
-            return Err(StoreError::Backend(
-                "drop_schema needs a store connected with a schema".into(),
+            return Err(StoreError::backend(
+                "drop_schema needs a store connected with a schema",
             ));
         };
         self.claims.close().await;
@@ -337,6 +343,25 @@ impl PgStore {
     }
 }
 
+/// The dead-letter upsert: parameters key, user_id, payload, error, attempts, first_failed,
+/// last_failed, then the attempt ceiling. One statement, so atomic even when replicas race on
+/// one key (the second waits for the first, then updates): a record with the key absorbs the
+/// new one as `DeadLetter::absorb` does. A row version this statement inserted has no
+/// deleting or locking transaction (`xmax = 0`); the version its update wrote carries this
+/// transaction's id there: that tells a new record from an absorbed one.
+const UPSERT_DEAD_LETTER: &str = "\
+    INSERT INTO dead_letters \
+        (key, user_id, payload, error, attempts, first_failed, last_failed) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7) \
+    ON CONFLICT (key) DO UPDATE SET \
+        attempts = LEAST(dead_letters.attempts + excluded.attempts, $8), \
+        first_failed = LEAST(dead_letters.first_failed, excluded.first_failed), \
+        last_failed = GREATEST(dead_letters.last_failed, excluded.last_failed), \
+        error = excluded.error, \
+        payload = excluded.payload, \
+        user_id = COALESCE(excluded.user_id, dead_letters.user_id) \
+    RETURNING id, (xmax = 0) AS created";
+
 /// The claims' pools, which check a connection only when it sat idle for a while (queries and
 /// commits run on [`Conns`], which does the same).
 fn pool_options() -> PgPoolOptions {
@@ -363,7 +388,7 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Backend(format!(
+        Err(StoreError::backend(format!(
             "invalid schema name {schema:?}: use letters, digits and _ (at most 63 bytes)"
         )))
     }
@@ -559,6 +584,76 @@ impl Store for PgStore {
             .await
             .map_err(|e| backend("reading conversations due for auto-close", e))?;
         rows.into_iter().map(conversation_from_row).collect()
+    }
+
+    async fn set_aside(&self, letter: NewDeadLetter) -> Result<SetAside, StoreError> {
+        let (id, created): (i64, bool) =
+            on_lease!(self.conns, |conn| sqlx::query_as(UPSERT_DEAD_LETTER)
+                .bind(letter.key.as_str())
+                .bind(letter.user.map(|u| u.0))
+                .bind(letter.payload.as_str())
+                .bind(letter.error.as_str())
+                .bind(i64::from(letter.attempts))
+                .bind(letter.first_failed.0)
+                .bind(letter.last_failed.0)
+                .bind(MAX_ATTEMPTS)
+                .fetch_one(conn))
+            .await
+            .map_err(|e| backend("setting a dead letter aside", e))?;
+        Ok(SetAside {
+            id: DeadLetterId(id),
+            created,
+        })
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows: Vec<DeadLetterRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            dead_letter_columns!(),
+            " FROM dead_letters ORDER BY id LIMIT $1"
+        ))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the dead letters", e))?;
+        rows.into_iter().map(dead_letter_from_row).collect()
+    }
+
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError> {
+        let row: Option<DeadLetterRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            dead_letter_columns!(),
+            " FROM dead_letters WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a dead letter", e))?;
+        row.map(dead_letter_from_row).transpose()
+    }
+
+    async fn dead_letter_by_key(&self, key: &str) -> Result<Option<DeadLetter>, StoreError> {
+        let row: Option<DeadLetterRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            dead_letter_columns!(),
+            " FROM dead_letters WHERE key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a dead letter by key", e))?;
+        row.map(dead_letter_from_row).transpose()
+    }
+
+    async fn remove_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError> {
+        let done = on_lease!(self.conns, |conn| sqlx::query(
+            "DELETE FROM dead_letters WHERE id = $1"
+        )
+        .bind(id.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("removing a dead letter", e))?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn claim_user(&self, user: UserId) -> Result<UserClaim, StoreError> {

@@ -1,6 +1,6 @@
 //! Conversions between the core's records and table rows, shared by both backends.
 
-use hotline_core::store::{Conversation, MessageLink, Origin, Status};
+use hotline_core::store::{Conversation, DeadLetter, DeadLetterId, MessageLink, Origin, Status};
 use hotline_core::{MessageId, StoreError, Timestamp, TopicId, UserId, UserProfile};
 
 /// The columns of `conversations`, in the order of [`CONVERSATION_COLUMNS`]; `P` is how the
@@ -54,7 +54,7 @@ pub(crate) fn conversation_from_row(
         pending,
     ) = row;
     let status = Status::parse(&status).ok_or_else(|| {
-        StoreError::Corrupt(format!("user {user_id} has an unknown status {status:?}"))
+        StoreError::corrupt(format!("user {user_id} has an unknown status {status:?}"))
     })?;
     Ok(Conversation {
         user: UserId(user_id),
@@ -80,7 +80,7 @@ pub(crate) fn conversation_from_row(
 pub(crate) fn link_from_row(row: LinkRow) -> Result<MessageLink, StoreError> {
     let (user_id, user_message, topic_message, origin) = row;
     let origin = Origin::parse(&origin).ok_or_else(|| {
-        StoreError::Corrupt(format!(
+        StoreError::corrupt(format!(
             "the link of user {user_id}'s message {user_message} has an unknown origin {origin:?}"
         ))
     })?;
@@ -89,6 +89,43 @@ pub(crate) fn link_from_row(row: LinkRow) -> Result<MessageLink, StoreError> {
         user_message: MessageId(user_message),
         topic_message: MessageId(topic_message),
         origin,
+    })
+}
+
+/// The columns of `dead_letters`, in the order of `dead_letter_columns!`: id, key, user_id,
+/// payload, error, attempts, first_failed, last_failed.
+pub(crate) type DeadLetterRow = (i64, String, Option<i64>, String, String, i64, i64, i64);
+
+/// The column list every dead-letter query selects (or returns), matching [`DeadLetterRow`].
+macro_rules! dead_letter_columns {
+    () => {
+        "id, key, user_id, payload, error, attempts, first_failed, last_failed"
+    };
+}
+pub(crate) use dead_letter_columns;
+
+/// The largest attempt count a record can hold (`DeadLetter::attempts` is a `u32`): the upserts
+/// add attempts up to this and no further, as `DeadLetter::absorb` saturates.
+pub(crate) const MAX_ATTEMPTS: i64 = u32::MAX as i64;
+
+/// The record a `dead_letters` row holds; an attempt count outside `u32` is corrupt data.
+pub(crate) fn dead_letter_from_row(row: DeadLetterRow) -> Result<DeadLetter, StoreError> {
+    let (id, key, user_id, payload, error, attempts, first_failed, last_failed) = row;
+    let attempts = u32::try_from(attempts).map_err(|e| {
+        StoreError::corrupt(format!(
+            "dead letter {id} has an impossible attempt count {attempts}"
+        ))
+        .caused_by(e)
+    })?;
+    Ok(DeadLetter {
+        id: DeadLetterId(id),
+        key,
+        user: user_id.map(UserId),
+        payload,
+        error,
+        attempts,
+        first_failed: Timestamp(first_failed),
+        last_failed: Timestamp(last_failed),
     })
 }
 
@@ -111,7 +148,8 @@ pub(crate) fn explain_conflict(
 ) -> StoreError {
     match (conversation.topic, owner) {
         (Some(topic), Some(owner)) if owner != conversation.user.0 => {
-            StoreError::Conflict(format!("topic {topic} already belongs to user {owner}"))
+            StoreError::conflict(format!("topic {topic} already belongs to user {owner}"))
+                .caused_by(error)
         }
         _ => crate::error::backend("committing", error),
     }

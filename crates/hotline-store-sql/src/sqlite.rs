@@ -3,11 +3,14 @@
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::row::{
-    ConversationRow, LinkRow, conversation_columns, conversation_from_row, explain_conflict,
+    ConversationRow, DeadLetterRow, LinkRow, MAX_ATTEMPTS, conversation_columns,
+    conversation_from_row, dead_letter_columns, dead_letter_from_row, explain_conflict,
     link_from_row, pending_ids, sql_limit,
 };
 use async_trait::async_trait;
-use hotline_core::store::{Commit, Conversation, MessageLink, Status};
+use hotline_core::store::{
+    Commit, Conversation, DeadLetter, DeadLetterId, MessageLink, NewDeadLetter, SetAside, Status,
+};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::Arguments;
 use sqlx::ConnectOptions;
@@ -224,7 +227,7 @@ impl SqliteOptions {
         MIGRATOR
             .run(&store.writer)
             .await
-            .map_err(|e| StoreError::Backend(format!("migrating the SQLite database: {e}")))?;
+            .map_err(|e| StoreError::backend("migrating the SQLite database").caused_by(e))?;
         Ok(store)
     }
 }
@@ -325,23 +328,20 @@ fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| {
-            StoreError::Backend(format!(
-                "opening the lock file {}: {e}",
-                lock_path.display()
-            ))
+            StoreError::backend(format!("opening the lock file {}", lock_path.display()))
+                .caused_by(e)
         })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Backend(format!(
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::backend(format!(
             "the SQLite database {} is in use by another desk (lock file {}): run one process \
              per SQLite file, or use PostgreSQL for several replicas",
             path.display(),
             lock_path.display()
         ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Backend(format!(
-            "locking {}: {e}",
-            lock_path.display()
-        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(StoreError::backend(format!("locking {}", lock_path.display())).caused_by(e))
+        }
     }
 }
 
@@ -380,7 +380,7 @@ impl SqliteStore {
     /// running: an online backup. `path` must not exist yet.
     pub async fn backup_to(&self, path: impl AsRef<Path>) -> Result<(), StoreError> {
         let target = path.as_ref().to_str().ok_or_else(|| {
-            StoreError::Backend(format!(
+            StoreError::backend(format!(
                 "backup path {} is not valid UTF-8",
                 path.as_ref().display()
             ))
@@ -532,6 +532,35 @@ impl SqliteStore {
         row.map(decode).transpose()
     }
 
+    /// [`Store::set_aside`] in one transaction on the writer. `BEGIN IMMEDIATE` takes the
+    /// database's write lock before the look-up, so no other writer (another store on the file,
+    /// in this process or another) can add or remove the key between the look-up that tells
+    /// whether the record is new and the upsert. Dropped half-way, the transaction rolls back.
+    async fn upsert_dead_letter(&self, letter: &NewDeadLetter) -> Result<SetAside, sqlx::Error> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM dead_letters WHERE key = ?1")
+                .bind(letter.key.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let id: i64 = sqlx::query_scalar(UPSERT_DEAD_LETTER)
+            .bind(letter.key.as_str())
+            .bind(letter.user.map(|u| u.0))
+            .bind(letter.payload.as_str())
+            .bind(letter.error.as_str())
+            .bind(i64::from(letter.attempts))
+            .bind(letter.first_failed.0)
+            .bind(letter.last_failed.0)
+            .bind(MAX_ATTEMPTS)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(SetAside {
+            id: DeadLetterId(id),
+            created: existing.is_none(),
+        })
+    }
+
     async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
         let topic = topic?;
         on_reader!(self, |conn| sqlx::query_scalar(
@@ -603,10 +632,26 @@ const UPSERT_CONVERSATION: &str = concat!(
      pending = excluded.pending;\n"
 );
 
+/// The dead-letter upsert: parameters key, user_id, payload, error, attempts, first_failed,
+/// last_failed, then the attempt ceiling. A record with the key absorbs the new one as
+/// `DeadLetter::absorb` does. (Unqualified names in `SET` are the stored row's.)
+const UPSERT_DEAD_LETTER: &str = "\
+    INSERT INTO dead_letters \
+        (key, user_id, payload, error, attempts, first_failed, last_failed) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+    ON CONFLICT (key) DO UPDATE SET \
+        attempts = min(attempts + excluded.attempts, ?8), \
+        first_failed = min(first_failed, excluded.first_failed), \
+        last_failed = max(last_failed, excluded.last_failed), \
+        error = excluded.error, \
+        payload = excluded.payload, \
+        user_id = coalesce(excluded.user_id, user_id) \
+    RETURNING id";
+
 fn decode(row: ConversationRow<String>) -> Result<Conversation, StoreError> {
     let user = row.0;
     let pending: Vec<i64> = serde_json::from_str(&row.13).map_err(|e| {
-        StoreError::Corrupt(format!("user {user} has unreadable pending messages: {e}"))
+        StoreError::corrupt(format!("user {user} has unreadable pending messages")).caused_by(e)
     })?;
     let (a, b, c, d, e, f, g, h, i, j, k, l, m, _) = row;
     conversation_from_row((a, b, c, d, e, f, g, h, i, j, k, l, m, pending))
@@ -728,6 +773,60 @@ impl Store for SqliteStore {
         .await
         .map_err(|e| backend("reading conversations due for auto-close", e))?;
         rows.into_iter().map(decode).collect()
+    }
+
+    async fn set_aside(&self, letter: NewDeadLetter) -> Result<SetAside, StoreError> {
+        self.upsert_dead_letter(&letter)
+            .await
+            .map_err(|e| backend("setting a dead letter aside", e))
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows: Vec<DeadLetterRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            dead_letter_columns!(),
+            " FROM dead_letters ORDER BY id LIMIT ?1"
+        ))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the dead letters", e))?;
+        rows.into_iter().map(dead_letter_from_row).collect()
+    }
+
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError> {
+        let row: Option<DeadLetterRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            dead_letter_columns!(),
+            " FROM dead_letters WHERE id = ?1"
+        ))
+        .bind(id.0)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a dead letter", e))?;
+        row.map(dead_letter_from_row).transpose()
+    }
+
+    async fn dead_letter_by_key(&self, key: &str) -> Result<Option<DeadLetter>, StoreError> {
+        let row: Option<DeadLetterRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            dead_letter_columns!(),
+            " FROM dead_letters WHERE key = ?1"
+        ))
+        .bind(key)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a dead letter by key", e))?;
+        row.map(dead_letter_from_row).transpose()
+    }
+
+    async fn remove_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM dead_letters WHERE id = ?1")
+            .bind(id.0)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| backend("removing a dead letter", e))?;
+        Ok(done.rows_affected() > 0)
     }
 }
 

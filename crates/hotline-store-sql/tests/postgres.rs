@@ -78,9 +78,16 @@ async fn errors_never_show_the_password() {
             "Debug of the options shows the password"
         );
         let error = options.connect().await.expect_err("nothing listens there");
-        let text = format!("{error} / {error:?}");
+        let text = format!(
+            "{error} / {error:?} / {}",
+            hotline_core::error_chain(&error)
+        );
         assert!(!text.contains(secret), "the password leaked: {text}");
-        assert!(matches!(error, StoreError::Backend(_)), "{text}");
+        assert!(matches!(error, StoreError::Backend { .. }), "{text}");
+        assert!(
+            std::error::Error::source(&error).is_none(),
+            "a connection error carries no unredacted source: {text}"
+        );
     }
 }
 
@@ -156,7 +163,7 @@ async fn interrupted_reads_and_refused_commits_leave_connections_usable() {
         })
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Conflict(_))),
+        matches!(refused, Err(StoreError::Conflict { .. })),
         "{refused:?}"
     );
     assert_eq!(
@@ -341,7 +348,7 @@ async fn the_unique_topic_constraint_holds_under_concurrent_commits() {
         let (pair, user, result) = task.await.expect("task");
         match result {
             Ok(()) => winners[pair as usize].push(user),
-            Err(StoreError::Conflict(message)) => {
+            Err(StoreError::Conflict { message, .. }) => {
                 assert!(message.contains("already belongs"), "{message}");
                 assert_eq!(
                     stores[0].conversation(UserId(user)).await.expect("read"),
@@ -437,4 +444,140 @@ async fn two_desks_share_one_database() {
         let rest: Vec<String> = (2..8).map(|m| format!("u{u} m{m}")).collect();
         assert_eq!(texts[2..], rest[..], "in order");
     }
+}
+
+#[tokio::test]
+async fn dead_letters_absorb_like_the_memory_store() {
+    let schema = TestSchema::new("dead_absorb").await;
+    common::dead_letters_absorb_like_the_memory_store(&schema.store().await).await;
+}
+
+/// Two processes (two stores on one schema) set the same updates aside at the same moment: the
+/// single-statement upsert keeps one record per key and reports it new once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_set_asides_make_one_record_per_key() {
+    let schema = TestSchema::new("dead_race").await;
+    common::concurrent_set_asides_make_one_record_per_key(
+        Arc::new(schema.store().await),
+        Arc::new(schema.store().await),
+    )
+    .await;
+}
+
+/// A schema created before dead letters existed (migrations 0001 and 0002, with data in it)
+/// upgrades when a store connects: the new migration adds the table and the data stays.
+#[tokio::test]
+async fn a_schema_from_before_dead_letters_upgrades() {
+    let schema = TestSchema::new("upgrade").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["0001_initial.sql", "0002_commit_function.sql"] {
+        std::fs::copy(
+            format!("{}/migrations/postgres/{name}", env!("CARGO_MANIFEST_DIR")),
+            dir.path().join(name),
+        )
+        .expect("copy an old migration");
+    }
+    {
+        let admin = sqlx::PgPool::connect(&pg_url()).await.expect("connect");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA \"{}\"",
+            schema.name
+        )))
+        .execute(&admin)
+        .await
+        .expect("create the schema");
+        admin.close().await;
+        let old = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                pg_url()
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .expect("url")
+                    .options([("search_path", schema.name.as_str())]),
+            )
+            .await
+            .expect("connect");
+        sqlx::migrate::Migrator::new(dir.path())
+            .await
+            .expect("the old migrations")
+            .run(&old)
+            .await
+            .expect("migrate to 0002");
+        sqlx::query(
+            "INSERT INTO conversations (user_id, topic_id, status, status_since, blocked, \
+             banned, first_name, welcome_pending) \
+             VALUES (7, 70, 'support_answered', 1700000000, false, false, 'Ann', false)",
+        )
+        .execute(&old)
+        .await
+        .expect("old data");
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM information_schema.tables \
+             WHERE table_schema = $1 AND table_name = 'dead_letters'",
+        )
+        .bind(&schema.name)
+        .fetch_one(&old)
+        .await
+        .expect("count");
+        assert_eq!(tables, 0, "0001 and 0002 have no dead letters");
+        old.close().await;
+    }
+    let store = schema.store().await;
+    let kept = store
+        .conversation(UserId(7))
+        .await
+        .expect("read")
+        .expect("the old data is kept");
+    assert_eq!(kept.topic, Some(TopicId(70)));
+    let set = store
+        .set_aside(common::dead_letter("telegram:1", Some(7), 3, 1, 2))
+        .await
+        .expect("set aside");
+    assert!(set.created);
+    assert_eq!(
+        store
+            .dead_letter(set.id)
+            .await
+            .expect("read")
+            .map(|d| d.attempts),
+        Some(3)
+    );
+    let pool = sqlx::PgPool::connect(&pg_url()).await.expect("connect");
+    let applied: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM \"{}\"._sqlx_migrations",
+        schema.name
+    )))
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(applied, 3, "0001, 0002, then 0003 once");
+    pool.close().await;
+    store.close().await;
+}
+
+/// A commit refused by the unique topic constraint keeps PostgreSQL's error as its source.
+#[tokio::test]
+async fn a_conflict_keeps_the_database_error_as_its_source() {
+    let schema = TestSchema::new("conflict_source").await;
+    let store = schema.store().await;
+    let save = |c: Conversation| Commit {
+        conversation: Some(c),
+        ..Commit::default()
+    };
+    store
+        .commit(save(open_conversation(1, 10)))
+        .await
+        .expect("commit");
+    let error = store
+        .commit(save(open_conversation(2, 10)))
+        .await
+        .expect_err("topic 10 is taken");
+    let StoreError::Conflict { message, .. } = &error else {
+        panic!("not a conflict: {error:?}");
+    };
+    assert_eq!(message, "topic 10 already belongs to user 1");
+    let chain = hotline_core::error_chain(&error).to_string();
+    assert!(chain.starts_with("conflict: topic 10"), "{chain}");
+    assert!(chain.contains("duplicate key"), "{chain}");
+    store.close().await;
 }

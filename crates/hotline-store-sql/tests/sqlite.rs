@@ -382,7 +382,7 @@ async fn cached_conversations_follow_the_database() {
     let refused = store.commit(save(sample(2, 10))).await;
     assert!(matches!(
         refused,
-        Err(hotline_core::StoreError::Conflict(_))
+        Err(hotline_core::StoreError::Conflict { .. })
     ));
     assert_eq!(
         store.conversation(UserId(2)).await.expect("read"),
@@ -409,4 +409,130 @@ async fn cached_conversations_follow_the_database() {
         a.conversation(UserId(3)).await.expect("read"),
         Some(changed)
     );
+}
+
+#[tokio::test]
+async fn dead_letters_absorb_like_the_memory_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = SqliteStore::open(dir.path().join("desk.db"))
+        .await
+        .expect("open");
+    common::dead_letters_absorb_like_the_memory_store(&file).await;
+    let memory = SqliteStore::in_memory().await.expect("open");
+    common::dead_letters_absorb_like_the_memory_store(&memory).await;
+}
+
+/// Two stores on one file (the lock opted out of, as two processes would be): the upsert's
+/// transaction keeps one record per key and reports it new once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_set_asides_on_one_file_make_one_record_per_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = SqliteOptions::file(dir.path().join("desk.db")).exclusive(false);
+    let a = options.clone().open().await.expect("open");
+    let b = options.open().await.expect("open");
+    common::concurrent_set_asides_make_one_record_per_key(Arc::new(a), Arc::new(b)).await;
+}
+
+/// A file created before dead letters existed (migration 0001 only, with data in it) opens:
+/// the new migration adds the table, the data stays, and ids are never reused.
+#[tokio::test]
+async fn a_database_from_before_dead_letters_upgrades() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).expect("mkdir");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/0001_initial.sql"
+        ),
+        migrations.join("0001_initial.sql"),
+    )
+    .expect("copy the first migration");
+    {
+        let pool = sqlx::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .expect("create");
+        sqlx::migrate::Migrator::new(migrations.as_path())
+            .await
+            .expect("the old migrations")
+            .run(&pool)
+            .await
+            .expect("migrate to 0001");
+        sqlx::query(
+            "INSERT INTO conversations (user_id, topic_id, status, status_since, blocked, \
+             banned, first_name, welcome_pending) \
+             VALUES (7, 70, 'support_answered', 1700000000, 0, 0, 'Ann', 0)",
+        )
+        .execute(&pool)
+        .await
+        .expect("old data");
+        let tables: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'dead_letters'")
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+        assert_eq!(tables, 0, "0001 has no dead letters");
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("upgrade");
+    let kept = store
+        .conversation(UserId(7))
+        .await
+        .expect("read")
+        .expect("the old data is kept");
+    assert_eq!(kept.topic, Some(TopicId(70)));
+    let first = store
+        .set_aside(common::dead_letter("telegram:1", Some(7), 3, 1, 2))
+        .await
+        .expect("set aside");
+    assert!(first.created);
+    assert!(store.remove_dead_letter(first.id).await.expect("remove"));
+    let second = store
+        .set_aside(common::dead_letter("telegram:2", None, 1, 3, 3))
+        .await
+        .expect("set aside");
+    assert!(
+        second.id > first.id,
+        "a removed record's id is not handed out again"
+    );
+    store.close().await;
+    drop(store);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("connect");
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    let embedded = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .expect("migrations")
+        .count() as i64;
+    assert_eq!(applied, embedded, "every migration, applied once");
+}
+
+/// The sqlx error stays the source of a store error: the chain says what SQLite said.
+#[tokio::test]
+async fn store_errors_keep_the_sqlite_error_as_their_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![b'x'; 8192]).expect("write");
+    let error = SqliteStore::open(&path).await.expect_err("not a database");
+    assert!(
+        matches!(error, hotline_core::StoreError::Backend { .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("garbage.db"), "{message}");
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the sqlx error is kept: {error:?}"
+    );
+    let chain = hotline_core::error_chain(&error).to_string();
+    assert!(chain.starts_with(&message), "{chain}");
+    assert!(chain.contains("not a database"), "{chain}");
 }

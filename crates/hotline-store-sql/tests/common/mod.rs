@@ -264,3 +264,140 @@ pub async fn a_full_commit_lands(store: &dyn Store) {
         "the link it displaced on the topic side is gone"
     );
 }
+
+/// An update set aside: `attempts` attempts failed between `first` and `last`.
+pub fn dead_letter(
+    key: &str,
+    user: Option<i64>,
+    attempts: u32,
+    first: i64,
+    last: i64,
+) -> hotline_core::store::NewDeadLetter {
+    hotline_core::store::NewDeadLetter {
+        key: key.to_owned(),
+        user: user.map(UserId),
+        payload: format!(r#"{{"update_id":{first},"key":"{key}","text":"ünï 'q' \"d\""}}"#),
+        error: format!("store backend failed: attempt {attempts} at {last}"),
+        attempts,
+        first_failed: hotline_core::Timestamp(first),
+        last_failed: hotline_core::Timestamp(last),
+    }
+}
+
+/// The same letters set aside in `store` and in a `MemoryStore` (the reference for
+/// `DeadLetter::absorb`) end up as the same records: failures out of order, a user learnt
+/// late, changed, then not repeated, attempts that saturate at `u32::MAX`.
+pub async fn dead_letters_absorb_like_the_memory_store(store: &dyn Store) {
+    let reference = hotline_core::MemoryStore::new();
+    let letters = [
+        dead_letter("telegram:1", None, 3, 500, 600),
+        dead_letter("telegram:2", Some(8), 1, 10, 10),
+        // Earlier first failure and earlier last failure: first moves, last stays.
+        dead_letter("telegram:1", None, 2, 400, 450),
+        // The user becomes known.
+        dead_letter("telegram:1", Some(5), 1, 700, 700),
+        // Another user: replaced.
+        dead_letter("telegram:1", Some(6), 1, 800, 800),
+        // No user: the known one stays.
+        dead_letter("telegram:1", None, 1, 900, 900),
+        dead_letter("telegram:2", None, u32::MAX - 1, 20, 20),
+        // Saturates instead of overflowing.
+        dead_letter("telegram:2", None, 5, 30, 30),
+        dead_letter("telegram:3", None, 0, 40, 40),
+    ];
+    for letter in letters {
+        let kept = store.set_aside(letter.clone()).await.expect("set aside");
+        let expected = reference.set_aside(letter).await.expect("set aside");
+        assert_eq!(kept.created, expected.created);
+    }
+    let kept = store.dead_letters(100).await.expect("list");
+    let expected = reference.dead_letters(100).await.expect("list");
+    let without_ids = |letters: Vec<hotline_core::store::DeadLetter>| {
+        letters
+            .into_iter()
+            .map(|mut d| {
+                d.id = hotline_core::store::DeadLetterId(0);
+                d
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_ids(kept.clone()), without_ids(expected));
+    assert_eq!(kept[0].user, Some(UserId(6)));
+    assert_eq!(kept[0].attempts, 8);
+    assert_eq!((kept[0].first_failed.0, kept[0].last_failed.0), (400, 900));
+    assert_eq!(kept[1].attempts, u32::MAX, "attempts saturate");
+    assert_eq!(kept[2].attempts, 0);
+    assert!(
+        store.dead_letters(0).await.expect("list").is_empty(),
+        "limit 0"
+    );
+    assert_eq!(
+        store
+            .dead_letter(hotline_core::store::DeadLetterId(i64::MAX))
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(
+        !store
+            .remove_dead_letter(hotline_core::store::DeadLetterId(-1))
+            .await
+            .expect("remove")
+    );
+}
+
+/// Two stores on one database (two processes) set the same updates aside at the same moment:
+/// one record per key, reported as new exactly once, every attempt counted.
+pub async fn concurrent_set_asides_make_one_record_per_key(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    const KEYS: i64 = 20;
+    const ROUNDS: i64 = 5;
+    let mut tasks = Vec::new();
+    for round in 0..ROUNDS {
+        for key in 0..KEYS {
+            for store in [&a, &b] {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let letter = dead_letter(
+                        &format!("telegram:{key}"),
+                        Some(key),
+                        1,
+                        1_000 + round,
+                        2_000 + round,
+                    );
+                    (key, store.set_aside(letter).await.expect("set aside"))
+                }));
+            }
+        }
+    }
+    let mut ids = vec![Vec::new(); KEYS as usize];
+    let mut created = vec![0; KEYS as usize];
+    for task in tasks {
+        let (key, set) = task.await.expect("task");
+        ids[key as usize].push(set.id);
+        created[key as usize] += usize::from(set.created);
+    }
+    for key in 0..KEYS {
+        let i = key as usize;
+        assert_eq!(created[i], 1, "key {key}: reported new exactly once");
+        assert!(
+            ids[i].iter().all(|id| *id == ids[i][0]),
+            "key {key}: one record, got {:?}",
+            ids[i]
+        );
+        let kept = a
+            .dead_letter_by_key(&format!("telegram:{key}"))
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(kept.id, ids[i][0]);
+        assert_eq!(kept.attempts, 2 * ROUNDS as u32, "key {key}: every attempt");
+        assert_eq!(
+            (kept.first_failed.0, kept.last_failed.0),
+            (1_000, 2_000 + ROUNDS - 1)
+        );
+    }
+    assert_eq!(
+        b.dead_letters(1_000).await.expect("list").len(),
+        KEYS as usize
+    );
+}
