@@ -114,6 +114,35 @@ impl TimedStore {
 
 #[async_trait]
 impl Store for TimedStore {
+    async fn set_aside(
+        &self,
+        letter: hotline::core::NewDeadLetter,
+    ) -> Result<hotline::core::store::SetAside, StoreError> {
+        self.inner.set_aside(letter).await
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<hotline::DeadLetter>, StoreError> {
+        self.inner.dead_letters(limit).await
+    }
+
+    async fn dead_letter(
+        &self,
+        id: hotline::DeadLetterId,
+    ) -> Result<Option<hotline::DeadLetter>, StoreError> {
+        self.inner.dead_letter(id).await
+    }
+
+    async fn dead_letter_by_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<hotline::DeadLetter>, StoreError> {
+        self.inner.dead_letter_by_key(key).await
+    }
+
+    async fn remove_dead_letter(&self, id: hotline::DeadLetterId) -> Result<bool, StoreError> {
+        self.inner.remove_dead_letter(id).await
+    }
+
     async fn conversation(&self, user: UserId) -> Result<Option<Conversation>, StoreError> {
         self.inner.conversation(user).await
     }

@@ -52,7 +52,7 @@ async fn main() {
         std::env::var("HOTLINE_DATABASE").unwrap_or_else(|_| "sqlite://hotline.db".into());
     let result = match Settings::from_env() {
         Ok(settings) => run(settings, &database, hotline::shutdown_signal()).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     if let Err(error) = result {
         eprintln!("feedback_bot: {error}");

@@ -35,6 +35,16 @@ pub enum Error {
     /// runner does not confirm it, so it comes again after a restart.
     #[error("interrupted by a stop")]
     Interrupted(#[from] Interrupted),
+    /// The event failed on every attempt it was given (see `DeskBuilder::event_retry`); the
+    /// source is the last failure.
+    #[error("gave up after {attempts} attempts: {source}")]
+    Exhausted {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        source: Box<Error>,
+    },
     /// The desk could not take the event at all (no Tokio runtime, or the runtime shut down
     /// before the event was handled).
     #[error("desk stopped: {0}")]
@@ -65,6 +75,7 @@ impl Error {
             Error::Store(error) => error.is_transient(),
             Error::Transport(error) => error.is_transient(),
             Error::Album(error) => error.is_transient(),
+            Error::Exhausted { source, .. } => source.is_transient(),
             Error::Config { .. }
             | Error::Panicked(_)
             | Error::Interrupted(_)
@@ -78,7 +89,17 @@ impl Error {
         match self {
             Error::Interrupted(_) | Error::Stopped(_) => true,
             Error::Album(error) => error.is_interrupted(),
+            Error::Exhausted { source, .. } => source.is_interrupted(),
             _ => false,
+        }
+    }
+
+    /// How many attempts the event was given before it was given up, if it was.
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::Exhausted { attempts, .. } => Some(*attempts),
+            Error::Album(error) => error.attempts(),
+            _ => None,
         }
     }
 
@@ -87,6 +108,7 @@ impl Error {
         match self {
             Error::Panicked(_) => true,
             Error::Album(error) => error.is_panic(),
+            Error::Exhausted { source, .. } => source.is_panic(),
             _ => false,
         }
     }

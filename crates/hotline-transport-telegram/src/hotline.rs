@@ -40,8 +40,6 @@ pub struct Hotline {
     pub(crate) desk: Desk,
     pub(crate) client: TelegramClient,
     pub(crate) albums: Albums,
-    /// How an update that failed is handed to the desk again before it is set aside.
-    pub(crate) update_retry: RetryPolicy,
     pub(crate) health: Arc<Health>,
 }
 
@@ -71,9 +69,10 @@ pub struct HotlineBuilder {
 type TransportLayer = Box<dyn FnOnce(Arc<dyn Transport>) -> Arc<dyn Transport> + Send>;
 
 impl HotlineBuilder {
-    /// How a runner hands an update whose handling failed to the desk again before setting it
-    /// aside as a dead letter (default [`RetryPolicy::updates`]: six tries over about a minute).
-    /// Attempts count only while other updates go through: in an outage nothing is set aside.
+    /// How an update whose handling failed is tried again, in its user's order, before a runner
+    /// sets it aside as a dead letter (default [`RetryPolicy::updates`]: six tries over about a
+    /// minute). Attempts count only while other updates go through: in an outage nothing is
+    /// given up, the desk waits and tries again.
     pub fn update_retry(mut self, policy: RetryPolicy) -> Self {
         self.update_retry = policy;
         self
@@ -139,7 +138,9 @@ impl HotlineBuilder {
             transport = layer(transport);
         }
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let mut desk = Desk::builder(self.config, store, transport).stop(stop);
+        let mut desk = Desk::builder(self.config, store, transport)
+            .stop(stop)
+            .event_retry(self.update_retry);
         if let Some(clock) = self.clock {
             desk = desk.clock(clock);
         }
@@ -150,7 +151,6 @@ impl HotlineBuilder {
             desk: desk.build(),
             client,
             albums: Albums::new(self.album_quiet),
-            update_retry: self.update_retry,
             health: Arc::default(),
         })
     }

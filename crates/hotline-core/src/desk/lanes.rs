@@ -139,25 +139,33 @@ impl Desk {
         })))
     }
 
-    /// Handles one event of a lane: a panic fails this event alone, and errors are reported.
+    /// Handles one event of a lane, tried again on failure by the event policy; the error that
+    /// ends it is reported.
     async fn handle_caught(&self, event: Event) -> Result<Outcome, Error> {
+        let result = self.handle_retrying(event).await;
+        if let Err(error) = &result
+            && !error.is_interrupted()
+        {
+            self.report(error);
+        }
+        result
+    }
+
+    /// One attempt at an event: a panic fails this attempt alone.
+    pub(super) async fn handle_guarded(&self, event: Event) -> Result<Outcome, Error> {
         // A bug that panics fails this one event, with an error on its ticket, instead of
         // stranding the rest of the lane's queue. (Caught here rather than by a task of its
         // own per event: a spawn per message is a measurable share of a relay.) The desk's
         // state is only its store and locks, which a panic leaves consistent: the commit
         // either landed or not, and lock guards are released as the panic unwinds.
-        let result = AssertUnwindSafe(self.handle(event))
+        AssertUnwindSafe(self.handle(event))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
                 let message = panic_message(panic.as_ref()).to_owned();
                 tracing::error!(panic = %message, "hotline: handling an event panicked");
                 Err(Error::Panicked(message))
-            });
-        if let Err(error) = &result {
-            self.report(error);
-        }
-        result
+            })
     }
 
     async fn drain_lane(self, lane: Lane) {

@@ -15,6 +15,7 @@ mod locks;
 mod notices;
 mod operator_messages;
 mod plumbing;
+mod retrying;
 mod ticks;
 mod unrecorded;
 mod user_messages;
@@ -100,6 +101,8 @@ struct Inner {
     retry: RetryPolicy,
     stop: Stop,
     unrecorded: unrecorded::Unrecorded,
+    event_retry: Option<RetryPolicy>,
+    health: retrying::Health,
 }
 
 impl std::fmt::Debug for Desk {
@@ -120,9 +123,20 @@ pub struct DeskBuilder {
     on_error: Option<ErrorHook>,
     retry: RetryPolicy,
     stop: Stop,
+    event_retry: Option<RetryPolicy>,
 }
 
 impl DeskBuilder {
+    /// Tries an event that failed in its lane ([`Desk::dispatch`], [`Desk::run_in_lane`])
+    /// again by `policy`, inside the lane (so the user's later events wait and their order
+    /// holds), then gives it up with [`Error::Exhausted`]. Attempts count only while other
+    /// events go through: in an outage (nothing goes through) the desk waits and tries again
+    /// without giving anything up. Default: no second attempt.
+    pub fn event_retry(mut self, policy: RetryPolicy) -> Self {
+        self.event_retry = Some(policy);
+        self
+    }
+
     /// How a call that met a passing failure (a network error, a 5xx) is tried again (default
     /// [`RetryPolicy::calls`], with `transient_retries` from the configuration as its attempts).
     /// Rate limits are always waited out as long as the messenger asks.
@@ -162,6 +176,8 @@ impl DeskBuilder {
                 locks: locks::UserLocks::default(),
                 lanes: lanes::Lanes::default(),
                 unrecorded: unrecorded::Unrecorded::default(),
+                event_retry: self.event_retry,
+                health: retrying::Health::default(),
                 on_error: self.on_error,
                 retry: self.retry,
                 stop: self.stop,
@@ -220,6 +236,7 @@ impl Desk {
             on_error: None,
             retry,
             stop: Stop::new(),
+            event_retry: None,
         }
     }
 

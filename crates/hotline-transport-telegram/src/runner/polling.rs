@@ -236,7 +236,7 @@ fn handle_on_a_task(
     completion: crate::Completion,
 ) -> Pin<Box<dyn Future<Output = (i64, Settled)> + Send>> {
     let hotline = Arc::clone(hotline);
-    let task = tokio::spawn(async move { hotline.settle(&update, completion, None).await });
+    let task = tokio::spawn(async move { hotline.settle(&update, completion).await });
     Box::pin(async move {
         match task.await {
             Ok(settled) => (id, settled),

@@ -1,51 +1,28 @@
-//! What becomes of an update whose handling failed: handed to the desk again, set aside as a
-//! dead letter, or left for after a restart. Both runners settle every update here.
+//! What becomes of an update whose handling failed: set aside as a dead letter, or left for
+//! after a restart. Both runners settle every update here.
 //!
-//! The rule that keeps one bad update from stalling everyone while an outage loses nothing:
-//! a failed attempt counts against its update only if something else went through meanwhile
-//! (or the failure cannot pass: a refused request, corrupt data, a panic). When nothing goes
-//! through at all, the store or Telegram is down for everyone: no update is blamed, the runner
-//! waits with back-off and tries again, and says so once per change of state, not per update.
+//! The desk itself tries a failed event again, inside the user's lane (so the user's order
+//! holds), counting attempts only while other events go through (see `Desk::event_retry` in
+//! hotline-core): an outage is waited out there, and blames nobody. What reaches a runner as a
+//! failure has had its attempts: it is set aside, durably, and the runner moves on.
 
 use crate::albums::Run;
 use crate::completion::Completion;
 use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
-use hotline_core::{DeadLetterId, Error, NewDeadLetter, Timestamp, UserId, error_chain};
+use hotline_core::{
+    DeadLetterId, Error, NewDeadLetter, RetryPolicy, Timestamp, UserId, error_chain,
+};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
-use tokio::time::Instant;
 
-/// How the desk has fared lately, across every update: counts what went through, and whether
-/// nothing does (an outage).
+/// The keys of the updates set aside: a delivery of one again (after a crash before the offset
+/// was confirmed) is not handed to the desk again.
 #[derive(Debug, Default)]
 pub(crate) struct Health {
-    handled: AtomicU64,
-    outage: AtomicBool,
-    /// Keys of the updates set aside: a delivery of one again (after a crash before the offset
-    /// was confirmed) is not handed to the desk again.
     set_aside: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Health {
-    fn mark(&self) -> u64 {
-        self.handled.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn went_through(&self) {
-        self.handled.fetch_add(1, Ordering::Relaxed);
-        if self.outage.swap(false, Ordering::Relaxed) {
-            tracing::warn!("hotline: updates go through again; the desk resumed");
-        }
-    }
-
-    fn nothing_goes_through(&self, error: &Error) {
-        if !self.outage.swap(true, Ordering::Relaxed) {
-            tracing::warn!(error = %error_chain(error), "hotline: no update goes through (is the store or Telegram unreachable?); waiting and trying again");
-        }
-    }
-
     fn keys(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
         self.set_aside.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -78,9 +55,6 @@ pub(crate) enum Settled {
     SetAside,
     /// The desk is stopping: do not confirm it; it comes again after a restart.
     Interrupted,
-    /// Nothing went through for longer than the caller would wait (a webhook request): do not
-    /// confirm it; Telegram sends it again.
-    Later,
 }
 
 impl Settled {
@@ -91,29 +65,17 @@ impl Settled {
 }
 
 impl Hotline {
-    /// Waits for `completion`, the first attempt at `update`; on failure hands the update to the
-    /// desk again by the update policy, until it is handled, set aside, the desk stops, or (with
-    /// `patience`) an outage lasts longer than that.
-    pub(crate) async fn settle(
-        &self,
-        update: &RawUpdate,
-        completion: Completion,
-        patience: Option<Duration>,
-    ) -> Settled {
-        let policy = self.update_retry;
-        let outage = hotline_core::RetryPolicy::outage();
+    /// Waits for `completion`, the desk's handling of `update` (with its attempts); a failure
+    /// is set aside. Only if even that cannot be written (the store is down) is the update
+    /// handed to the desk again after a while, so nothing is lost.
+    pub(crate) async fn settle(&self, update: &RawUpdate, completion: Completion) -> Settled {
         let stop = self.desk.stop_signal().clone();
+        let outage = RetryPolicy::outage();
         let mut completion = completion;
-        let mut mark = self.health.mark();
-        let mut attempts = 0u32;
-        let mut outage_waits = 0u32;
-        let mut first_failed: Option<(Timestamp, Instant)> = None;
+        let mut waits = 0u32;
         loop {
             let error = match completion.await {
-                Ok(()) => {
-                    self.health.went_through();
-                    return Settled::Handled;
-                }
+                Ok(()) => return Settled::Handled,
                 // Only a stop interrupts: a desk that dropped the update otherwise (a task of
                 // its ended abnormally) failed it, as a panic does.
                 Err(error) if error.is_interrupted() && stop.is_stopped() => {
@@ -121,44 +83,17 @@ impl Hotline {
                 }
                 Err(error) => error,
             };
-            let (since, started) =
-                *first_failed.get_or_insert_with(|| (self.desk.now(), Instant::now()));
-            let id = update.id().unwrap_or_default();
-            let blamed = !error.is_transient() || self.health.mark() != mark;
-            let wait = if blamed {
-                attempts += 1;
-                tracing::warn!(update_id = id, attempt = attempts, error = %error_chain(&error), "hotline: an update failed");
-                // A refused request or corrupt data fails the same way every time.
-                let hopeless =
-                    !error.is_transient() && !error.is_panic() && !error.is_interrupted();
-                if hopeless || !policy.allows(attempts) {
-                    match self.set_aside(update, &error, attempts, since).await {
-                        Ok(()) => return Settled::SetAside,
-                        // Not even that could be written: the store is down. Lose nothing:
-                        // keep the update in hand and go on trying, as in an outage.
-                        Err(failure) => {
-                            self.health.nothing_goes_through(&failure);
-                            outage_waits += 1;
-                            outage.backoff(outage_waits)
-                        }
-                    }
-                } else {
-                    policy.backoff(attempts)
+            let first_failed = self.desk.now();
+            match self.set_aside(update, &error, first_failed).await {
+                Ok(()) => return Settled::SetAside,
+                Err(failure) => {
+                    tracing::warn!(update_id = update.id(), error = %error_chain(&failure), "hotline: an update that failed could not be set aside; it is handed to the desk again later");
                 }
-            } else {
-                self.health.nothing_goes_through(&error);
-                tracing::debug!(update_id = id, error = %error_chain(&error), "hotline: an update failed in an outage");
-                outage_waits += 1;
-                outage.backoff(outage_waits)
-            };
-            if patience.is_some_and(|patience| started.elapsed() + wait > patience) {
-                return Settled::Later;
             }
-            if stop.sleep(wait).await.is_err() {
+            waits += 1;
+            if outage.wait(&stop, outage.backoff(waits)).await.is_err() {
                 return Settled::Interrupted;
             }
-            mark = self.health.mark();
-            // It decoded the first time; the same text decodes the same way again.
             let Ok(decoded) = update.decode_caught(self.backend_group()) else {
                 return Settled::Handled;
             };
@@ -172,9 +107,9 @@ impl Hotline {
         &self,
         update: &RawUpdate,
         error: &Error,
-        attempts: u32,
         first_failed: Timestamp,
     ) -> Result<(), Error> {
+        let attempts = error.attempts().unwrap_or(1);
         let key = update_key(update.id().unwrap_or_default());
         let user = self.user_of(update).await;
         let letter = NewDeadLetter {
@@ -236,6 +171,6 @@ mod tests {
     #[test]
     fn only_final_outcomes_are_confirmed() {
         assert!(Settled::Handled.is_final() && Settled::SetAside.is_final());
-        assert!(!Settled::Interrupted.is_final() && !Settled::Later.is_final());
+        assert!(!Settled::Interrupted.is_final());
     }
 }

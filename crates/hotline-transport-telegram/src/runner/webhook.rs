@@ -145,16 +145,9 @@ async fn receive(
         return StatusCode::OK;
     }
     let completion = hotline.take_decoded(decoded, Run::Here).completion;
-    // Telegram waits for the answer (and holds back what follows for this bot), so an outage
-    // is waited out here only for a while; then Telegram is asked to send it again later.
-    match hotline
-        .settle(&update, completion, Some(WEBHOOK_PATIENCE))
-        .await
-    {
+    match hotline.settle(&update, completion).await {
         Settled::Handled | Settled::SetAside => StatusCode::OK,
-        Settled::Interrupted | Settled::Later => StatusCode::SERVICE_UNAVAILABLE,
+        // Telegram sends it again; what did complete is recorded and not repeated.
+        Settled::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
-
-/// How long a webhook request waits out an outage before answering 503.
-const WEBHOOK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
