@@ -30,14 +30,14 @@ use tokio::task::JoinHandle;
 
 /// One allocator for the whole process, both phases: glibc's malloc takes an arena lock when a
 /// block is freed on another thread than the one that allocated it, which a Tokio runtime does
-/// all the time (tasks move between workers), and on this 2-vCPU machine that lock turned into
-/// several `futex` system calls per relayed message (`perf record -e syscalls:sys_enter_futex`).
+/// all the time (tasks move between workers), and that lock turns into `futex` system calls on
+/// every relayed message, a cost of the machine's allocator rather than of either contender.
 /// Bots in production pick their allocator the same way; the library does not impose one.
 ///
 /// mimalloc hands freed memory back to the system 10 ms after it is freed, by default, and
 /// faults it in again, zeroed, at the next allocation: between two phases, and between two bursts
-/// of one, that was 80,000 page faults in three rounds of either phase (`perf stat -e
-/// page-faults`), the kernel zeroing pages rather than either client working. A bot's heap stays
+/// of one, the kernel would be zeroing pages rather than either client working (counts in
+/// `docs/benchmarks.md`). A bot's heap stays
 /// warm; so does the bench's: `MIMALLOC_PURGE_DELAY=-1` (see [`keep_the_heap_warm`]).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -356,11 +356,12 @@ struct Figures {
     cpu: Duration,
 }
 
-/// Processor time used by this process so far (user + system, 10 ms resolution), from
-/// `/proc/self/stat`; zero where there is no such file.
+/// Processor time used by this process so far: the sum of its threads' time on a processor,
+/// from `/proc/self/task/*/schedstat`; zero where there is no such file.
 fn cpu_time() -> Duration {
     // Each thread's time on a processor, in nanoseconds (the first field of its schedstat):
-    // /proc/self/stat counts in ticks of 10 ms, which is 4% of a 250 ms phase.
+    // /proc/self/stat counts in clock ticks, too coarse for a phase that lasts a fraction of a
+    // second.
     let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
         return Duration::ZERO;
     };

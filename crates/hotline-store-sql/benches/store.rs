@@ -15,9 +15,9 @@
 //! (`/dev/cpu_dma_latency` = 0 µs, as `cyclictest` does; see [`WakeLatency`]) and prints whether it
 //! could. A look-up or a relay is a ping-pong between threads and processes (the caller, sqlx's
 //! SQLite worker threads, PostgreSQL's backend): on a virtual machine whose idle vCPUs
-//! halt, every hand-over would otherwise wait for the host to wake a vCPU (about 100 µs on the
-//! project machine), which measures the machine, not the store. PostgreSQL's own floor is printed
-//! beside: `SELECT 1` on one connection.
+//! halt, every hand-over would otherwise wait for the host to wake a vCPU (longer than a look-up
+//! itself; see `docs/benchmarks.md`), which measures the machine, not the store. PostgreSQL's
+//! own floor is printed beside: `SELECT 1` on one connection.
 
 #![allow(missing_docs)]
 

@@ -2,15 +2,15 @@
 //! of one kind ([`PgStore`](crate::PgStore)'s queries and commits, [`SqliteStore`]'s reads on a
 //! file database), leaner than sqlx's pool on the hot path.
 //!
-//! sqlx's `PoolConnection` returns to its pool through a spawned task (for PostgreSQL it also
-//! pings the server: one more round trip), so every query wakes another thread, and every
-//! acquire arms a timer. Measured on a single-row PostgreSQL read over a Unix socket, that
-//! doubled the latency of the read itself. Here a lease takes an idle connection under a plain
-//! mutex, a timer is armed only when every connection is busy, and a connection goes back to
-//! the stack only once its statement has run to the end (the server's ReadyForQuery was read,
-//! or an error response that the next use drains; for SQLite, the worker thread answered). A
-//! lease dropped half-way (its future cancelled) or ended by an I/O or protocol error closes its
-//! connection instead: nothing half-read is ever reused.
+//! sqlx's `PoolConnection` returns to its pool through a spawned task (for PostgreSQL it also pings
+//! the server: one more round trip), so every query wakes another thread, and every acquire arms a
+//! timer: on a single-row read over a local socket that overhead is of the same order as the read
+//! itself (see `docs/benchmarks.md`). Here a lease takes an idle connection under a plain mutex, a
+//! timer is armed only when every connection is busy, and a connection goes back to the stack only
+//! once its statement has run to the end (the server's ReadyForQuery was read, or an error response
+//! that the next use drains; for SQLite, the worker thread answered). A lease dropped half-way (its
+//! future cancelled) or ended by an I/O or protocol error closes its connection instead: nothing
+//! half-read is ever reused.
 //!
 //! [`SqliteStore`]: crate::SqliteStore
 

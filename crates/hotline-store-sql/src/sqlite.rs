@@ -59,7 +59,8 @@ pub enum Synchronous {
     #[default]
     Normal,
     /// `PRAGMA synchronous = FULL`: the WAL is fsynced on every commit, so commits also survive a
-    /// power cut, at the price of one fsync per commit (often 10× fewer commits per second).
+    /// power cut, at the price of one fsync per commit, which bounds commits per second by how fast
+    /// the disk flushes (`docs/benchmarks.md` has both modes' relay rates).
     Full,
 }
 

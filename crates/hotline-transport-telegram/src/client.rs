@@ -107,9 +107,10 @@ fn parse_retry_after(description: &str) -> u64 {
 ///
 /// The desk's own calls go through the reqwest client that frankenstein's [`Bot`] holds (one
 /// connection pool for both), posted to a URL parsed once: frankenstein's `request` formats
-/// `{api_url}/{method}` as a string for every call, which reqwest then parses, and that parse
-/// alone was 4% of a relay's instructions (`relay_e2e` under callgrind: 7,500 per call). The
-/// answer is read as bytes rather than as text (no charset sniffing, no second UTF-8 pass).
+/// `{api_url}/{method}` as a string for every call, which reqwest then parses again: a URL parse
+/// per call is work the desk's hottest path can do once, when the client is built (what it cost
+/// is in `docs/benchmarks.md`). The answer is read as bytes rather than as text (no charset
+/// sniffing, no second UTF-8 pass).
 #[derive(Clone)]
 pub struct TelegramClient {
     bot: Bot,

@@ -26,8 +26,8 @@ pub struct MemoryStore {
 struct Inner {
     // Kept encoded (postcard): one small allocation per user instead of a struct and five
     // strings, and a hash-table slot the size of a pointer rather than of a conversation.
-    // This is what keeps a million users in a few hundred megabytes; reading one back costs
-    // the same allocations a clone would.
+    // This is what keeps the memory per user small (the memory bench's figure is in
+    // docs/benchmarks.md); reading one back costs the same allocations a clone would.
     conversations: HashMap<UserId, Packed>,
     by_topic: HashMap<TopicId, UserId>,
     user_links: HashMap<(UserId, MessageId), MessageLink>,

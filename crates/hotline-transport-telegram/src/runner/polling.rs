@@ -122,8 +122,8 @@ impl Hotline {
                 // Telegram sends every update at or past the offset again with each poll, so a
                 // poll brings back everything in hand before anything new. Ask again once three
                 // quarters of the window of 100 are free (at most one update in hand comes back
-                // per three new ones; a backlog of 10,000 came back 1.03 times instead of 1.5
-                // with half) if the offset has moved since the last poll (the desk keeps up:
+                // per three new ones, where asking at half would bring back one per new one) if
+                // the offset has moved since the last poll (the desk keeps up:
                 // what came meanwhile is fetched at once) or that poll came back full (a backlog
                 // waits). Twenty-five calls in flight keep Telegram's side busy.
                 // Otherwise ask after a pause (250 ms, or half the album quiet period if
@@ -227,8 +227,8 @@ impl Hotline {
 /// (`Desk::run_in_lane`): the update's task is then the only one it takes. A task per update
 /// rather than all completions polled by the runner's own task: the desk's side of a relay (its
 /// calls' requests and answers, its bookkeeping) weighs as much as Telegram's side, and on the
-/// runner's task it all ran on one core. `relay_e2e`, two runs of each in turns (RELAY_E2E_PHASES
-/// =hotline,bare RELAY_E2E_ROUNDS=15): ratio 0.751 and 0.734 inline, 0.768 and 0.751 on tasks.
+/// runner's task it would all run on one core while the others wait. A task per update costs a
+/// little more work and lets every core share it (measured in `docs/benchmarks.md`).
 fn handle_on_a_task(
     hotline: &Arc<Hotline>,
     id: i64,
