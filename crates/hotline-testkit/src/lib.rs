@@ -127,7 +127,9 @@
 //! | `GET /_testkit/updates` | | pending updates (not consumed) |
 
 mod api;
+mod content;
 mod error;
+mod files;
 mod format;
 mod limits;
 mod model;
@@ -332,7 +334,7 @@ impl FakeTelegram {
 
     /// The bot's answer to a callback query (`{"text","show_alert","url"?}`), once given.
     pub fn callback_answer(&self, callback_query_id: &str) -> Option<Value> {
-        api::callback_answer(&self.shared.lock(), callback_query_id)
+        self.shared.lock().callback_answer(callback_query_id)
     }
 
     /// A user sets their reaction on a message (`""` removes it); the bot gets a

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::TestkitError;
+use crate::content::content_kind;
+use crate::files::{FileRec, media_json};
 use crate::limits::{FaultRec, Limiter};
 use crate::model::{Call, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
 use crate::params::{ApiError, ApiResult};
@@ -95,23 +97,6 @@ impl ChatRec {
                 ..
             }
         )
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct FileRec {
-    pub(crate) file_id: String,
-    pub(crate) file_unique_id: String,
-    pub(crate) kind: String,
-    pub(crate) size: u64,
-    pub(crate) name: Option<String>,
-    pub(crate) mime: Option<String>,
-    pub(crate) data: Option<Bytes>,
-}
-
-impl FileRec {
-    pub(crate) fn path(&self) -> String {
-        format!("{}s/{}", self.kind, self.file_unique_id)
     }
 }
 
@@ -286,6 +271,11 @@ impl State {
         self.chats
             .get_mut(&chat_id)
             .ok_or_else(ApiError::chat_not_found)
+    }
+
+    /// The bot's answer to a callback query, once `answerCallbackQuery` gave it.
+    pub(crate) fn callback_answer(&self, id: &str) -> Option<Value> {
+        self.callbacks.get(id).and_then(|c| c.answer.clone())
     }
 
     pub(crate) fn user_json(&self, user_id: i64) -> Option<Value> {
@@ -667,13 +657,10 @@ impl State {
         }
         if let Some(p) = &nm.photo {
             let f = self.file_by_id_or_register(p, "photo");
-            m.insert("photo".into(), crate::api::media_json("photo", &f, None));
+            m.insert("photo".into(), media_json("photo", &f, None));
         } else if let Some(d) = &nm.document {
             let f = self.file_by_id_or_register(d, "document");
-            m.insert(
-                "document".into(),
-                crate::api::media_json("document", &f, None),
-            );
+            m.insert("document".into(), media_json("document", &f, None));
         }
         let text = if media {
             nm.caption.clone().or(nm.text.clone())
@@ -976,7 +963,7 @@ impl State {
                     .as_str()
                     .or(m["caption"].as_str())
                     .map(|t| format!("{t:?}"))
-                    .unwrap_or_else(|| crate::api::content_kind(m).to_owned());
+                    .unwrap_or_else(|| content_kind(m).to_owned());
                 out.push_str(&format!(
                     "\n    #{} from {} thread {}: {}",
                     m["message_id"],
