@@ -84,11 +84,12 @@
 //! `time_scale` (default 1) makes the limit clock run faster than the wall clock: **a window
 //! of `W` Telegram seconds lasts `W / time_scale` wall-clock seconds**. With `time_scale: 60`,
 //! "20 per minute" means 20 per wall-clock second. A call over a limit is answered
-//! `429 Too Many Requests: retry after N` with `parameters.retry_after = N`, where **`N` is in
-//! Telegram seconds**: the time until the oldest call in the full window leaves it, multiplied
-//! by `time_scale`, rounded up, at least 1. A client that waits `N / time_scale` wall-clock
-//! seconds (see [`FakeTelegram::time_scale`]) is then guaranteed to get through (if nothing
-//! else used the slot). Refused calls are not counted in the window.
+//! `429 Too Many Requests: retry after N` with `parameters.retry_after = N`, where **`N` is the
+//! real wait, in wall-clock seconds**: the time until the oldest call in the full window
+//! leaves it, rounded up, at least 1. An unmodified client that honours `retry_after` (sleeps
+//! `N` seconds, then repeats the call) therefore waits about as long as the scaled window
+//! asks, and is guaranteed to get through (if nothing else used the slot meanwhile). Refused
+//! calls are not counted in the window.
 //!
 //! ## Faults
 //!
@@ -490,8 +491,9 @@ impl FakeTelegram {
         });
     }
 
-    /// The current limit clock speed (1 unless [`FloodLimits::time_scale`] says otherwise):
-    /// wait `retry_after / time_scale` wall-clock seconds after a 429.
+    /// The current limit clock speed (1 unless [`FloodLimits::time_scale`] says otherwise).
+    /// The flood limits' `retry_after` is already in wall-clock seconds: do not divide it by
+    /// this.
     pub fn time_scale(&self) -> f64 {
         limits::time_scale(&self.shared.lock().limits)
     }

@@ -15,8 +15,10 @@ pub(crate) struct Limiter {
 
 impl Limiter {
     /// Checks one counted call into `chat_id`; records it when allowed. Private chats have
-    /// positive ids, groups negative ones. The error carries `retry_after` in Telegram
-    /// seconds (scaled clock), at least 1.
+    /// positive ids, groups negative ones. The error carries `retry_after`: the wall-clock
+    /// seconds until the call fits in every window again, rounded up, at least 1. Rounding up
+    /// is what makes it a promise: a client that waits that long finds room (unless another
+    /// call took it meanwhile).
     pub(crate) fn check(
         &mut self,
         limits: &FloodLimits,
@@ -44,8 +46,7 @@ impl Limiter {
             }
         }
         if let Some(w) = wait {
-            let telegram_seconds = (w.as_secs_f64() * scale).ceil();
-            return Err((telegram_seconds as u64).max(1));
+            return Err((w.as_secs_f64().ceil() as u64).max(1));
         }
         if limits.global_per_second.is_some() {
             self.global.push_back(now);
@@ -190,7 +191,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn group_window_scales_and_retry_after_is_in_telegram_seconds() {
+    fn group_window_scales_and_retry_after_is_in_wall_clock_seconds() {
         let limits = FloodLimits {
             per_group_per_minute: Some(2),
             time_scale: Some(60.0),
@@ -201,17 +202,35 @@ mod tests {
         assert!(l.check(&limits, -100, t0).is_ok());
         assert!(l.check(&limits, -100, t0).is_ok());
         // The window is 60 Telegram seconds = 1 wall second; all of it remains.
-        assert_eq!(l.check(&limits, -100, t0), Err(60));
+        assert_eq!(l.check(&limits, -100, t0), Err(1));
+        // Half a wall second remains: rounded up to 1, never 0.
         assert_eq!(
             l.check(&limits, -100, t0 + Duration::from_millis(500)),
-            Err(30)
+            Err(1)
         );
-        assert!(
-            l.check(&limits, -100, t0 + Duration::from_millis(1000))
-                .is_ok()
-        );
+        // Once retry_after has passed, the call is accepted.
+        assert!(l.check(&limits, -100, t0 + Duration::from_secs(1)).is_ok());
         // Another group has its own budget.
         assert!(l.check(&limits, -200, t0).is_ok());
+    }
+
+    #[test]
+    fn a_slow_clock_gives_long_waits_rounded_up() {
+        // time_scale 0.25: one Telegram second lasts four wall seconds.
+        let limits = FloodLimits {
+            per_chat_per_second: Some(1),
+            time_scale: Some(0.25),
+            ..FloodLimits::default()
+        };
+        let mut l = Limiter::default();
+        let t0 = Instant::now();
+        assert!(l.check(&limits, 7, t0).is_ok());
+        assert_eq!(l.check(&limits, 7, t0 + Duration::from_millis(100)), Err(4));
+        assert_eq!(
+            l.check(&limits, 7, t0 + Duration::from_millis(3100)),
+            Err(1)
+        );
+        assert!(l.check(&limits, 7, t0 + Duration::from_secs(4)).is_ok());
     }
 
     #[test]

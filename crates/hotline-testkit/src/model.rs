@@ -229,7 +229,8 @@ pub struct FloodLimits {
     #[serde(default)]
     pub per_group_per_minute: Option<u32>,
     /// How much faster than real time the limit clock runs (default 1). With 60, a
-    /// "per minute" window lasts one wall-clock second.
+    /// "per minute" window lasts one wall-clock second, and a 429's `retry_after` (always the
+    /// real wait, in wall-clock seconds) is about 60 times shorter than on Telegram.
     #[serde(default)]
     pub time_scale: Option<f64>,
 }

@@ -9,7 +9,7 @@ use hotline_testkit::{Fault, FloodLimits};
 use serde_json::json;
 
 #[tokio::test]
-async fn per_group_limit_answers_429_with_retry_after_in_telegram_seconds() {
+async fn per_group_limit_answers_429_with_retry_after_in_wall_clock_seconds() {
     let h = H::new().await;
     // time_scale 20: the 60 s window lasts 3 wall-clock seconds (room for a slow machine).
     h.tg.set_limits(FloodLimits {
@@ -32,14 +32,14 @@ async fn per_group_limit_answers_429_with_retry_after_in_telegram_seconds() {
     let retry = body["parameters"]["retry_after"]
         .as_u64()
         .expect("retry_after");
-    // Nearly the whole 60 s window remains, in Telegram seconds (not wall seconds).
-    assert!((40..=60).contains(&retry), "retry_after {retry}");
+    // At most the whole 3 s window remains, in wall-clock seconds (not 60 Telegram seconds).
+    assert!((1..=3).contains(&retry), "retry_after {retry}");
     assert_eq!(desc, format!("Too Many Requests: retry after {retry}"));
     // Other chats are not limited by this group's budget.
     h.call("sendMessage", json!({"chat_id": ANN, "text": "private"}))
         .await;
-    // Waiting retry_after / time_scale wall seconds is enough.
-    tokio::time::sleep(Duration::from_secs_f64(retry as f64 / h.tg.time_scale())).await;
+    // Waiting retry_after wall-clock seconds, as a client does, is enough.
+    tokio::time::sleep(Duration::from_secs(retry)).await;
     h.call("sendMessage", json!({"chat_id": GROUP, "text": "after"}))
         .await;
     assert_eq!(h.tg.stats().too_many_requests, 1);
@@ -52,7 +52,7 @@ async fn per_group_limit_answers_429_with_retry_after_in_telegram_seconds() {
 async fn global_and_private_chat_limits() {
     let h = H::new().await;
     // time_scale 0.1: a slow clock, so one "second" lasts 10 wall-clock seconds and the
-    // test cannot outrun the window on a slow machine; retry_after is still 1 (rounded up).
+    // test cannot outrun the window on a slow machine.
     h.tg.set_limits(FloodLimits {
         global_per_second: Some(4),
         per_chat_per_second: Some(2),
@@ -67,7 +67,11 @@ async fn global_and_private_chat_limits() {
         .fail("sendMessage", json!({"chat_id": ANN, "text": "3"}))
         .await;
     assert_eq!(code, 429);
-    assert_eq!(body["parameters"]["retry_after"], 1);
+    // Nearly the whole 10 s window remains: the real wait, not one Telegram second.
+    let retry = body["parameters"]["retry_after"]
+        .as_u64()
+        .expect("retry_after");
+    assert!((2..=10).contains(&retry), "retry_after {retry}");
     h.call("sendMessage", json!({"chat_id": BOB, "text": "1"}))
         .await;
     h.call(
