@@ -16,6 +16,11 @@ pub(crate) const CONTENT_KEYS: &[&str] = &[
     "voice",
     "video_note",
     "sticker",
+    "contact",
+    "location",
+    "venue",
+    "poll",
+    "dice",
     "has_media_spoiler",
     "show_caption_above_media",
 ];
@@ -32,9 +37,21 @@ pub(crate) const MEDIA_KINDS: &[&str] = &[
     "sticker",
 ];
 
+/// The keys of a message that hold structured data (no text, no file).
+pub(crate) const STRUCTURED_KINDS: &[&str] = &["venue", "contact", "location", "poll", "dice"];
+
+/// Whether a message holds something a copy can carry: text, a file or structured data.
+pub(crate) fn has_copyable_content(m: &Value) -> bool {
+    m.get("text").is_some()
+        || MEDIA_KINDS
+            .iter()
+            .chain(STRUCTURED_KINDS)
+            .any(|k| m.get(*k).is_some())
+}
+
 /// A short name for what a message holds (for summaries).
 pub(crate) fn content_kind(m: &Value) -> &'static str {
-    for k in MEDIA_KINDS {
+    for k in MEDIA_KINDS.iter().chain(STRUCTURED_KINDS) {
         if m.get(*k).is_some() {
             return k;
         }

@@ -31,10 +31,18 @@
 //!
 //! ## Faithfulness
 //!
-//! * The methods in [`METHODS`] are implemented (every one the desk uses: getMe, getUpdates,
-//!   webhooks, send/copy/forward, media and albums, edits, deletes, reactions, forum topics,
-//!   callback answers, commands, menu button, getChat, getChatMember, sendChatAction, getFile);
-//!   any other name answers 404 `Not Found`.
+//! * Every method of the Bot API ([`BOT_API_VERSION`]) is answered. The methods in
+//!   [`METHODS`] are modelled (every one the desk uses: getMe, getUpdates, webhooks,
+//!   send/copy/forward, media and albums, contacts, locations, venues, polls and dice, edits,
+//!   deletes, reactions, forum topics, callback answers, commands, menu button, getChat,
+//!   getChatMember, getChatAdministrators, getUserProfilePhotos, sendChatAction, getFile).
+//!   The others (payments, stickers, business accounts, stories, invite links...) check the
+//!   parameters the spec requires, change nothing, answer the smallest result the spec allows
+//!   for their return type (`true`, an empty list, a minimal object), and are counted in
+//!   [`Stats::not_modelled`]. Only a name outside the Bot API answers 404 `Not Found`.
+//! * Group members are plain members unless made administrators or the creator
+//!   ([`FakeTelegram::add_member_as`]); `getChatAdministrators` lists the creator, the
+//!   administrators and the bot when it is an admin.
 //! * Files: uploads and `http(s)://` URLs get a fresh `file_id`; a `file_id` the bot sends must
 //!   be known (uploaded, or seen in a message), else `Bad Request: wrong file identifier/HTTP
 //!   URL specified`. The control plane accepts any string as a file id and registers it.
@@ -113,7 +121,7 @@
 //! | `POST /_testkit/users` | `{"id","first_name","last_name"?,"username"?,"language_code"?}` | User |
 //! | `POST /_testkit/users/{id}/block`, `/unblock`, `/deactivate` | | `true` |
 //! | `POST /_testkit/groups` | `{"id","title","is_forum","bot_is_admin"}` | Chat |
-//! | `POST /_testkit/groups/{chat_id}/members` | `{"user_id"}` | `true` |
+//! | `POST /_testkit/groups/{chat_id}/members` | `{"user_id","status"?}` ([`MemberStatus`]: `member` (default), `administrator`, `creator`) | `true` |
 //! | `GET /_testkit/groups/{chat_id}/topics` | | `[Topic]` |
 //! | `POST /_testkit/groups/{chat_id}/topics/{thread_id}/delete`, `/close`, `/reopen` | `{"from"?}` (operator; default the first member) | `true` / service Message |
 //! | `POST /_testkit/messages` | [`NewMessage`] | Message |
@@ -147,9 +155,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
-pub use api::METHODS;
+pub use api::{BOT_API_VERSION, METHODS};
 pub use error::TestkitError;
-pub use model::{Call, Fault, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
+pub use model::{
+    Call, Fault, FloodLimits, MemberStatus, NewGroup, NewMessage, NewUser, Stats, Topic,
+};
 
 use limits::FaultRec;
 use state::State;
@@ -300,7 +310,18 @@ impl FakeTelegram {
 
     /// Adds user `user_id` (already added) to group `chat_id` as a member (an operator).
     pub fn add_member(&self, chat_id: i64, user_id: i64) -> Result<(), TestkitError> {
-        self.mutate(|st| st.add_member(chat_id, user_id))
+        self.add_member_as(chat_id, user_id, MemberStatus::Member)
+    }
+
+    /// Adds user `user_id` (already added) to group `chat_id`, or changes their standing
+    /// there: a plain member, an administrator, or the group's creator (see [`MemberStatus`]).
+    pub fn add_member_as(
+        &self,
+        chat_id: i64,
+        user_id: i64,
+        status: MemberStatus,
+    ) -> Result<(), TestkitError> {
+        self.mutate(|st| st.add_member(chat_id, user_id, status))
     }
 
     /// A user or operator writes a message; the bot gets a `message` update. Returns the
@@ -440,7 +461,7 @@ impl FakeTelegram {
 
     pub(crate) fn first_member(&self, chat_id: i64) -> Option<i64> {
         match &self.shared.lock().chats.get(&chat_id)?.kind {
-            state::ChatKind::Group { members, .. } => members.iter().next().copied(),
+            state::ChatKind::Group { members, .. } => members.keys().next().copied(),
             state::ChatKind::Private { .. } => None,
         }
     }

@@ -176,7 +176,7 @@ fn fault_error(f: &Fault, code: u16) -> ApiError {
 }
 
 /// xorshift64*: deterministic, good enough for fault ratios.
-fn next_f64(state: &mut u64) -> f64 {
+pub(crate) fn next_f64(state: &mut u64) -> f64 {
     let mut x = *state;
     x ^= x >> 12;
     x ^= x << 25;

@@ -98,6 +98,21 @@ impl NewGroup {
     }
 }
 
+/// A group member's standing (`POST /_testkit/groups/{chat_id}/members`, `"status"`), as
+/// `getChatMember` and `getChatAdministrators` report it. A group has at most one creator:
+/// naming a new one makes the previous creator an administrator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// A plain member (`"member"`), the default.
+    #[default]
+    Member,
+    /// An administrator (`"administrator"`), with every right a bot can see.
+    Administrator,
+    /// The group's owner (`"creator"`).
+    Creator,
+}
+
 /// A message written by a user or an operator (`POST /_testkit/messages`). The bot receives it
 /// as a `message` update.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -336,8 +351,15 @@ impl Fault {
 /// Counters (`GET /_testkit/stats`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Bot API calls per method (canonical camelCase name), refused ones included.
+    /// Bot API calls per method, refused ones included: under the canonical camelCase name
+    /// for methods of the Bot API, under the lowercased name for names outside it (answered
+    /// 404). Calls with a wrong token are only in `total_calls`.
     pub calls: BTreeMap<String, u64>,
+    /// Calls of Bot API methods the fake does not model (every method of the spec outside
+    /// [`METHODS`](crate::METHODS)): answered with a result of the spec's return type and no
+    /// effect on the fake's world.
+    #[serde(default)]
+    pub not_modelled: BTreeMap<String, u64>,
     /// All Bot API calls, including unknown methods and wrong tokens.
     pub total_calls: u64,
     /// Calls answered 429 by the flood limits.

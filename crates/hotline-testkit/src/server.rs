@@ -20,7 +20,7 @@ use tower::ServiceExt;
 
 use crate::api;
 use crate::limits::pick_faults;
-use crate::model::{Fault, FloodLimits, NewGroup, NewMessage, NewUser};
+use crate::model::{Fault, FloodLimits, MemberStatus, NewGroup, NewMessage, NewUser};
 use crate::params::{ApiError, Params, Upload};
 use crate::state::State;
 use crate::{FakeTelegram, TestkitError};
@@ -208,6 +208,11 @@ async fn bot_api(
             return api_error(&ApiError::new(401, "Unauthorized"));
         }
         let Some(canonical) = canonical else {
+            // Counted under one spelling, as Telegram matches names case-insensitively.
+            *st.stats
+                .calls
+                .entry(method.to_ascii_lowercase())
+                .or_insert(0) += 1;
             drop(st);
             return api_error(&ApiError::new(404, "Not Found"));
         };
@@ -475,6 +480,8 @@ async fn cp_add_group(AxState(f): AxState<FakeTelegram>, body: Bytes) -> Respons
 #[derive(Deserialize)]
 struct MemberBody {
     user_id: i64,
+    #[serde(default)]
+    status: MemberStatus,
 }
 
 async fn cp_add_member(
@@ -483,7 +490,10 @@ async fn cp_add_member(
     body: Bytes,
 ) -> Response {
     match cp_json::<MemberBody>(body).await {
-        Ok(m) => cp_result(f.add_member(chat_id, m.user_id).map(|()| json!(true))),
+        Ok(m) => cp_result(
+            f.add_member_as(chat_id, m.user_id, m.status)
+                .map(|()| json!(true)),
+        ),
         Err(r) => r,
     }
 }

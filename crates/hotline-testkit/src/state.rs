@@ -1,6 +1,6 @@
 //! The fake server's in-memory world: users, chats, messages, topics, updates, files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use crate::TestkitError;
 use crate::content::content_kind;
 use crate::files::{FileRec, media_json};
 use crate::limits::{FaultRec, Limiter};
-use crate::model::{Call, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
+use crate::model::{Call, FloodLimits, MemberStatus, NewGroup, NewMessage, NewUser, Stats, Topic};
 use crate::params::{ApiError, ApiResult};
 use crate::spec::Spec;
 
@@ -43,7 +43,7 @@ pub(crate) enum ChatKind {
     Group {
         is_forum: bool,
         bot_is_admin: bool,
-        members: BTreeSet<i64>,
+        members: BTreeMap<i64, MemberStatus>,
     },
 }
 
@@ -151,6 +151,7 @@ pub(crate) struct State {
     pub(crate) files: HashMap<String, FileRec>,
     pub(crate) next_file: u64,
     pub(crate) next_media_group: u64,
+    pub(crate) next_poll: u64,
     pub(crate) callbacks: HashMap<String, CallbackRec>,
     pub(crate) next_callback: u64,
     pub(crate) commands: HashMap<String, Value>,
@@ -182,6 +183,7 @@ impl State {
             files: HashMap::new(),
             next_file: 1,
             next_media_group: 13_000_000_000_000_001,
+            next_poll: 5_000_000_000_000_000_001,
             callbacks: HashMap::new(),
             next_callback: 4_000_000_000_000_001,
             commands: HashMap::new(),
@@ -569,13 +571,25 @@ impl State {
         chat
     }
 
-    pub(crate) fn add_member(&mut self, chat_id: i64, user_id: i64) -> Result<(), TestkitError> {
+    pub(crate) fn add_member(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        status: MemberStatus,
+    ) -> Result<(), TestkitError> {
         if !self.users.contains_key(&user_id) {
             return Err(TestkitError::UserNotFound(user_id));
         }
         match self.chats.get_mut(&chat_id).map(|c| &mut c.kind) {
             Some(ChatKind::Group { members, .. }) => {
-                members.insert(user_id);
+                if status == MemberStatus::Creator {
+                    for s in members.values_mut() {
+                        if *s == MemberStatus::Creator {
+                            *s = MemberStatus::Administrator;
+                        }
+                    }
+                }
+                members.insert(user_id, status);
                 Ok(())
             }
             Some(ChatKind::Private { .. }) => Err(TestkitError::Invalid(format!(
@@ -600,7 +614,7 @@ impl State {
             ChatKind::Private { .. } => Err(TestkitError::Invalid(format!(
                 "user {from} cannot write in the private chat {chat_id} of another user"
             ))),
-            ChatKind::Group { members, .. } if members.contains(&from) => Ok(user),
+            ChatKind::Group { members, .. } if members.contains_key(&from) => Ok(user),
             ChatKind::Group { .. } => Err(TestkitError::Invalid(format!(
                 "user {from} is not a member of group {chat_id} (add_member first)"
             ))),

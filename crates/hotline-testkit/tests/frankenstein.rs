@@ -463,6 +463,123 @@ async fn frankenstein_calls_every_method() {
     .await
     .expect("getChatMember member");
 
+    // Contacts, locations, venues, polls and dice: decoded into frankenstein's types.
+    let contact = bot
+        .send_contact(
+            &SendContactParams::builder()
+                .chat_id(ANN)
+                .phone_number("+15550100")
+                .first_name("Desk")
+                .build(),
+        )
+        .await
+        .expect("sendContact")
+        .result;
+    assert_eq!(
+        contact.contact.as_ref().map(|c| c.first_name.as_str()),
+        Some("Desk")
+    );
+    let location = bot
+        .send_location(
+            &SendLocationParams::builder()
+                .chat_id(ANN)
+                .latitude(52.52)
+                .longitude(13.405)
+                .build(),
+        )
+        .await
+        .expect("sendLocation")
+        .result;
+    assert_eq!(location.location.map(|l| l.latitude), Some(52.52));
+    let venue = bot
+        .send_venue(
+            &SendVenueParams::builder()
+                .chat_id(ANN)
+                .latitude(1.0)
+                .longitude(2.0)
+                .title("Office")
+                .address("Main St 1")
+                .build(),
+        )
+        .await
+        .expect("sendVenue")
+        .result;
+    assert_eq!(venue.venue.map(|v| v.title), Some("Office".to_owned()));
+    let option = |text: &str| {
+        frankenstein::types::InputPollOption::builder()
+            .text(text)
+            .build()
+    };
+    let poll = bot
+        .send_poll(
+            &SendPollParams::builder()
+                .chat_id(ANN)
+                .question("Helpful?")
+                .options(vec![option("yes"), option("no")])
+                .build(),
+        )
+        .await
+        .expect("sendPoll")
+        .result;
+    let stopped = bot
+        .stop_poll(
+            &StopPollParams::builder()
+                .chat_id(ANN)
+                .message_id(poll.message_id)
+                .build(),
+        )
+        .await
+        .expect("stopPoll")
+        .result;
+    assert!(stopped.is_closed);
+    let dice = bot
+        .send_dice(&SendDiceParams::builder().chat_id(ANN).build())
+        .await
+        .expect("sendDice")
+        .result;
+    assert!(dice.dice.is_some_and(|d| (1..=6).contains(&d.value)));
+    let forwarded = bot
+        .forward_messages(
+            &ForwardMessagesParams::builder()
+                .chat_id(BOB)
+                .from_chat_id(ANN)
+                .message_ids(vec![contact.message_id, venue.message_id])
+                .build(),
+        )
+        .await
+        .expect("forwardMessages")
+        .result;
+    assert_eq!(forwarded.len(), 2);
+    let admins = bot
+        .get_chat_administrators(
+            &GetChatAdministratorsParams::builder()
+                .chat_id(GROUP)
+                .build(),
+        )
+        .await
+        .expect("getChatAdministrators")
+        .result;
+    assert!(matches!(
+        admins.as_slice(),
+        [frankenstein::types::ChatMember::Administrator(_)]
+    ));
+    let count = bot
+        .get_chat_member_count(&GetChatMemberCountParams::builder().chat_id(GROUP).build())
+        .await
+        .expect("getChatMemberCount")
+        .result;
+    assert_eq!(count, 2, "Olga and the bot");
+    let photos = bot
+        .get_user_profile_photos(
+            &GetUserProfilePhotosParams::builder()
+                .user_id(ANN as u64)
+                .build(),
+        )
+        .await
+        .expect("getUserProfilePhotos")
+        .result;
+    assert_eq!(photos.total_count, 0);
+
     // Webhook set / info / delete.
     bot.set_webhook(
         &SetWebhookParams::builder()

@@ -1,8 +1,9 @@
-//! Reading chats and their members (getChat, getChatMember), and chat actions.
+//! Reading chats, their members and administrators, users' profiles, and chat actions.
 
 use serde_json::{Value, json};
 
 use super::{chat_id_param, ok_true};
+use crate::model::MemberStatus;
 use crate::params::{ApiError, ApiResult, Params, missing};
 use crate::state::{ChatKind, State};
 
@@ -47,6 +48,15 @@ fn admin_rights(user: Value) -> Value {
     })
 }
 
+/// A ChatMember object for `user` with `status`.
+fn member_json(user: Value, status: MemberStatus) -> Value {
+    match status {
+        MemberStatus::Member => json!({"status": "member", "user": user}),
+        MemberStatus::Administrator => admin_rights(user),
+        MemberStatus::Creator => json!({"status": "creator", "user": user, "is_anonymous": false}),
+    }
+}
+
 pub(super) fn get_chat_member(st: &mut State, p: &Params) -> ApiResult {
     let chat_id = chat_id_param(p, "chat_id")?;
     let user_id = p.opt_i64("user_id")?.ok_or_else(|| missing("user_id"))?;
@@ -55,13 +65,13 @@ pub(super) fn get_chat_member(st: &mut State, p: &Params) -> ApiResult {
         .ok_or_else(|| ApiError::bad("user not found"))?;
     let bot_id = st.bot_id;
     let chat = st.chat(chat_id)?;
-    let member = |status: &str| json!({"status": status, "user": user.clone()});
+    let left = || json!({"status": "left", "user": user.clone()});
     Ok(match &chat.kind {
         ChatKind::Private { user_id: owner } => {
             if user_id == *owner || user_id == bot_id {
-                member("member")
+                member_json(user.clone(), MemberStatus::Member)
             } else {
-                member("left")
+                left()
             }
         }
         ChatKind::Group {
@@ -70,18 +80,68 @@ pub(super) fn get_chat_member(st: &mut State, p: &Params) -> ApiResult {
             ..
         } => {
             if user_id == bot_id {
-                if *bot_is_admin {
-                    admin_rights(user.clone())
+                let status = if *bot_is_admin {
+                    MemberStatus::Administrator
                 } else {
-                    member("member")
-                }
-            } else if members.contains(&user_id) {
-                member("member")
+                    MemberStatus::Member
+                };
+                member_json(user.clone(), status)
+            } else if let Some(status) = members.get(&user_id) {
+                member_json(user.clone(), *status)
             } else {
-                member("left")
+                left()
             }
         }
     })
+}
+
+/// The group's creator first, then its administrators, then the bot when it is one (the only
+/// bot here, so `return_bots` changes nothing).
+pub(super) fn get_chat_administrators(st: &mut State, p: &Params) -> ApiResult {
+    let chat_id = chat_id_param(p, "chat_id")?;
+    let chat = st.chat(chat_id)?;
+    let ChatKind::Group {
+        bot_is_admin,
+        members,
+        ..
+    } = &chat.kind
+    else {
+        return Err(ApiError::bad(
+            "there are no administrators in the private chat",
+        ));
+    };
+    let mut admins = Vec::new();
+    for wanted in [MemberStatus::Creator, MemberStatus::Administrator] {
+        for (id, status) in members {
+            if *status == wanted
+                && let Some(user) = st.user_json(*id)
+            {
+                admins.push(member_json(user, wanted));
+            }
+        }
+    }
+    if *bot_is_admin {
+        admins.push(admin_rights(st.bot_user.clone()));
+    }
+    Ok(Value::Array(admins))
+}
+
+/// The members of a chat, the bot included.
+pub(super) fn get_chat_member_count(st: &mut State, p: &Params) -> ApiResult {
+    let chat_id = chat_id_param(p, "chat_id")?;
+    let count = match &st.chat(chat_id)?.kind {
+        ChatKind::Private { .. } => 2,
+        ChatKind::Group { members, .. } => members.len() + 1,
+    };
+    Ok(json!(count))
+}
+
+/// Users here have no profile photos; a user the fake does not know is an error.
+pub(super) fn get_user_profile_photos(st: &mut State, p: &Params) -> ApiResult {
+    let user_id = p.opt_i64("user_id")?.ok_or_else(|| missing("user_id"))?;
+    st.user_json(user_id)
+        .ok_or_else(|| ApiError::bad("user not found"))?;
+    Ok(json!({"total_count": 0, "photos": []}))
 }
 
 pub(super) fn send_chat_action(st: &mut State, p: &Params) -> ApiResult {

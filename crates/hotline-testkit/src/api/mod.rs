@@ -1,14 +1,18 @@
-//! The Bot API methods the fake models, acting on the in-memory [`State`]: the dispatch by
-//! canonical method name, and the helpers every family of methods shares. Each family lives in
-//! its own file; a method changes the state only when it answers `ok`.
+//! The Bot API methods, acting on the in-memory [`State`]: the dispatch by canonical method
+//! name, and the helpers every family of methods shares. Each family the fake models lives in
+//! its own file; every other method of the spec gets a placeholder answer. A method changes
+//! the state only when it answers `ok`.
 
 mod bot;
+mod catalog;
 mod chats;
 mod copy;
 mod edit;
 mod forum;
 mod media;
+mod placeholder;
 mod send;
+mod structured;
 mod updates;
 
 use serde_json::Value;
@@ -16,9 +20,13 @@ use serde_json::Value;
 use crate::params::{ApiError, ApiResult, Params, missing};
 use crate::state::State;
 
+pub use catalog::VERSION as BOT_API_VERSION;
 pub(crate) use updates::parse_allowed;
 
-/// Every Bot API method the fake server implements (canonical names).
+/// Every Bot API method the fake server models (canonical names). Every other method of Bot
+/// API 10.1 is answered too, with a placeholder result (see [`Stats::not_modelled`]).
+///
+/// [`Stats::not_modelled`]: crate::Stats::not_modelled
 pub const METHODS: &[&str] = &[
     "getMe",
     "logOut",
@@ -31,6 +39,7 @@ pub const METHODS: &[&str] = &[
     "forwardMessage",
     "copyMessage",
     "copyMessages",
+    "forwardMessages",
     "sendPhoto",
     "sendDocument",
     "sendVideo",
@@ -40,6 +49,12 @@ pub const METHODS: &[&str] = &[
     "sendVideoNote",
     "sendSticker",
     "sendMediaGroup",
+    "sendContact",
+    "sendLocation",
+    "sendVenue",
+    "sendPoll",
+    "stopPoll",
+    "sendDice",
     "editMessageText",
     "editMessageCaption",
     "editMessageReplyMarkup",
@@ -62,16 +77,17 @@ pub const METHODS: &[&str] = &[
     "getChatMenuButton",
     "getChat",
     "getChatMember",
+    "getChatAdministrators",
+    "getChatMemberCount",
+    "getUserProfilePhotos",
     "sendChatAction",
     "getFile",
 ];
 
-/// The canonical name of a method, looked up case-insensitively.
+/// The canonical name of a Bot API method, looked up case-insensitively; `None` for a name
+/// outside the Bot API.
 pub(crate) fn canonical(method: &str) -> Option<&'static str> {
-    METHODS
-        .iter()
-        .copied()
-        .find(|m| m.eq_ignore_ascii_case(method))
+    catalog::lookup(method).map(|m| m.name)
 }
 
 fn ok_true() -> ApiResult {
@@ -90,6 +106,7 @@ pub(crate) fn call(st: &mut State, method: &str, p: &Params) -> ApiResult {
         "forwardMessage" => copy::forward_message(st, p),
         "copyMessage" => copy::copy_message(st, p),
         "copyMessages" => copy::copy_messages(st, p),
+        "forwardMessages" => copy::forward_messages(st, p),
         "sendPhoto" => media::send_media(st, p, "photo"),
         "sendDocument" => media::send_media(st, p, "document"),
         "sendVideo" => media::send_media(st, p, "video"),
@@ -99,6 +116,12 @@ pub(crate) fn call(st: &mut State, method: &str, p: &Params) -> ApiResult {
         "sendVideoNote" => media::send_media(st, p, "video_note"),
         "sendSticker" => media::send_media(st, p, "sticker"),
         "sendMediaGroup" => media::send_media_group(st, p),
+        "sendContact" => structured::send_contact(st, p),
+        "sendLocation" => structured::send_location(st, p),
+        "sendVenue" => structured::send_venue(st, p),
+        "sendPoll" => structured::send_poll(st, p),
+        "stopPoll" => structured::stop_poll(st, p),
+        "sendDice" => structured::send_dice(st, p),
         "editMessageText" => edit::edit_message(st, p, edit::Edit::Text),
         "editMessageCaption" => edit::edit_message(st, p, edit::Edit::Caption),
         "editMessageReplyMarkup" => edit::edit_message(st, p, edit::Edit::Markup),
@@ -121,9 +144,18 @@ pub(crate) fn call(st: &mut State, method: &str, p: &Params) -> ApiResult {
         "getChatMenuButton" => bot::get_menu_button(st, p),
         "getChat" => chats::get_chat(st, p),
         "getChatMember" => chats::get_chat_member(st, p),
+        "getChatAdministrators" => chats::get_chat_administrators(st, p),
+        "getChatMemberCount" => chats::get_chat_member_count(st, p),
+        "getUserProfilePhotos" => chats::get_user_profile_photos(st, p),
         "sendChatAction" => chats::send_chat_action(st, p),
         "getFile" => media::get_file(st, p),
-        _ => Err(ApiError::new(404, "Not Found")),
+        other => match catalog::lookup(other) {
+            Some(m) => {
+                *st.stats.not_modelled.entry(m.name.to_owned()).or_insert(0) += 1;
+                placeholder::answer(st, m, p)
+            }
+            None => Err(ApiError::new(404, "Not Found")),
+        },
     }
 }
 
