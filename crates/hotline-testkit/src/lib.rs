@@ -101,9 +101,13 @@
 //!
 //! ## Faults
 //!
-//! [`Fault`]s act before the call does anything: added latency, a dropped connection (the TCP
-//! connection is closed without an answer), or an error answer; for one method or all; for the
-//! next `count` calls, a `ratio` of calls, or every call until cleared.
+//! [`Fault`]s change what matching calls (by method, by chat) meet: added latency, then a
+//! dropped connection before the call acts, a call that acts and then loses its answer (the
+//! connection is closed after Telegram did the work: the retry-after-timeout case), or an
+//! error answer instead of acting; for the next `count` calls, a `ratio` of calls, or every
+//! call until cleared. Over HTTP, e.g. the next two copies into one chat act and lose their
+//! answers:
+//! `POST /_testkit/faults {"method":"copyMessage","chat_id":1001,"drop_after_acting":true,"count":2}`.
 //!
 //! ## Spec conformance
 //!
@@ -538,8 +542,9 @@ impl FakeTelegram {
     }
 
     /// Every Bot API call that reached a method (not one refused for a wrong token or an
-    /// unknown method, nor one whose connection a fault dropped), in order of completion,
-    /// with its parameters and outcome (injected errors included).
+    /// unknown method, nor one whose connection a fault dropped before it acted), in order of
+    /// completion, with its parameters and outcome (injected errors included; a call that
+    /// acted and then lost its answer is here with the outcome it had).
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
     }

@@ -94,18 +94,28 @@ pub(crate) struct FaultRec {
     pub(crate) remaining: Option<u32>,
 }
 
-/// What a fault does to one call.
+/// What faults do to one call: latency adds up; of the outcomes (drop before acting, drop
+/// after acting, an error answer) the first matching fault's wins.
 #[derive(Debug, Default)]
 pub(crate) struct FaultAction {
     pub(crate) latency: Option<Duration>,
     pub(crate) drop_connection: bool,
+    pub(crate) drop_after_acting: bool,
     pub(crate) error: Option<ApiError>,
 }
 
-/// Picks the faults that apply to a call of `method` (canonical name).
+impl FaultAction {
+    fn has_outcome(&self) -> bool {
+        self.drop_connection || self.drop_after_acting || self.error.is_some()
+    }
+}
+
+/// Picks the faults that apply to a call of `method` (canonical name) whose `chat_id`
+/// parameter is `chat_id`, and counts them down.
 pub(crate) fn pick_faults(
     faults: &mut Vec<FaultRec>,
     method: &str,
+    chat_id: Option<i64>,
     rng: &mut u64,
 ) -> Option<FaultAction> {
     let mut action: Option<FaultAction> = None;
@@ -113,6 +123,9 @@ pub(crate) fn pick_faults(
         if let Some(m) = &rec.fault.method
             && !m.eq_ignore_ascii_case(method)
         {
+            continue;
+        }
+        if rec.fault.chat_id.is_some() && rec.fault.chat_id != chat_id {
             continue;
         }
         if rec.remaining == Some(0) {
@@ -130,11 +143,13 @@ pub(crate) fn pick_faults(
         if let Some(ms) = rec.fault.latency_ms {
             a.latency = Some(a.latency.unwrap_or_default() + Duration::from_millis(ms));
         }
-        if a.error.is_some() || a.drop_connection {
+        if a.has_outcome() {
             continue;
         }
         if rec.fault.drop_connection {
             a.drop_connection = true;
+        } else if rec.fault.drop_after_acting {
+            a.drop_after_acting = true;
         } else if let Some(code) = rec.fault.error_code {
             a.error = Some(fault_error(&rec.fault, code));
         }
@@ -240,10 +255,31 @@ mod tests {
             remaining: Some(2),
         }];
         let mut rng = 42;
-        assert!(pick_faults(&mut faults, "getMe", &mut rng).is_none());
-        assert!(pick_faults(&mut faults, "sendMessage", &mut rng).is_some());
-        assert!(pick_faults(&mut faults, "sendMessage", &mut rng).is_some());
-        assert!(pick_faults(&mut faults, "sendMessage", &mut rng).is_none());
+        assert!(pick_faults(&mut faults, "getMe", None, &mut rng).is_none());
+        assert!(pick_faults(&mut faults, "sendMessage", None, &mut rng).is_some());
+        assert!(pick_faults(&mut faults, "sendMessage", Some(1), &mut rng).is_some());
+        assert!(pick_faults(&mut faults, "sendMessage", None, &mut rng).is_none());
         assert!(faults.is_empty());
+    }
+
+    #[test]
+    fn chat_faults_skip_other_chats_and_the_first_outcome_wins() {
+        let mut faults = vec![
+            FaultRec {
+                fault: Fault::drop_after_acting().chat(7).with_latency(5),
+                remaining: Some(1),
+            },
+            FaultRec {
+                fault: Fault::error(502, "Bad Gateway").with_latency(5),
+                remaining: None,
+            },
+        ];
+        let mut rng = 42;
+        let other = pick_faults(&mut faults, "copyMessage", Some(8), &mut rng).expect("502");
+        assert!(!other.drop_after_acting && other.error.is_some());
+        let mine = pick_faults(&mut faults, "copyMessage", Some(7), &mut rng).expect("drop");
+        assert!(mine.drop_after_acting && mine.error.is_none());
+        assert_eq!(mine.latency, Some(Duration::from_millis(10)));
+        assert_eq!(faults.len(), 1, "the counted fault ran out");
     }
 }

@@ -290,3 +290,71 @@ async fn calls_in_progress_counts_calls_until_they_are_answered_or_abandoned() {
     assert_eq!(polled.0, 200);
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_fault_can_let_the_call_act_and_then_lose_the_answer() {
+    let h = H::new().await;
+    let texts = |chat: i64| -> Vec<String> {
+        h.tg.messages(chat)
+            .iter()
+            .filter_map(|m| m["text"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let src = h
+        .call("sendMessage", json!({"chat_id": ANN, "text": "to copy"}))
+        .await;
+    // Rust handle: the next copy into Bob's chat acts, then its connection closes unanswered.
+    h.tg.inject_fault(
+        Fault::drop_after_acting()
+            .method("copyMessage")
+            .chat(BOB)
+            .count(1),
+    );
+    let copy =
+        |chat: i64| json!({"chat_id": chat, "from_chat_id": ANN, "message_id": src["message_id"]});
+    // Another chat is not affected.
+    h.call("copyMessage", copy(OLGA)).await;
+    let lost = h.post("copyMessage", &copy(BOB)).await;
+    assert!(lost.is_err(), "no answer: {lost:?}");
+    assert_eq!(texts(BOB), ["to copy"], "yet Telegram copied it, once");
+    let logged = h.tg.calls_of("copyMessage");
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[1].params["chat_id"], BOB);
+    assert_eq!(logged[1].error_code, None, "logged as done");
+    let s = h.tg.stats();
+    assert_eq!((s.dropped_connections, s.faults_injected), (1, 1));
+    h.tg.wait_for("the lost call to end", Duration::from_secs(5), |t| {
+        t.stats().calls_in_progress == 0
+    })
+    .await
+    .expect("not in progress");
+    // The count ran out: the client's retry is answered, and now there are two copies.
+    h.call("copyMessage", copy(BOB)).await;
+    assert_eq!(texts(BOB), ["to copy", "to copy"]);
+
+    // HTTP control plane: the next two sends into the group act and lose their answers.
+    let r: serde_json::Value = h
+        .http
+        .post(format!("{}/_testkit/faults", h.tg.api_url()))
+        .json(&json!({"method": "sendMessage", "chat_id": GROUP, "drop_after_acting": true, "count": 2}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["drop_after_acting"], true);
+    assert_eq!(r["result"]["chat_id"], GROUP);
+    for text in ["g1", "g2"] {
+        let lost = h
+            .post("sendMessage", &json!({"chat_id": GROUP, "text": text}))
+            .await;
+        assert!(lost.is_err(), "{text}: no answer: {lost:?}");
+    }
+    h.call("sendMessage", json!({"chat_id": GROUP, "text": "g3"}))
+        .await;
+    assert_eq!(texts(GROUP), ["g1", "g2", "g3"]);
+    assert_eq!(h.tg.stats().dropped_connections, 3);
+    h.finish().await;
+}
