@@ -44,8 +44,8 @@ impl Kind {
         }
         match self {
             Kind::Copy => {
-                if let Some(poll) = c.get_mut("poll") {
-                    poll["id"] = json!(st.next_poll.to_string());
+                if let Some(poll) = c.get_mut("poll").and_then(Value::as_object_mut) {
+                    poll.insert("id".into(), json!(st.next_poll.to_string()));
                     st.next_poll += 1;
                 }
             }

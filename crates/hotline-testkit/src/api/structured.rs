@@ -203,12 +203,15 @@ pub(super) fn stop_poll(st: &mut State, p: &Params) -> ApiResult {
     if msg["from"]["id"].as_i64() != Some(bot_id) {
         return Err(ApiError::bad("message with poll can't be stopped"));
     }
-    let poll = msg.get_mut("poll").ok_or_else(not_found)?;
-    if poll["is_closed"] == json!(true) {
+    let poll = msg
+        .get_mut("poll")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(not_found)?;
+    if poll.get("is_closed") == Some(&json!(true)) {
         return Err(ApiError::bad("poll has already been closed"));
     }
-    poll["is_closed"] = json!(true);
-    Ok(poll.clone())
+    poll.insert("is_closed".into(), json!(true));
+    Ok(Value::Object(poll.clone()))
 }
 
 /// The dice Telegram offers, with how many faces each has.
