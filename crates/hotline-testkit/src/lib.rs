@@ -31,10 +31,18 @@
 //!
 //! ## Faithfulness
 //!
-//! * The methods in [`METHODS`] are implemented (every one the desk uses: getMe, getUpdates,
-//!   webhooks, send/copy/forward, media and albums, edits, deletes, reactions, forum topics,
-//!   callback answers, commands, menu button, getChat, getChatMember, sendChatAction, getFile);
-//!   any other name answers 404 `Not Found`.
+//! * Every method of the Bot API ([`BOT_API_VERSION`]) is answered. The methods in
+//!   [`METHODS`] are modelled (every one the desk uses: getMe, getUpdates, webhooks,
+//!   send/copy/forward, media and albums, contacts, locations, venues, polls and dice, edits,
+//!   deletes, reactions, forum topics, callback answers, commands, menu button, getChat,
+//!   getChatMember, getChatAdministrators, getUserProfilePhotos, sendChatAction, getFile).
+//!   The others (payments, stickers, business accounts, stories, invite links...) check the
+//!   parameters the spec requires, change nothing, answer the smallest result the spec allows
+//!   for their return type (`true`, an empty list, a minimal object), and are counted in
+//!   [`Stats::not_modelled`]. Only a name outside the Bot API answers 404 `Not Found`.
+//! * Group members are plain members unless made administrators or the creator
+//!   ([`FakeTelegram::add_member_as`]); `getChatAdministrators` lists the creator, the
+//!   administrators and the bot when it is an admin.
 //! * Files: uploads and `http(s)://` URLs get a fresh `file_id`; a `file_id` the bot sends must
 //!   be known (uploaded, or seen in a message), else `Bad Request: wrong file identifier/HTTP
 //!   URL specified`. The control plane accepts any string as a file id and registers it.
@@ -84,17 +92,22 @@
 //! `time_scale` (default 1) makes the limit clock run faster than the wall clock: **a window
 //! of `W` Telegram seconds lasts `W / time_scale` wall-clock seconds**. With `time_scale: 60`,
 //! "20 per minute" means 20 per wall-clock second. A call over a limit is answered
-//! `429 Too Many Requests: retry after N` with `parameters.retry_after = N`, where **`N` is in
-//! Telegram seconds**: the time until the oldest call in the full window leaves it, multiplied
-//! by `time_scale`, rounded up, at least 1. A client that waits `N / time_scale` wall-clock
-//! seconds (see [`FakeTelegram::time_scale`]) is then guaranteed to get through (if nothing
-//! else used the slot). Refused calls are not counted in the window.
+//! `429 Too Many Requests: retry after N` with `parameters.retry_after = N`, where **`N` is the
+//! real wait, in wall-clock seconds**: the time until the oldest call in the full window
+//! leaves it, rounded up, at least 1. An unmodified client that honours `retry_after` (sleeps
+//! `N` seconds, then repeats the call) therefore waits about as long as the scaled window
+//! asks, and is guaranteed to get through (if nothing else used the slot meanwhile). Refused
+//! calls are not counted in the window.
 //!
 //! ## Faults
 //!
-//! [`Fault`]s act before the call does anything: added latency, a dropped connection (the TCP
-//! connection is closed without an answer), or an error answer; for one method or all; for the
-//! next `count` calls, a `ratio` of calls, or every call until cleared.
+//! [`Fault`]s change what matching calls (by method, by chat) meet: added latency, then a
+//! dropped connection before the call acts, a call that acts and then loses its answer (the
+//! connection is closed after Telegram did the work: the retry-after-timeout case), or an
+//! error answer instead of acting; for the next `count` calls, a `ratio` of calls, or every
+//! call until cleared. Over HTTP, e.g. the next two copies into one chat act and lose their
+//! answers:
+//! `POST /_testkit/faults {"method":"copyMessage","chat_id":1001,"drop_after_acting":true,"count":2}`.
 //!
 //! ## Spec conformance
 //!
@@ -112,7 +125,7 @@
 //! | `POST /_testkit/users` | `{"id","first_name","last_name"?,"username"?,"language_code"?}` | User |
 //! | `POST /_testkit/users/{id}/block`, `/unblock`, `/deactivate` | | `true` |
 //! | `POST /_testkit/groups` | `{"id","title","is_forum","bot_is_admin"}` | Chat |
-//! | `POST /_testkit/groups/{chat_id}/members` | `{"user_id"}` | `true` |
+//! | `POST /_testkit/groups/{chat_id}/members` | `{"user_id","status"?}` ([`MemberStatus`]: `member` (default), `administrator`, `creator`) | `true` |
 //! | `GET /_testkit/groups/{chat_id}/topics` | | `[Topic]` |
 //! | `POST /_testkit/groups/{chat_id}/topics/{thread_id}/delete`, `/close`, `/reopen` | `{"from"?}` (operator; default the first member) | `true` / service Message |
 //! | `POST /_testkit/messages` | [`NewMessage`] | Message |
@@ -127,7 +140,9 @@
 //! | `GET /_testkit/updates` | | pending updates (not consumed) |
 
 mod api;
+mod content;
 mod error;
+mod files;
 mod format;
 mod limits;
 mod model;
@@ -144,9 +159,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
-pub use api::METHODS;
+pub use api::{BOT_API_VERSION, METHODS};
 pub use error::TestkitError;
-pub use model::{Call, Fault, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
+pub use model::{
+    Call, Fault, FloodLimits, MemberStatus, NewGroup, NewMessage, NewUser, Stats, Topic,
+};
 
 use limits::FaultRec;
 use state::State;
@@ -297,7 +314,18 @@ impl FakeTelegram {
 
     /// Adds user `user_id` (already added) to group `chat_id` as a member (an operator).
     pub fn add_member(&self, chat_id: i64, user_id: i64) -> Result<(), TestkitError> {
-        self.mutate(|st| st.add_member(chat_id, user_id))
+        self.add_member_as(chat_id, user_id, MemberStatus::Member)
+    }
+
+    /// Adds user `user_id` (already added) to group `chat_id`, or changes their standing
+    /// there: a plain member, an administrator, or the group's creator (see [`MemberStatus`]).
+    pub fn add_member_as(
+        &self,
+        chat_id: i64,
+        user_id: i64,
+        status: MemberStatus,
+    ) -> Result<(), TestkitError> {
+        self.mutate(|st| st.add_member(chat_id, user_id, status))
     }
 
     /// A user or operator writes a message; the bot gets a `message` update. Returns the
@@ -332,7 +360,7 @@ impl FakeTelegram {
 
     /// The bot's answer to a callback query (`{"text","show_alert","url"?}`), once given.
     pub fn callback_answer(&self, callback_query_id: &str) -> Option<Value> {
-        api::callback_answer(&self.shared.lock(), callback_query_id)
+        self.shared.lock().callback_answer(callback_query_id)
     }
 
     /// A user sets their reaction on a message (`""` removes it); the bot gets a
@@ -437,7 +465,7 @@ impl FakeTelegram {
 
     pub(crate) fn first_member(&self, chat_id: i64) -> Option<i64> {
         match &self.shared.lock().chats.get(&chat_id)?.kind {
-            state::ChatKind::Group { members, .. } => members.iter().next().copied(),
+            state::ChatKind::Group { members, .. } => members.keys().next().copied(),
             state::ChatKind::Private { .. } => None,
         }
     }
@@ -488,8 +516,9 @@ impl FakeTelegram {
         });
     }
 
-    /// The current limit clock speed (1 unless [`FloodLimits::time_scale`] says otherwise):
-    /// wait `retry_after / time_scale` wall-clock seconds after a 429.
+    /// The current limit clock speed (1 unless [`FloodLimits::time_scale`] says otherwise).
+    /// The flood limits' `retry_after` is already in wall-clock seconds: do not divide it by
+    /// this.
     pub fn time_scale(&self) -> f64 {
         limits::time_scale(&self.shared.lock().limits)
     }
@@ -513,8 +542,9 @@ impl FakeTelegram {
     }
 
     /// Every Bot API call that reached a method (not one refused for a wrong token or an
-    /// unknown method, nor one whose connection a fault dropped), in order of completion,
-    /// with its parameters and outcome (injected errors included).
+    /// unknown method, nor one whose connection a fault dropped before it acted), in order of
+    /// completion, with its parameters and outcome (injected errors included; a call that
+    /// acted and then lost its answer is here with the outcome it had).
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
     }

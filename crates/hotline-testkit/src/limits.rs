@@ -15,8 +15,10 @@ pub(crate) struct Limiter {
 
 impl Limiter {
     /// Checks one counted call into `chat_id`; records it when allowed. Private chats have
-    /// positive ids, groups negative ones. The error carries `retry_after` in Telegram
-    /// seconds (scaled clock), at least 1.
+    /// positive ids, groups negative ones. The error carries `retry_after`: the wall-clock
+    /// seconds until the call fits in every window again, rounded up, at least 1. Rounding up
+    /// is what makes it a promise: a client that waits that long finds room (unless another
+    /// call took it meanwhile).
     pub(crate) fn check(
         &mut self,
         limits: &FloodLimits,
@@ -44,8 +46,7 @@ impl Limiter {
             }
         }
         if let Some(w) = wait {
-            let telegram_seconds = (w.as_secs_f64() * scale).ceil();
-            return Err((telegram_seconds as u64).max(1));
+            return Err((w.as_secs_f64().ceil() as u64).max(1));
         }
         if limits.global_per_second.is_some() {
             self.global.push_back(now);
@@ -93,18 +94,28 @@ pub(crate) struct FaultRec {
     pub(crate) remaining: Option<u32>,
 }
 
-/// What a fault does to one call.
+/// What faults do to one call: latency adds up; of the outcomes (drop before acting, drop
+/// after acting, an error answer) the first matching fault's wins.
 #[derive(Debug, Default)]
 pub(crate) struct FaultAction {
     pub(crate) latency: Option<Duration>,
     pub(crate) drop_connection: bool,
+    pub(crate) drop_after_acting: bool,
     pub(crate) error: Option<ApiError>,
 }
 
-/// Picks the faults that apply to a call of `method` (canonical name).
+impl FaultAction {
+    fn has_outcome(&self) -> bool {
+        self.drop_connection || self.drop_after_acting || self.error.is_some()
+    }
+}
+
+/// Picks the faults that apply to a call of `method` (canonical name) whose `chat_id`
+/// parameter is `chat_id`, and counts them down.
 pub(crate) fn pick_faults(
     faults: &mut Vec<FaultRec>,
     method: &str,
+    chat_id: Option<i64>,
     rng: &mut u64,
 ) -> Option<FaultAction> {
     let mut action: Option<FaultAction> = None;
@@ -112,6 +123,9 @@ pub(crate) fn pick_faults(
         if let Some(m) = &rec.fault.method
             && !m.eq_ignore_ascii_case(method)
         {
+            continue;
+        }
+        if rec.fault.chat_id.is_some() && rec.fault.chat_id != chat_id {
             continue;
         }
         if rec.remaining == Some(0) {
@@ -129,11 +143,13 @@ pub(crate) fn pick_faults(
         if let Some(ms) = rec.fault.latency_ms {
             a.latency = Some(a.latency.unwrap_or_default() + Duration::from_millis(ms));
         }
-        if a.error.is_some() || a.drop_connection {
+        if a.has_outcome() {
             continue;
         }
         if rec.fault.drop_connection {
             a.drop_connection = true;
+        } else if rec.fault.drop_after_acting {
+            a.drop_after_acting = true;
         } else if let Some(code) = rec.fault.error_code {
             a.error = Some(fault_error(&rec.fault, code));
         }
@@ -175,7 +191,7 @@ fn fault_error(f: &Fault, code: u16) -> ApiError {
 }
 
 /// xorshift64*: deterministic, good enough for fault ratios.
-fn next_f64(state: &mut u64) -> f64 {
+pub(crate) fn next_f64(state: &mut u64) -> f64 {
     let mut x = *state;
     x ^= x >> 12;
     x ^= x << 25;
@@ -190,7 +206,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn group_window_scales_and_retry_after_is_in_telegram_seconds() {
+    fn group_window_scales_and_retry_after_is_in_wall_clock_seconds() {
         let limits = FloodLimits {
             per_group_per_minute: Some(2),
             time_scale: Some(60.0),
@@ -201,17 +217,35 @@ mod tests {
         assert!(l.check(&limits, -100, t0).is_ok());
         assert!(l.check(&limits, -100, t0).is_ok());
         // The window is 60 Telegram seconds = 1 wall second; all of it remains.
-        assert_eq!(l.check(&limits, -100, t0), Err(60));
+        assert_eq!(l.check(&limits, -100, t0), Err(1));
+        // Half a wall second remains: rounded up to 1, never 0.
         assert_eq!(
             l.check(&limits, -100, t0 + Duration::from_millis(500)),
-            Err(30)
+            Err(1)
         );
-        assert!(
-            l.check(&limits, -100, t0 + Duration::from_millis(1000))
-                .is_ok()
-        );
+        // Once retry_after has passed, the call is accepted.
+        assert!(l.check(&limits, -100, t0 + Duration::from_secs(1)).is_ok());
         // Another group has its own budget.
         assert!(l.check(&limits, -200, t0).is_ok());
+    }
+
+    #[test]
+    fn a_slow_clock_gives_long_waits_rounded_up() {
+        // time_scale 0.25: one Telegram second lasts four wall seconds.
+        let limits = FloodLimits {
+            per_chat_per_second: Some(1),
+            time_scale: Some(0.25),
+            ..FloodLimits::default()
+        };
+        let mut l = Limiter::default();
+        let t0 = Instant::now();
+        assert!(l.check(&limits, 7, t0).is_ok());
+        assert_eq!(l.check(&limits, 7, t0 + Duration::from_millis(100)), Err(4));
+        assert_eq!(
+            l.check(&limits, 7, t0 + Duration::from_millis(3100)),
+            Err(1)
+        );
+        assert!(l.check(&limits, 7, t0 + Duration::from_secs(4)).is_ok());
     }
 
     #[test]
@@ -221,10 +255,31 @@ mod tests {
             remaining: Some(2),
         }];
         let mut rng = 42;
-        assert!(pick_faults(&mut faults, "getMe", &mut rng).is_none());
-        assert!(pick_faults(&mut faults, "sendMessage", &mut rng).is_some());
-        assert!(pick_faults(&mut faults, "sendMessage", &mut rng).is_some());
-        assert!(pick_faults(&mut faults, "sendMessage", &mut rng).is_none());
+        assert!(pick_faults(&mut faults, "getMe", None, &mut rng).is_none());
+        assert!(pick_faults(&mut faults, "sendMessage", None, &mut rng).is_some());
+        assert!(pick_faults(&mut faults, "sendMessage", Some(1), &mut rng).is_some());
+        assert!(pick_faults(&mut faults, "sendMessage", None, &mut rng).is_none());
         assert!(faults.is_empty());
+    }
+
+    #[test]
+    fn chat_faults_skip_other_chats_and_the_first_outcome_wins() {
+        let mut faults = vec![
+            FaultRec {
+                fault: Fault::drop_after_acting().chat(7).with_latency(5),
+                remaining: Some(1),
+            },
+            FaultRec {
+                fault: Fault::error(502, "Bad Gateway").with_latency(5),
+                remaining: None,
+            },
+        ];
+        let mut rng = 42;
+        let other = pick_faults(&mut faults, "copyMessage", Some(8), &mut rng).expect("502");
+        assert!(!other.drop_after_acting && other.error.is_some());
+        let mine = pick_faults(&mut faults, "copyMessage", Some(7), &mut rng).expect("drop");
+        assert!(mine.drop_after_acting && mine.error.is_none());
+        assert_eq!(mine.latency, Some(Duration::from_millis(10)));
+        assert_eq!(faults.len(), 1, "the counted fault ran out");
     }
 }

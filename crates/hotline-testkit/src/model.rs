@@ -98,6 +98,21 @@ impl NewGroup {
     }
 }
 
+/// A group member's standing (`POST /_testkit/groups/{chat_id}/members`, `"status"`), as
+/// `getChatMember` and `getChatAdministrators` report it. A group has at most one creator:
+/// naming a new one makes the previous creator an administrator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// A plain member (`"member"`), the default.
+    #[default]
+    Member,
+    /// An administrator (`"administrator"`), with every right a bot can see.
+    Administrator,
+    /// The group's owner (`"creator"`).
+    Creator,
+}
+
 /// A message written by a user or an operator (`POST /_testkit/messages`). The bot receives it
 /// as a `message` update.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,22 +244,30 @@ pub struct FloodLimits {
     #[serde(default)]
     pub per_group_per_minute: Option<u32>,
     /// How much faster than real time the limit clock runs (default 1). With 60, a
-    /// "per minute" window lasts one wall-clock second.
+    /// "per minute" window lasts one wall-clock second, and a 429's `retry_after` (always the
+    /// real wait, in wall-clock seconds) is about 60 times shorter than on Telegram.
     #[serde(default)]
     pub time_scale: Option<f64>,
 }
 
-/// An injected fault (`POST /_testkit/faults`): for matching Bot API calls, before the call
-/// acts, wait `latency_ms`, then drop the connection or answer with the error.
+/// An injected fault (`POST /_testkit/faults`): for matching Bot API calls, wait
+/// `latency_ms`, then one outcome: drop the connection before the call acts
+/// (`drop_connection`), let the call act and then drop the connection without its answer
+/// (`drop_after_acting`: Telegram did it, the client never hears so), or answer with the error
+/// instead of acting (`error_code`).
 ///
-/// Which calls: `method` (case-insensitive; `None` = every Bot API method). How many: the
-/// next `count` matching calls, or each matching call with probability `ratio`, or (neither
-/// set) every matching call until [`FakeTelegram::clear_faults`](crate::FakeTelegram::clear_faults).
+/// Which calls: `method` (case-insensitive; `None` = every Bot API method) and `chat_id` (the
+/// call's `chat_id` parameter; `None` = any). How many: the next `count` matching calls, or
+/// each matching call with probability `ratio`, or (neither set) every matching call until
+/// [`FakeTelegram::clear_faults`](crate::FakeTelegram::clear_faults).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
     /// Bot API method name, or `None` for all.
     #[serde(default)]
     pub method: Option<String>,
+    /// Only calls whose `chat_id` parameter is this chat (`None`: any call).
+    #[serde(default)]
+    pub chat_id: Option<i64>,
     /// Error code to answer with (`None`: no error, only latency / drop).
     #[serde(default)]
     pub error_code: Option<u16>,
@@ -261,6 +284,11 @@ pub struct Fault {
     /// Close the TCP connection without answering (before the call acts).
     #[serde(default)]
     pub drop_connection: bool,
+    /// Perform the call (its effects happen, it is logged in
+    /// [`FakeTelegram::calls`](crate::FakeTelegram::calls)), then close the TCP connection
+    /// without answering: the client sees a connection error although Telegram acted.
+    #[serde(default)]
+    pub drop_after_acting: bool,
     /// Delay before answering (or before acting, when there is no error).
     #[serde(default)]
     pub latency_ms: Option<u64>,
@@ -298,6 +326,14 @@ impl Fault {
             ..Fault::default()
         }
     }
+    /// Let matching calls act, then close their connection without the answer (see
+    /// [`Fault::drop_after_acting`](Fault#structfield.drop_after_acting)).
+    pub fn drop_after_acting() -> Self {
+        Fault {
+            drop_after_acting: true,
+            ..Fault::default()
+        }
+    }
     /// Delay matching calls by `ms` milliseconds (they still succeed).
     pub fn latency(ms: u64) -> Self {
         Fault {
@@ -308,6 +344,11 @@ impl Fault {
     /// Only for this Bot API method.
     pub fn method(mut self, method: &str) -> Self {
         self.method = Some(method.to_owned());
+        self
+    }
+    /// Only calls into this chat (their `chat_id` parameter).
+    pub fn chat(mut self, chat_id: i64) -> Self {
+        self.chat_id = Some(chat_id);
         self
     }
     /// Only the next `count` matching calls.
@@ -335,15 +376,22 @@ impl Fault {
 /// Counters (`GET /_testkit/stats`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Bot API calls per method (canonical camelCase name), refused ones included.
+    /// Bot API calls per method, refused ones included: under the canonical camelCase name
+    /// for methods of the Bot API, under the lowercased name for names outside it (answered
+    /// 404). Calls with a wrong token are only in `total_calls`.
     pub calls: BTreeMap<String, u64>,
+    /// Calls of Bot API methods the fake does not model (every method of the spec outside
+    /// [`METHODS`](crate::METHODS)): answered with a result of the spec's return type and no
+    /// effect on the fake's world.
+    #[serde(default)]
+    pub not_modelled: BTreeMap<String, u64>,
     /// All Bot API calls, including unknown methods and wrong tokens.
     pub total_calls: u64,
     /// Calls answered 429 by the flood limits.
     pub too_many_requests: u64,
     /// Calls hit by an injected fault (error, drop or latency).
     pub faults_injected: u64,
-    /// Connections dropped by a fault.
+    /// Connections dropped by a fault, before or after the call acted.
     pub dropped_connections: u64,
     /// Updates handed to the bot (getUpdates results plus webhook deliveries).
     pub updates_delivered: u64,

@@ -20,7 +20,7 @@ use tower::ServiceExt;
 
 use crate::api;
 use crate::limits::pick_faults;
-use crate::model::{Fault, FloodLimits, NewGroup, NewMessage, NewUser};
+use crate::model::{Fault, FloodLimits, MemberStatus, NewGroup, NewMessage, NewUser};
 use crate::params::{ApiError, Params, Upload};
 use crate::state::State;
 use crate::{FakeTelegram, TestkitError};
@@ -200,7 +200,7 @@ async fn bot_api(
         return api_error(&ApiError::new(404, "Not Found"));
     };
     let canonical = api::canonical(&method);
-    let (fault, _in_progress) = {
+    let _in_progress = {
         let mut st = shared.lock();
         st.stats.total_calls += 1;
         if token != shared.token {
@@ -208,19 +208,18 @@ async fn bot_api(
             return api_error(&ApiError::new(401, "Unauthorized"));
         }
         let Some(canonical) = canonical else {
+            // Counted under one spelling, as Telegram matches names case-insensitively.
+            *st.stats
+                .calls
+                .entry(method.to_ascii_lowercase())
+                .or_insert(0) += 1;
             drop(st);
             return api_error(&ApiError::new(404, "Not Found"));
         };
         *st.stats.calls.entry(canonical.to_owned()).or_insert(0) += 1;
-        let st = &mut *st;
-        let f = pick_faults(&mut st.faults, canonical, &mut st.rng);
-        if f.is_some() {
-            st.stats.faults_injected += 1;
-        }
         // Counted under the lock already held for the call's other counters. A long poll can
         // wait for minutes; only calls that act are counted.
-        let in_progress = (canonical != "getUpdates").then(|| InProgress::start(st, &fake));
-        (f, in_progress)
+        (canonical != "getUpdates").then(|| InProgress::start(&mut st, &fake))
     };
     let Some(canonical) = canonical else {
         return api_error(&ApiError::new(404, "Not Found"));
@@ -229,19 +228,26 @@ async fn bot_api(
         Ok(p) => p,
         Err(e) => return api_error(&e),
     };
+    // Faults are picked once the parameters are known: a fault can be for one chat.
+    let fault = {
+        let mut st = shared.lock();
+        let st = &mut *st;
+        let chat_id = params.opt_i64("chat_id").ok().flatten();
+        let f = pick_faults(&mut st.faults, canonical, chat_id, &mut st.rng);
+        if f.is_some() {
+            st.stats.faults_injected += 1;
+        }
+        f
+    };
+    let mut drop_after_acting = false;
     if let Some(f) = fault {
         if let Some(d) = f.latency {
             tokio::time::sleep(d).await;
         }
         if f.drop_connection {
-            shared.lock().stats.dropped_connections += 1;
-            if let Some(k) = kill {
-                k.0.notify_one();
-                // The connection task drops us; never answer.
-                std::future::pending::<()>().await;
-            }
-            return api_error(&ApiError::new(500, "Internal Server Error"));
+            return drop_unanswered(&fake, kill).await;
         }
+        drop_after_acting = f.drop_after_acting;
         if let Some(e) = f.error {
             shared.lock().calls.push(crate::model::Call {
                 method: canonical.to_owned(),
@@ -269,6 +275,10 @@ async fn bot_api(
         params: Value::Object(params.map),
         error_code: result.as_ref().err().map(|e| e.code),
     });
+    if drop_after_acting {
+        // The call has acted (state changed, logged); only its answer is lost.
+        return drop_unanswered(&fake, kill).await;
+    }
     match result {
         Ok(answer) => {
             if let Some(spec) = shared.spec
@@ -284,6 +294,18 @@ async fn bot_api(
         }
         Err(e) => api_error(&e),
     }
+}
+
+/// Closes the call's connection without an answer: the connection task drops the handler,
+/// so this never returns while the connection lives.
+async fn drop_unanswered(fake: &FakeTelegram, kill: Option<ConnKill>) -> Response {
+    fake.shared.lock().stats.dropped_connections += 1;
+    if let Some(k) = kill {
+        k.0.notify_one();
+        std::future::pending::<()>().await;
+    }
+    // Only a request that did not come through the accept loop has no connection to drop.
+    api_error(&ApiError::new(500, "Internal Server Error"))
 }
 
 /// Counts a call in [`crate::Stats::calls_in_progress`] until dropped: when it is answered, or
@@ -475,6 +497,8 @@ async fn cp_add_group(AxState(f): AxState<FakeTelegram>, body: Bytes) -> Respons
 #[derive(Deserialize)]
 struct MemberBody {
     user_id: i64,
+    #[serde(default)]
+    status: MemberStatus,
 }
 
 async fn cp_add_member(
@@ -483,7 +507,10 @@ async fn cp_add_member(
     body: Bytes,
 ) -> Response {
     match cp_json::<MemberBody>(body).await {
-        Ok(m) => cp_result(f.add_member(chat_id, m.user_id).map(|()| json!(true))),
+        Ok(m) => cp_result(
+            f.add_member_as(chat_id, m.user_id, m.status)
+                .map(|()| json!(true)),
+        ),
         Err(r) => r,
     }
 }

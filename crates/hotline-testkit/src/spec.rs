@@ -150,6 +150,20 @@ impl Spec {
             .map(|(n, _, _)| n.as_str())
     }
 
+    /// The canonical names of every method in the spec, sorted.
+    pub fn method_names(&self) -> impl Iterator<Item = &str> {
+        let mut names: Vec<&str> = self.methods.values().map(|(n, _, _)| n.as_str()).collect();
+        names.sort_unstable();
+        names.into_iter()
+    }
+
+    /// What a method returns: the spec's types, e.g. `["Message", "Boolean"]`.
+    pub fn method_returns(&self, method: &str) -> Option<&[String]> {
+        self.methods
+            .get(&method.to_ascii_lowercase())
+            .map(|(_, r, _)| r.as_slice())
+    }
+
     /// The parameters a method accepts.
     pub fn method_params(&self, method: &str) -> Option<&[Field]> {
         self.methods

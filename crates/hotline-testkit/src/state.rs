@@ -1,14 +1,16 @@
 //! The fake server's in-memory world: users, chats, messages, topics, updates, files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::TestkitError;
+use crate::content::content_kind;
+use crate::files::{FileRec, media_json};
 use crate::limits::{FaultRec, Limiter};
-use crate::model::{Call, FloodLimits, NewGroup, NewMessage, NewUser, Stats, Topic};
+use crate::model::{Call, FloodLimits, MemberStatus, NewGroup, NewMessage, NewUser, Stats, Topic};
 use crate::params::{ApiError, ApiResult};
 use crate::spec::Spec;
 
@@ -41,7 +43,7 @@ pub(crate) enum ChatKind {
     Group {
         is_forum: bool,
         bot_is_admin: bool,
-        members: BTreeSet<i64>,
+        members: BTreeMap<i64, MemberStatus>,
     },
 }
 
@@ -99,23 +101,6 @@ impl ChatRec {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct FileRec {
-    pub(crate) file_id: String,
-    pub(crate) file_unique_id: String,
-    pub(crate) kind: String,
-    pub(crate) size: u64,
-    pub(crate) name: Option<String>,
-    pub(crate) mime: Option<String>,
-    pub(crate) data: Option<Bytes>,
-}
-
-impl FileRec {
-    pub(crate) fn path(&self) -> String {
-        format!("{}s/{}", self.kind, self.file_unique_id)
-    }
-}
-
-#[derive(Debug, Clone)]
 pub(crate) struct Webhook {
     pub(crate) url: String,
     pub(crate) secret_token: Option<String>,
@@ -166,6 +151,7 @@ pub(crate) struct State {
     pub(crate) files: HashMap<String, FileRec>,
     pub(crate) next_file: u64,
     pub(crate) next_media_group: u64,
+    pub(crate) next_poll: u64,
     pub(crate) callbacks: HashMap<String, CallbackRec>,
     pub(crate) next_callback: u64,
     pub(crate) commands: HashMap<String, Value>,
@@ -197,6 +183,7 @@ impl State {
             files: HashMap::new(),
             next_file: 1,
             next_media_group: 13_000_000_000_000_001,
+            next_poll: 5_000_000_000_000_000_001,
             callbacks: HashMap::new(),
             next_callback: 4_000_000_000_000_001,
             commands: HashMap::new(),
@@ -286,6 +273,11 @@ impl State {
         self.chats
             .get_mut(&chat_id)
             .ok_or_else(ApiError::chat_not_found)
+    }
+
+    /// The bot's answer to a callback query, once `answerCallbackQuery` gave it.
+    pub(crate) fn callback_answer(&self, id: &str) -> Option<Value> {
+        self.callbacks.get(id).and_then(|c| c.answer.clone())
     }
 
     pub(crate) fn user_json(&self, user_id: i64) -> Option<Value> {
@@ -579,13 +571,25 @@ impl State {
         chat
     }
 
-    pub(crate) fn add_member(&mut self, chat_id: i64, user_id: i64) -> Result<(), TestkitError> {
+    pub(crate) fn add_member(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        status: MemberStatus,
+    ) -> Result<(), TestkitError> {
         if !self.users.contains_key(&user_id) {
             return Err(TestkitError::UserNotFound(user_id));
         }
         match self.chats.get_mut(&chat_id).map(|c| &mut c.kind) {
             Some(ChatKind::Group { members, .. }) => {
-                members.insert(user_id);
+                if status == MemberStatus::Creator {
+                    for s in members.values_mut() {
+                        if *s == MemberStatus::Creator {
+                            *s = MemberStatus::Administrator;
+                        }
+                    }
+                }
+                members.insert(user_id, status);
                 Ok(())
             }
             Some(ChatKind::Private { .. }) => Err(TestkitError::Invalid(format!(
@@ -610,7 +614,7 @@ impl State {
             ChatKind::Private { .. } => Err(TestkitError::Invalid(format!(
                 "user {from} cannot write in the private chat {chat_id} of another user"
             ))),
-            ChatKind::Group { members, .. } if members.contains(&from) => Ok(user),
+            ChatKind::Group { members, .. } if members.contains_key(&from) => Ok(user),
             ChatKind::Group { .. } => Err(TestkitError::Invalid(format!(
                 "user {from} is not a member of group {chat_id} (add_member first)"
             ))),
@@ -667,13 +671,10 @@ impl State {
         }
         if let Some(p) = &nm.photo {
             let f = self.file_by_id_or_register(p, "photo");
-            m.insert("photo".into(), crate::api::media_json("photo", &f, None));
+            m.insert("photo".into(), media_json("photo", &f, None));
         } else if let Some(d) = &nm.document {
             let f = self.file_by_id_or_register(d, "document");
-            m.insert(
-                "document".into(),
-                crate::api::media_json("document", &f, None),
-            );
+            m.insert("document".into(), media_json("document", &f, None));
         }
         let text = if media {
             nm.caption.clone().or(nm.text.clone())
@@ -976,7 +977,7 @@ impl State {
                     .as_str()
                     .or(m["caption"].as_str())
                     .map(|t| format!("{t:?}"))
-                    .unwrap_or_else(|| crate::api::content_kind(m).to_owned());
+                    .unwrap_or_else(|| content_kind(m).to_owned());
                 out.push_str(&format!(
                     "\n    #{} from {} thread {}: {}",
                     m["message_id"],

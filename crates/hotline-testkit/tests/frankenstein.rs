@@ -463,6 +463,123 @@ async fn frankenstein_calls_every_method() {
     .await
     .expect("getChatMember member");
 
+    // Contacts, locations, venues, polls and dice: decoded into frankenstein's types.
+    let contact = bot
+        .send_contact(
+            &SendContactParams::builder()
+                .chat_id(ANN)
+                .phone_number("+15550100")
+                .first_name("Desk")
+                .build(),
+        )
+        .await
+        .expect("sendContact")
+        .result;
+    assert_eq!(
+        contact.contact.as_ref().map(|c| c.first_name.as_str()),
+        Some("Desk")
+    );
+    let location = bot
+        .send_location(
+            &SendLocationParams::builder()
+                .chat_id(ANN)
+                .latitude(52.52)
+                .longitude(13.405)
+                .build(),
+        )
+        .await
+        .expect("sendLocation")
+        .result;
+    assert_eq!(location.location.map(|l| l.latitude), Some(52.52));
+    let venue = bot
+        .send_venue(
+            &SendVenueParams::builder()
+                .chat_id(ANN)
+                .latitude(1.0)
+                .longitude(2.0)
+                .title("Office")
+                .address("Main St 1")
+                .build(),
+        )
+        .await
+        .expect("sendVenue")
+        .result;
+    assert_eq!(venue.venue.map(|v| v.title), Some("Office".to_owned()));
+    let option = |text: &str| {
+        frankenstein::types::InputPollOption::builder()
+            .text(text)
+            .build()
+    };
+    let poll = bot
+        .send_poll(
+            &SendPollParams::builder()
+                .chat_id(ANN)
+                .question("Helpful?")
+                .options(vec![option("yes"), option("no")])
+                .build(),
+        )
+        .await
+        .expect("sendPoll")
+        .result;
+    let stopped = bot
+        .stop_poll(
+            &StopPollParams::builder()
+                .chat_id(ANN)
+                .message_id(poll.message_id)
+                .build(),
+        )
+        .await
+        .expect("stopPoll")
+        .result;
+    assert!(stopped.is_closed);
+    let dice = bot
+        .send_dice(&SendDiceParams::builder().chat_id(ANN).build())
+        .await
+        .expect("sendDice")
+        .result;
+    assert!(dice.dice.is_some_and(|d| (1..=6).contains(&d.value)));
+    let forwarded = bot
+        .forward_messages(
+            &ForwardMessagesParams::builder()
+                .chat_id(BOB)
+                .from_chat_id(ANN)
+                .message_ids(vec![contact.message_id, venue.message_id])
+                .build(),
+        )
+        .await
+        .expect("forwardMessages")
+        .result;
+    assert_eq!(forwarded.len(), 2);
+    let admins = bot
+        .get_chat_administrators(
+            &GetChatAdministratorsParams::builder()
+                .chat_id(GROUP)
+                .build(),
+        )
+        .await
+        .expect("getChatAdministrators")
+        .result;
+    assert!(matches!(
+        admins.as_slice(),
+        [frankenstein::types::ChatMember::Administrator(_)]
+    ));
+    let count = bot
+        .get_chat_member_count(&GetChatMemberCountParams::builder().chat_id(GROUP).build())
+        .await
+        .expect("getChatMemberCount")
+        .result;
+    assert_eq!(count, 2, "Olga and the bot");
+    let photos = bot
+        .get_user_profile_photos(
+            &GetUserProfilePhotosParams::builder()
+                .user_id(ANN as u64)
+                .build(),
+        )
+        .await
+        .expect("getUserProfilePhotos")
+        .result;
+    assert_eq!(photos.total_count, 0);
+
     // Webhook set / info / delete.
     bot.set_webhook(
         &SetWebhookParams::builder()
@@ -626,5 +743,68 @@ async fn frankenstein_decodes_every_update_kind_the_server_sends() {
     );
     assert_eq!(opm.message_thread_id.map(i64::from), Some(tid));
     assert_eq!(opm.is_topic_message, Some(true));
+    h.finish().await;
+}
+
+/// What an unmodified frankenstein bot does with a 429: sleep `parameters.retry_after`
+/// seconds, then send the same thing again. Returns the sent message's id and how many 429s
+/// it waited out.
+async fn send_honouring_retry_after(bot: &Bot, params: &SendMessageParams) -> (i32, u32) {
+    let mut waited = 0;
+    loop {
+        match bot.send_message(params).await {
+            Ok(sent) => return (sent.result.message_id, waited),
+            Err(frankenstein::Error::Api(e)) if e.error_code == 429 => {
+                let seconds = e
+                    .parameters
+                    .and_then(|p| p.retry_after)
+                    .expect("a 429 carries parameters.retry_after");
+                waited += 1;
+                tokio::time::sleep(Duration::from_secs(u64::from(seconds))).await;
+            }
+            Err(e) => panic!("sendMessage failed: {e:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_honouring_retry_after_gets_through_a_scaled_429_in_about_a_second() {
+    let h = H::new().await;
+    // Telegram's 20 per minute per group, on a clock 60 times faster: the window lasts one
+    // wall-clock second, so the wait a 429 announces must be about one second, not sixty.
+    h.tg.set_limits(hotline_testkit::FloodLimits {
+        per_group_per_minute: Some(2),
+        time_scale: Some(60.0),
+        ..Default::default()
+    });
+    let bot = Bot::new_url(format!("{}/bot{}", h.tg.api_url(), h.tg.token()));
+    let started = std::time::Instant::now();
+    let mut waited = 0;
+    for i in 0..3 {
+        let params = SendMessageParams::builder()
+            .chat_id(GROUP)
+            .text(format!("m{i}"))
+            .build();
+        // Generous: a scaled 429 costs about a second; sixty Telegram seconds would not fit.
+        let (_, n) = tokio::time::timeout(
+            Duration::from_secs(10),
+            send_honouring_retry_after(&bot, &params),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("message {i} not through within 10 s of 429s"));
+        waited += n;
+    }
+    assert!(waited >= 1, "the third message met the limit");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let texts: Vec<_> =
+        h.tg.messages(GROUP)
+            .iter()
+            .filter_map(|m| m["text"].as_str().map(str::to_owned))
+            .collect();
+    assert_eq!(texts, ["m0", "m1", "m2"], "each sent once, in order");
     h.finish().await;
 }

@@ -9,7 +9,7 @@ use hotline_testkit::{Fault, FloodLimits};
 use serde_json::json;
 
 #[tokio::test]
-async fn per_group_limit_answers_429_with_retry_after_in_telegram_seconds() {
+async fn per_group_limit_answers_429_with_retry_after_in_wall_clock_seconds() {
     let h = H::new().await;
     // time_scale 20: the 60 s window lasts 3 wall-clock seconds (room for a slow machine).
     h.tg.set_limits(FloodLimits {
@@ -32,14 +32,14 @@ async fn per_group_limit_answers_429_with_retry_after_in_telegram_seconds() {
     let retry = body["parameters"]["retry_after"]
         .as_u64()
         .expect("retry_after");
-    // Nearly the whole 60 s window remains, in Telegram seconds (not wall seconds).
-    assert!((40..=60).contains(&retry), "retry_after {retry}");
+    // At most the whole 3 s window remains, in wall-clock seconds (not 60 Telegram seconds).
+    assert!((1..=3).contains(&retry), "retry_after {retry}");
     assert_eq!(desc, format!("Too Many Requests: retry after {retry}"));
     // Other chats are not limited by this group's budget.
     h.call("sendMessage", json!({"chat_id": ANN, "text": "private"}))
         .await;
-    // Waiting retry_after / time_scale wall seconds is enough.
-    tokio::time::sleep(Duration::from_secs_f64(retry as f64 / h.tg.time_scale())).await;
+    // Waiting retry_after wall-clock seconds, as a client does, is enough.
+    tokio::time::sleep(Duration::from_secs(retry)).await;
     h.call("sendMessage", json!({"chat_id": GROUP, "text": "after"}))
         .await;
     assert_eq!(h.tg.stats().too_many_requests, 1);
@@ -52,7 +52,7 @@ async fn per_group_limit_answers_429_with_retry_after_in_telegram_seconds() {
 async fn global_and_private_chat_limits() {
     let h = H::new().await;
     // time_scale 0.1: a slow clock, so one "second" lasts 10 wall-clock seconds and the
-    // test cannot outrun the window on a slow machine; retry_after is still 1 (rounded up).
+    // test cannot outrun the window on a slow machine.
     h.tg.set_limits(FloodLimits {
         global_per_second: Some(4),
         per_chat_per_second: Some(2),
@@ -67,7 +67,11 @@ async fn global_and_private_chat_limits() {
         .fail("sendMessage", json!({"chat_id": ANN, "text": "3"}))
         .await;
     assert_eq!(code, 429);
-    assert_eq!(body["parameters"]["retry_after"], 1);
+    // Nearly the whole 10 s window remains: the real wait, not one Telegram second.
+    let retry = body["parameters"]["retry_after"]
+        .as_u64()
+        .expect("retry_after");
+    assert!((2..=10).contains(&retry), "retry_after {retry}");
     h.call("sendMessage", json!({"chat_id": BOB, "text": "1"}))
         .await;
     h.call(
@@ -284,5 +288,73 @@ async fn calls_in_progress_counts_calls_until_they_are_answered_or_abandoned() {
         );
     });
     assert_eq!(polled.0, 200);
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_fault_can_let_the_call_act_and_then_lose_the_answer() {
+    let h = H::new().await;
+    let texts = |chat: i64| -> Vec<String> {
+        h.tg.messages(chat)
+            .iter()
+            .filter_map(|m| m["text"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let src = h
+        .call("sendMessage", json!({"chat_id": ANN, "text": "to copy"}))
+        .await;
+    // Rust handle: the next copy into Bob's chat acts, then its connection closes unanswered.
+    h.tg.inject_fault(
+        Fault::drop_after_acting()
+            .method("copyMessage")
+            .chat(BOB)
+            .count(1),
+    );
+    let copy =
+        |chat: i64| json!({"chat_id": chat, "from_chat_id": ANN, "message_id": src["message_id"]});
+    // Another chat is not affected.
+    h.call("copyMessage", copy(OLGA)).await;
+    let lost = h.post("copyMessage", &copy(BOB)).await;
+    assert!(lost.is_err(), "no answer: {lost:?}");
+    assert_eq!(texts(BOB), ["to copy"], "yet Telegram copied it, once");
+    let logged = h.tg.calls_of("copyMessage");
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[1].params["chat_id"], BOB);
+    assert_eq!(logged[1].error_code, None, "logged as done");
+    let s = h.tg.stats();
+    assert_eq!((s.dropped_connections, s.faults_injected), (1, 1));
+    h.tg.wait_for("the lost call to end", Duration::from_secs(5), |t| {
+        t.stats().calls_in_progress == 0
+    })
+    .await
+    .expect("not in progress");
+    // The count ran out: the client's retry is answered, and now there are two copies.
+    h.call("copyMessage", copy(BOB)).await;
+    assert_eq!(texts(BOB), ["to copy", "to copy"]);
+
+    // HTTP control plane: the next two sends into the group act and lose their answers.
+    let r: serde_json::Value = h
+        .http
+        .post(format!("{}/_testkit/faults", h.tg.api_url()))
+        .json(&json!({"method": "sendMessage", "chat_id": GROUP, "drop_after_acting": true, "count": 2}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["drop_after_acting"], true);
+    assert_eq!(r["result"]["chat_id"], GROUP);
+    for text in ["g1", "g2"] {
+        let lost = h
+            .post("sendMessage", &json!({"chat_id": GROUP, "text": text}))
+            .await;
+        assert!(lost.is_err(), "{text}: no answer: {lost:?}");
+    }
+    h.call("sendMessage", json!({"chat_id": GROUP, "text": "g3"}))
+        .await;
+    assert_eq!(texts(GROUP), ["g1", "g2", "g3"]);
+    assert_eq!(h.tg.stats().dropped_connections, 3);
     h.finish().await;
 }

@@ -215,3 +215,85 @@ async fn aiogram_works_unmodified() {
     check_server_side(&tg);
     tg.shutdown().await;
 }
+
+/// python-telegram-bot, unmodified, in the loop its docs suggest for flood control: catch
+/// `RetryAfter`, sleep `retry_after` seconds, send the same message again.
+const PTB_RETRY_AFTER: &str = r#"
+import asyncio, os, time
+from telegram import Bot
+from telegram.error import RetryAfter
+
+API_URL = os.environ["HOTLINE_API_URL"]
+GROUP = int(os.environ["HOTLINE_GROUP"])
+
+async def main():
+    bot = Bot(os.environ["HOTLINE_TOKEN"], base_url=f"{API_URL}/bot")
+    async with bot:
+        started, waits = time.monotonic(), []
+        for i in range(3):
+            while True:
+                try:
+                    await bot.send_message(GROUP, f"m{i}")
+                    break
+                except RetryAfter as e:
+                    wait = e.retry_after
+                    wait = wait.total_seconds() if hasattr(wait, "total_seconds") else wait
+                    waits.append(wait)
+                    await asyncio.sleep(wait)
+        elapsed = time.monotonic() - started
+        assert waits, "the third message met the limit"
+        assert elapsed < 10, f"waited {waits}: {elapsed:.2f} s"
+        print(f"OK waited {waits} in {elapsed:.2f} s")
+
+asyncio.run(main())
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_telegram_bot_waits_out_a_scaled_429_by_its_retry_after() {
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("python lookup");
+    let tg = FakeTelegram::start(TOKEN).await.expect("start");
+    tg.add_group(NewGroup::forum(FORUM, "Support"));
+    // 20 per minute on a clock 60 times faster: one wall-clock second per window.
+    tg.set_limits(hotline_testkit::FloodLimits {
+        per_group_per_minute: Some(2),
+        time_scale: Some(60.0),
+        ..Default::default()
+    });
+    let started = Instant::now();
+    let child = tokio::process::Command::new(&python)
+        .args(["-c", PTB_RETRY_AFTER])
+        .env("HOTLINE_API_URL", tg.api_url())
+        .env("HOTLINE_TOKEN", tg.token())
+        .env("HOTLINE_GROUP", FORUM.to_string())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("https_proxy")
+        .kill_on_drop(true)
+        .output();
+    // Generous for a loaded machine (the interpreter starts too); sixty Telegram seconds of
+    // retry_after would not fit.
+    let out = tokio::time::timeout(Duration::from_secs(40), child)
+        .await
+        .expect("python-telegram-bot waited far longer than the scaled window")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("OK "),
+        "{}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(40));
+    assert!(tg.stats().too_many_requests >= 1);
+    let texts: Vec<_> = tg
+        .messages(FORUM)
+        .iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(texts, ["m0", "m1", "m2"]);
+    tg.shutdown().await;
+}
