@@ -50,9 +50,9 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// Maps the failure onto the desk's recovery classes. `time_scale` divides `retry_after`
-    /// (1 on Telegram; the fake server's scaled clock in tests).
-    pub fn classify(&self, time_scale: f64) -> TransportError {
+    /// Maps the failure onto the desk's recovery classes. `retry_after` is the real wait, as
+    /// Telegram (and the fake server, under any time scale) states it.
+    pub fn classify(&self) -> TransportError {
         match self {
             ApiError::Telegram {
                 code: 429,
@@ -61,9 +61,7 @@ impl ApiError {
                 ..
             } => {
                 let secs = retry_after.unwrap_or_else(|| parse_retry_after(description));
-                TransportError::RetryAfter(Duration::from_secs_f64(
-                    secs.max(1) as f64 / time_scale.max(f64::MIN_POSITIVE),
-                ))
+                TransportError::RetryAfter(Duration::from_secs(secs.max(1)))
             }
             ApiError::Telegram {
                 description, code, ..
@@ -323,41 +321,38 @@ mod tests {
     #[test]
     fn classifies_as_telegram_words_it() {
         assert_eq!(
-            telegram(429, "Too Many Requests: retry after 7", Some(7)).classify(1.0),
+            telegram(429, "Too Many Requests: retry after 7", Some(7)).classify(),
             TransportError::RetryAfter(Duration::from_secs(7))
         );
         assert_eq!(
-            telegram(429, "Too Many Requests: retry after 60", None).classify(60.0),
-            TransportError::RetryAfter(Duration::from_secs(1))
+            telegram(429, "Too Many Requests: retry after 60", None).classify(),
+            TransportError::RetryAfter(Duration::from_secs(60))
         );
         assert_eq!(
-            telegram(400, "Bad Request: message thread not found", None).classify(1.0),
+            telegram(400, "Bad Request: message thread not found", None).classify(),
             TransportError::TopicGone
         );
         assert_eq!(
-            telegram(403, "Forbidden: bot was blocked by the user", None).classify(1.0),
+            telegram(403, "Forbidden: bot was blocked by the user", None).classify(),
             TransportError::UserBlocked
         );
         assert_eq!(
-            telegram(403, "Forbidden: user is deactivated", None).classify(1.0),
+            telegram(403, "Forbidden: user is deactivated", None).classify(),
             TransportError::UserBlocked
         );
         assert!(matches!(
-            telegram(400, "Bad Request: message is too long", None).classify(1.0),
+            telegram(400, "Bad Request: message is too long", None).classify(),
             TransportError::BadRequest(d) if d.contains("too long")
         ));
         assert!(matches!(
-            telegram(502, "Bad Gateway", None).classify(1.0),
+            telegram(502, "Bad Gateway", None).classify(),
             TransportError::Unavailable(_)
         ));
         let network = ApiError::Network {
             method: "x".into(),
             reason: "reset".into(),
         };
-        assert!(matches!(
-            network.classify(1.0),
-            TransportError::Unavailable(_)
-        ));
+        assert!(matches!(network.classify(), TransportError::Unavailable(_)));
     }
 
     #[test]
@@ -381,10 +376,7 @@ mod tests {
         let page = b"<html><body>502 Bad Gateway</body></html>";
         let error = refusal("copyMessage", StatusCode::BAD_GATEWAY, page);
         assert_eq!(error, telegram(502, "502 Bad Gateway", None));
-        assert!(matches!(
-            error.classify(1.0),
-            TransportError::Unavailable(_)
-        ));
+        assert!(matches!(error.classify(), TransportError::Unavailable(_)));
     }
 
     #[test]

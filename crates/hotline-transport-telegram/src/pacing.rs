@@ -182,10 +182,6 @@ impl Pacer {
         self.stop.or_stop(self.acquire(chat, priority)).await
     }
 
-    pub(crate) fn limits(&self) -> Limits {
-        self.limits
-    }
-
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()

@@ -72,7 +72,7 @@ impl TelegramTransport {
         R: DeserializeOwned,
     {
         self.client.call_as(method, params).await.map_err(|error| {
-            let classified = error.classify(self.pacer.limits().time_scale);
+            let classified = error.classify();
             if let TransportError::RetryAfter(wait) = classified {
                 self.pacer.penalize(chat, wait);
             }

@@ -56,7 +56,7 @@ impl Hotline {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
             };
-            let wait = match error.classify(1.0) {
+            let wait = match error.classify() {
                 TransportError::RetryAfter(wait) => wait,
                 TransportError::Unavailable(_) if policy.allows(failures + 1) => {
                     failures += 1;
