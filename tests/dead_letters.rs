@@ -233,9 +233,11 @@ async fn all_in_order(
 ) {
     for u in users {
         let expected: Vec<String> = (0..count).map(|m| format!("u{u} m{m}")).collect();
-        eventually(&format!("user {u}'s {count} messages"), || {
-            topic_texts(tg, store, u).len() >= expected.len()
-        })
+        let seen = || topic_texts(tg, store, u);
+        eventually(
+            &format!("user {u}'s {count} messages (seen {:?})", seen()),
+            || seen().len() >= expected.len(),
+        )
         .await;
         assert_eq!(
             topic_texts(tg, store, u),
