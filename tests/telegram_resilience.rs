@@ -390,7 +390,7 @@ async fn polling_hands_a_failed_update_over_again_instead_of_dropping_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_webhook_update_that_failed_for_a_passing_reason_is_asked_again() {
+async fn a_webhook_update_that_failed_for_a_passing_reason_is_tried_again_before_the_answer() {
     let tg = fake().await;
     tg.add_user(NewUser::new(1001, "Ann"));
     let hotline = impatient_desk(&tg);
@@ -416,12 +416,12 @@ async fn a_webhook_update_that_failed_for_a_passing_reason_is_asked_again() {
         count: Some(2),
         ..Fault::error(500, "Internal Server Error")
     });
-    assert_eq!(
-        post().await.unwrap().status().as_u16(),
-        503,
-        "Telegram is asked to send it again"
-    );
-    assert!(tg.topics(GROUP).is_empty());
+    // Nothing else goes through meanwhile (an outage, as far as the desk can tell): the desk
+    // waits and tries again inside the request, instead of a 503 that would make Telegram hold
+    // back everything after this update.
+    assert_eq!(post().await.unwrap().status().as_u16(), 200);
+    assert_eq!(tg.topics(GROUP).len(), 1, "one topic");
+    // Delivered again (Telegram does after a timeout): recorded as handled, not relayed twice.
     assert_eq!(post().await.unwrap().status().as_u16(), 200);
     let topic = tg.topics(GROUP)[0].message_thread_id;
     let copies = tg
