@@ -34,7 +34,7 @@ impl Desk {
             return match self.inner.store.commit(commit.clone()).await {
                 Ok(()) => Ok(true),
                 Err(error) => {
-                    self.inner.unrecorded.keep(key.clone(), commit);
+                    self.inner.unrecorded.keep(*key, commit);
                     Err(error.into())
                 }
             };
@@ -73,7 +73,7 @@ impl Desk {
                 if let Some(key) = &commit.processed
                     && error.is_transient()
                 {
-                    self.inner.unrecorded.keep(key.clone(), commit);
+                    self.inner.unrecorded.keep(*key, commit);
                 }
                 Err(error.into())
             }

@@ -12,6 +12,7 @@ use crate::albums::Run;
 use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use hotline_core::{RetryPolicy, TransportError};
 use serde_json::json;
@@ -98,7 +99,7 @@ impl Hotline {
         // when the desk is done with it; waited for whenever the loop waits (for a poll's
         // answer, for the pause), and to the end at shutdown.
         let hotline = Arc::new(self.clone());
-        let mut finishing: FuturesUnordered<Pin<Box<dyn Future<Output = (i64, Settled)> + Send>>> =
+        let mut finishing: FuturesUnordered<BoxFuture<'static, (i64, Settled)>> =
             FuturesUnordered::new();
         // update_id → finished? for every update at or after the offset.
         let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
