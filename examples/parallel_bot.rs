@@ -110,6 +110,7 @@ pub async fn run(
         };
         let updates = decode(updates, &mut offset).into_iter();
         let updates = updates.filter(|update| !hotline.handle_update(update).consumed); // hotline
+        let updates = hotline.not_with_operator(updates).await; // hotline
         for update in updates {
             if let Err(error) = host.handle(update).await {
                 eprintln!("parallel_bot: {error}");

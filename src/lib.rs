@@ -23,7 +23,7 @@
 
 pub use hotline_core as core;
 pub use hotline_core::{
-    ChatId, Config, DeadLetter, DeadLetterId, Desk, Event, RetryPolicy, UserId,
+    ChatId, Config, DeadLetter, DeadLetterId, Desk, Event, RetryPolicy, Standing, UserId,
 };
 
 /// The one error of every part (runners, builders, stores, the desk), so a host writes `?`.

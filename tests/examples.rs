@@ -303,18 +303,27 @@ async fn parallel_bot_keeps_its_own_logic_and_adds_the_desk() {
     })
     .await;
 
-    // The bot's own later replies to Ann are mirrored into her topic, marked as the bot's.
+    // While an operator is on the case the bot stays quiet: its FAQ answers wait
+    // (`Hotline::not_with_operator` asks where Ann stands).
     tg.press_button(ANN, ANN, message_id(&greeting), "faq:2")
         .expect("Ann presses faq:2");
+    tg.send_message(NewMessage::text(ANN, ANN, "still there?"))
+        .expect("Ann writes");
     bot_message(
         &tg,
-        "the bot's FAQ answer mirrored",
+        "Ann's message in her topic",
         GROUP,
         Some(thread),
-        |t| t.starts_with("🤖 Bot:") && t.contains("What are your opening hours?"),
+        |t| t == "still there?",
     )
     .await;
-
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let opening_hours = |t: &FakeTelegram| {
+        bot_texts(&t.messages(ANN))
+            .iter()
+            .any(|t| t.contains("What are your opening hours?"))
+    };
+    assert!(!opening_hours(&tg), "the bot is quiet while a human helps");
     // Bob taps "Talk to a human": Hotline answers the button and opens his topic.
     tg.send_message(NewMessage::text(BOB, BOB, "/start"))
         .expect("Bob starts");
@@ -368,6 +377,24 @@ async fn parallel_bot_keeps_its_own_logic_and_adds_the_desk() {
     })
     .await;
     assert_eq!(tg.topics(GROUP).len(), 2, "{:?}", tg.topics(GROUP));
+
+    // The operator closes the topic: the bot answers Ann's FAQ again.
+    tg.send_message(NewMessage::text(OPERATOR, GROUP, "/close").thread(thread))
+        .expect("the operator closes");
+    // Renamed ⬛ once the desk has recorded the close (the rename follows the commit).
+    tg.wait_for("Ann's topic closed", WAIT, |t| {
+        t.topics(GROUP).iter().any(|topic| {
+            topic.message_thread_id == thread && topic.is_closed && topic.name.starts_with('⬛')
+        })
+    })
+    .await
+    .expect("closed");
+    tg.press_button(ANN, ANN, message_id(&greeting), "faq:2")
+        .expect("Ann presses faq:2 again");
+    bot_message(&tg, "the bot's FAQ answer after /close", ANN, None, |t| {
+        t.starts_with("❓ What are your opening hours?")
+    })
+    .await;
 
     bot.stop().await;
     tg.shutdown().await;

@@ -45,7 +45,7 @@ mod transport;
 pub use action::{Action, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, Welcome};
-pub use desk::{Desk, DeskBuilder, Ignored, InLane, Outcome, Ticket};
+pub use desk::{Desk, DeskBuilder, Ignored, InLane, Outcome, Standing, Ticket};
 pub use error::{Chain, Error, chain as error_chain};
 pub use event::{Event, EventKey, EventKind, Lane};
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};

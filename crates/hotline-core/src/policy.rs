@@ -25,6 +25,9 @@ pub enum UserRoute {
 
 /// Whether any of the messages matches `PRIVATE_KEYWORDS` (always true when they are off).
 pub fn activates(config: &Config, messages: &[IncomingMessage]) -> bool {
+    if config.hand_over_only {
+        return false;
+    }
     match &config.private_keywords {
         None => true,
         Some(keywords) => messages

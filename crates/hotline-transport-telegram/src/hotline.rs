@@ -12,7 +12,9 @@ use crate::settings::Settings;
 use crate::transport::TelegramTransport;
 use frankenstein::types::User;
 use frankenstein::updates::Update;
-use hotline_core::{Config, Desk, Event, MemoryStore, RetryPolicy, Stop, Store, Transport};
+use hotline_core::{
+    Config, Desk, Event, MemoryStore, RetryPolicy, Standing, Stop, Store, Transport, UserId,
+};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -265,6 +267,58 @@ impl Hotline {
                 user: decode::profile(decode::Sender::from(user)),
             },
         )
+    }
+
+    /// Where the user with this Telegram id stands with the desk: with an operator (an open
+    /// topic), closed, banned, or not at the desk. A host bot can go quiet while a human
+    /// handles the user, and answer again after `/close`.
+    pub async fn conversation(&self, user_id: u64) -> Result<Standing, Error> {
+        let user = UserId(i64::try_from(user_id).map_err(|_| {
+            Error::config("user_id", format!("{user_id} is not a Telegram user id"))
+        })?);
+        Ok(self.desk.standing(user).await?)
+    }
+
+    /// [`Hotline::conversation`] of the user an update comes from (their message in the private
+    /// chat, their button press); [`Standing::NotAtDesk`] for anything else, and when the store
+    /// cannot say (logged), so a host bot answers rather than stays silent by mistake.
+    pub async fn conversation_of(&self, update: &Update) -> Standing {
+        use frankenstein::updates::UpdateContent;
+        let user = match &update.content {
+            UpdateContent::Message(m) | UpdateContent::EditedMessage(m)
+                if m.chat.type_field == frankenstein::types::ChatType::Private =>
+            {
+                m.from.as_ref().map(|u| u.id)
+            }
+            UpdateContent::CallbackQuery(q) => Some(q.from.id),
+            _ => None,
+        };
+        let Some(user) = user else {
+            return Standing::NotAtDesk;
+        };
+        match self.conversation(user).await {
+            Ok(standing) => standing,
+            Err(error) => {
+                tracing::warn!(%error, "hotline: where a user stands could not be read");
+                Standing::NotAtDesk
+            }
+        }
+    }
+
+    /// `updates` without those of users an operator is handling now
+    /// ([`Standing::WithOperator`]): a host bot that answers only what this returns goes quiet
+    /// while a human is on the case and answers again once the topic is closed.
+    pub async fn not_with_operator(
+        &self,
+        updates: impl IntoIterator<Item = Update>,
+    ) -> Vec<Update> {
+        let mut kept = Vec::new();
+        for update in updates {
+            if !self.conversation_of(&update).await.is_with_operator() {
+                kept.push(update);
+            }
+        }
+        kept
     }
 
     /// Runs the desk's timed work (auto-close) every `every` until the runtime stops.

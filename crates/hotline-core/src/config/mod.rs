@@ -188,6 +188,10 @@ pub struct Config {
     pub hide_info: bool,
     /// `LEAVE_CLOSED`: new user messages do not reopen a closed topic.
     pub leave_closed: bool,
+    /// `HAND_OVER_ONLY`: a user's messages never open (or reopen) a topic by themselves; only
+    /// the host bot's hand-over does (its button, its command, `hand_over`). Until then they
+    /// are kept as context.
+    pub hand_over_only: bool,
     /// `SILENT_MODE`: users are not told when their message could not be delivered.
     pub silent_mode: bool,
     /// The mark put before the host bot's messages mirrored into a topic.
@@ -213,6 +217,7 @@ impl Config {
             welcome: Welcome::default_text(),
             autoclose: Some(Duration::from_secs(48 * 3600)),
             auto_info: false,
+            hand_over_only: false,
             reply_only: false,
             ignore_chats: HashSet::from([777_000]),
             white_list: None,
@@ -240,6 +245,7 @@ impl Config {
 pub const PARAMETERS: &[&str] = &[
     "INTERCEPT_EXTERNAL",
     "PRIVATE_KEYWORDS",
+    "HAND_OVER_ONLY",
     "CONTEXT_MESSAGES",
     "WELCOME",
     "AUTOCLOSE",
@@ -382,6 +388,7 @@ impl ConfigBuilder {
                 };
             }
             "AUTO_INFO" => c.auto_info = parse_bool(&name, value)?,
+            "HAND_OVER_ONLY" => c.hand_over_only = parse_bool(&name, value)?,
             "REPLY_ONLY" => c.reply_only = parse_bool(&name, value)?,
             "IGNORE_CHATS" => {
                 c.ignore_chats = parse_ids(&name, value)?;
@@ -453,6 +460,12 @@ impl ConfigBuilder {
     /// `AUTOCLOSE` (default 48 hours; `None` never).
     pub fn autoclose(mut self, after: Option<Duration>) -> Self {
         self.config.autoclose = after;
+        self
+    }
+
+    /// `HAND_OVER_ONLY` (default false): topics open only on the host bot's hand-over.
+    pub fn hand_over_only(mut self, on: bool) -> Self {
+        self.config.hand_over_only = on;
         self
     }
 
@@ -533,6 +546,15 @@ impl ConfigBuilder {
                     "{} is not a group id: a forum supergroup's id is negative, like -1001234567890",
                     c.backend_group
                 ),
+            ));
+        }
+        if c.hand_over_only && c.private_keywords.is_some() {
+            return Err(invalid(
+                "HAND_OVER_ONLY",
+                None,
+                "cannot be combined with PRIVATE_KEYWORDS: with HAND_OVER_ONLY no user message \
+                 opens a topic; to open topics on keywords and on hand-overs, set PRIVATE_KEYWORDS alone"
+                    .to_owned(),
             ));
         }
         if c.context_messages > 100 {

@@ -16,11 +16,13 @@ mod notices;
 mod operator_messages;
 mod plumbing;
 mod retrying;
+mod standing;
 mod ticks;
 mod unrecorded;
 mod user_messages;
 
 pub use lanes::{InLane, Ticket};
+pub use standing::Standing;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
