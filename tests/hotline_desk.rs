@@ -159,7 +159,8 @@ async fn start_up_line(mut command: tokio::process::Command) -> (String, String)
 async fn start_up_errors_name_the_setting() {
     let tg = fake(hotline_testkit::NewGroup::forum(GROUP, "Support")).await;
     let wrong_token = format!("777002:{SECRET}");
-    let cases: [(&[(&str, &str)], &[&str]); 4] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case<'_>; 4] = [
         (
             &[("TELEGRAM_BOT_TOKEN", wrong_token.as_str())],
             &["hotline-desk: TELEGRAM_BOT_TOKEN:", "@BotFather"],
@@ -292,4 +293,106 @@ async fn the_start_up_line_and_help_say_where_the_database_is() {
     let (code, _, stderr) = finish(command).await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("--help"), "{stderr}");
+}
+
+// ---- the desk's failures reach stderr without a `tracing` subscriber, once per kind.
+
+/// Set in the child process [`failures_reach_stderr_once_per_kind`] runs: `bare` (no
+/// subscriber) or `subscribed` (a subscriber that drops everything).
+const FALLBACK_CHILD: &str = "HOTLINE_TEST_FALLBACK_CHILD";
+
+/// The child: a desk whose every topic creation is refused (the bot is no admin), three users
+/// writing; returns when the desk has failed all three.
+#[tokio::test]
+async fn fallback_child() {
+    let Ok(mode) = std::env::var(FALLBACK_CHILD) else {
+        return;
+    };
+    if mode == "subscribed" {
+        tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default())
+            .expect("a subscriber");
+    }
+    let tg = fake(hotline_testkit::NewGroup::forum(GROUP, "Support").bot_is_admin(false)).await;
+    let config = hotline::Config::builder(hotline::ChatId(GROUP))
+        .build()
+        .expect("config");
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hotline = {
+        let failed = failed.clone();
+        hotline::Hotline::builder(TOKEN, config)
+            .api_url(tg.api_url())
+            .limits(hotline::telegram::Limits::off())
+            .on_error(move |_| {
+                failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+            .build()
+            .expect("hotline")
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn({
+        let hotline = hotline.clone();
+        async move {
+            hotline
+                .run_polling(async {
+                    let _ = stopped.await;
+                })
+                .await
+        }
+    });
+    for user in [501, 502, 503] {
+        tg.add_user(hotline_testkit::NewUser::new(user, "Ann"));
+        tg.send_message(hotline_testkit::NewMessage::text(user, user, "hello"))
+            .expect("a user message");
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while failed.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the desk failed 3 times"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let _ = stop.send(());
+    let _ = runner.await;
+}
+
+#[test]
+fn failures_reach_stderr_once_per_kind() {
+    let child = |mode: &str| {
+        let output = Command::new(std::env::current_exe().expect("this test binary"))
+            .args([
+                "fallback_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(FALLBACK_CHILD, mode)
+            .output()
+            .expect("run the child");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{mode}: {stderr}");
+        assert!(!stderr.contains(TOKEN_SECRET), "the token leaked: {stderr}");
+        stderr
+    };
+    let stderr = child("bare");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("hotline: "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one line for three failures of one kind: {stderr}"
+    );
+    assert!(
+        lines[0].contains("not enough rights to create a topic")
+            && lines[0].contains("transport: bad request")
+            && lines[0].contains("install a `tracing` subscriber"),
+        "{stderr}"
+    );
+    let stderr = child("subscribed");
+    assert!(
+        !stderr.contains("hotline: "),
+        "a subscriber takes over: {stderr}"
+    );
 }

@@ -194,7 +194,14 @@ fn start_logging() -> Result<(), String> {
         Some("warn") => Level::WARN,
         Some("debug") => Level::DEBUG,
         Some("trace") => Level::TRACE,
-        Some("off") => return Ok(()),
+        // A subscriber that drops everything: without one, the desk would print its first
+        // failures to stderr itself (`hotline::core::report_unobserved`).
+        Some("off") => {
+            return tracing::subscriber::set_global_default(
+                tracing::subscriber::NoSubscriber::default(),
+            )
+            .map_err(|e| format!("HOTLINE_LOG: {e}"));
+        }
         Some(other) => {
             return Err(format!(
                 "HOTLINE_LOG: `{other}` is not one of error, warn, info, debug, trace, off"

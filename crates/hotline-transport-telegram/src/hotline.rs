@@ -118,7 +118,9 @@ impl HotlineBuilder {
         self
     }
 
-    /// Called with every error of the desk (they are also logged). Errors never reach the host.
+    /// Called with every error of the desk (they are also logged with `tracing`; with no
+    /// subscriber installed, the first of each kind goes to stderr, see
+    /// [`hotline_core::report_unobserved`]). Errors never reach the host.
     pub fn on_error(mut self, hook: impl Fn(&hotline_core::Error) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
         self
