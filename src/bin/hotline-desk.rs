@@ -23,16 +23,21 @@
 //! |---|---|
 //! | `TELEGRAM_BOT_TOKEN`, `HOTLINE_BACKEND_GROUP` | required: the bot, and the operators' forum group |
 //! | `TELEGRAM_API_URL`, `HOTLINE_LIMITS`, `HOTLINE_CONFIG`, `WELCOME`, ... | optional, as `Settings::from_env` reads them |
-//! | `HOTLINE_DATABASE` | `sqlite://path/to/desk.db` (default `sqlite://hotline.db`: a file in WAL mode, created if missing) or `postgres://user:password@host/db` (with the `postgres` feature; for several replicas) |
+//! | `HOTLINE_DATABASE` | `sqlite://path/to/desk.db` (default `sqlite://hotline.db`: a file in WAL mode, created if missing; a relative path is taken from the working directory, and `--help` and the start-up line show it absolute) or `postgres://user:password@host/db` (with the `postgres` feature; for several replicas) |
 //! | `HOTLINE_MODE` | `polling` (default: long polling) or `webhook` |
 //! | `HOTLINE_WEBHOOK_LISTEN` | webhook mode: the address to serve on (default `0.0.0.0:8080`) |
 //! | `HOTLINE_WEBHOOK_URL` | webhook mode, required: the public HTTPS URL given to `setWebhook` |
 //! | `HOTLINE_WEBHOOK_SECRET` | webhook mode, required: the secret Telegram sends with each update (1-256 of `A-Z a-z 0-9 _ -`) |
+//! | `HOTLINE_PREFLIGHT` | `strict` (default): stop at start, naming the fix, when the backend group is not a forum or the bot may not manage its topics; `warn`: print the problems and start anyway |
 //! | `HOTLINE_LOG` | `error`, `warn`, `info` (default), `debug`, `trace` or `off`: what the desk logs to stderr |
+//!
+//! `hotline-desk --help` prints this list and where the database is; `--version` the version.
 //!
 //! It runs until SIGINT (Ctrl-C) or SIGTERM, then finishes the updates in flight (and, polling,
 //! confirms them to Telegram) before it exits. A configuration or start-up error is printed on
-//! one line naming the variable at fault (never the token) and the exit code is 1.
+//! one line naming the variable at fault (never the token) and the exit code is 1: a token the
+//! Bot API refuses is `TELEGRAM_BOT_TOKEN`, a Bot API it cannot reach `TELEGRAM_API_URL` (with
+//! the host), a group the bot cannot see or use `HOTLINE_BACKEND_GROUP`.
 
 use hotline::{Hotline, Settings, shutdown_signal};
 use std::fmt::Write as _;
@@ -86,6 +91,35 @@ fn mode() -> Result<Mode, String> {
         Some(other) => Err(format!(
             "HOTLINE_MODE: `{other}` is neither `polling` nor `webhook`"
         )),
+    }
+}
+
+/// The database the desk uses: `HOTLINE_DATABASE`, or `sqlite://hotline.db`; a SQLite file
+/// given by a relative path is made absolute (against the working directory), so that the
+/// help and the start-up line say where the state really is.
+fn database() -> String {
+    let url = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
+    absolute_database(url.trim())
+}
+
+fn absolute_database(url: &str) -> String {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return url.to_owned();
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path.starts_with(":memory:") {
+        return url.to_owned();
+    }
+    match std::path::absolute(path) {
+        Ok(path) => {
+            let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+            format!("sqlite://{}{query}", path.display())
+        }
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -160,7 +194,14 @@ fn start_logging() -> Result<(), String> {
         Some("warn") => Level::WARN,
         Some("debug") => Level::DEBUG,
         Some("trace") => Level::TRACE,
-        Some("off") => return Ok(()),
+        // A subscriber that drops everything: without one, the desk would print its first
+        // failures to stderr itself (`hotline::core::report_unobserved`).
+        Some("off") => {
+            return tracing::subscriber::set_global_default(
+                tracing::subscriber::NoSubscriber::default(),
+            )
+            .map_err(|e| format!("HOTLINE_LOG: {e}"));
+        }
         Some(other) => {
             return Err(format!(
                 "HOTLINE_LOG: `{other}` is not one of error, warn, info, debug, trace, off"
@@ -173,6 +214,8 @@ fn start_logging() -> Result<(), String> {
 /// What the command line asks for.
 enum Command {
     Serve,
+    Help,
+    Version,
     DeadLetters(DeadLetterCommand),
 }
 
@@ -194,6 +237,8 @@ fn command(args: &[String]) -> Result<Command, String> {
     };
     match args.first().map(String::as_str) {
         None => Ok(Command::Serve),
+        Some("--help" | "-h" | "help") => Ok(Command::Help),
+        Some("--version" | "-V" | "version") => Ok(Command::Version),
         Some("dead-letters") => Ok(Command::DeadLetters(
             match args.get(1).map(String::as_str) {
                 None | Some("list") => DeadLetterCommand::List,
@@ -203,7 +248,8 @@ fn command(args: &[String]) -> Result<Command, String> {
             },
         )),
         Some(other) => Err(format!(
-            "`{other}` is not a command: run without arguments to serve, or {}",
+            "`{other}` is not a command: run without arguments to serve, `--help`, \
+             `--version`, or {}",
             DEAD_LETTERS_USAGE.trim_start_matches("usage: ")
         )),
     }
@@ -212,8 +258,8 @@ fn command(args: &[String]) -> Result<Command, String> {
 /// `hotline-desk dead-letters ...`: listing and dropping need only the database; a retry hands
 /// the update to a desk built from the same settings as a running one.
 async fn dead_letters(command: DeadLetterCommand) -> Result<(), String> {
-    let database = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
-    let store = hotline::store_sql::connect(database.trim())
+    let database = database();
+    let store = hotline::store_sql::connect(&database)
         .await
         .map_err(|e| format!("HOTLINE_DATABASE: {}", hotline::core::error_chain(&e)))?;
     match command {
@@ -272,16 +318,73 @@ async fn dead_letters(command: DeadLetterCommand) -> Result<(), String> {
     }
 }
 
+/// Whether the start-up check of the backend group stops the desk (`HOTLINE_PREFLIGHT`).
+fn preflight_strict() -> Result<bool, String> {
+    match var("HOTLINE_PREFLIGHT").as_deref().map(str::trim) {
+        None | Some("strict") => Ok(true),
+        Some("warn") => Ok(false),
+        Some(other) => Err(format!(
+            "HOTLINE_PREFLIGHT: `{other}` is neither `strict` nor `warn`"
+        )),
+    }
+}
+
+fn help() -> String {
+    format!(
+        "hotline-desk {version}: a Telegram support desk (one forum topic per user)
+
+usage:
+  hotline-desk                          serve (long polling, or a webhook)
+  hotline-desk dead-letters list        updates set aside after their attempts
+  hotline-desk dead-letters retry ID    hand one to the desk again
+  hotline-desk dead-letters drop ID     forget one
+  hotline-desk --help | --version
+
+environment:
+  TELEGRAM_BOT_TOKEN       required: the token @BotFather gave the bot
+  HOTLINE_BACKEND_GROUP    required: the operators' forum group id (-100...)
+  TELEGRAM_API_URL         the Bot API (default https://api.telegram.org)
+  HOTLINE_DATABASE         sqlite://path or postgres://... (default {DEFAULT_DATABASE})
+  HOTLINE_MODE             polling (default) or webhook
+  HOTLINE_WEBHOOK_LISTEN   webhook: address to serve on (default 0.0.0.0:8080)
+  HOTLINE_WEBHOOK_URL      webhook, required: the public HTTPS URL
+  HOTLINE_WEBHOOK_SECRET   webhook, required: 1-256 of A-Z a-z 0-9 _ -
+  HOTLINE_PREFLIGHT        strict (default: stop when the group is not a forum or the bot
+                           may not manage topics) or warn (print the problems, start anyway)
+  HOTLINE_LIMITS           GLOBAL/s,PER_CHAT/s,PER_GROUP/min (default 30,1,20) or off
+  HOTLINE_CONFIG           a TOML file of Hotline parameters
+  HOTLINE_LOG              error, warn, info (default), debug, trace or off
+  PRIVATE_KEYWORDS, WELCOME, AUTOCLOSE, ...   Hotline parameters (docs/configuration.md)
+
+state: {database}
+",
+        version = env!("CARGO_PKG_VERSION"),
+        database = describe(&database()),
+    )
+}
+
 async fn run() -> Result<(), String> {
-    start_logging()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Command::DeadLetters(command) = command(&args)? {
-        return dead_letters(command).await;
+    match command(&args)? {
+        Command::Help => {
+            print!("{}", help());
+            return Ok(());
+        }
+        Command::Version => {
+            println!("hotline-desk {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        Command::DeadLetters(command) => {
+            start_logging()?;
+            return dead_letters(command).await;
+        }
+        Command::Serve => start_logging()?,
     }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let mode = mode()?;
-    let database = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
-    let store = hotline::store_sql::connect(database.trim())
+    let strict = preflight_strict()?;
+    let database = database();
+    let store = hotline::store_sql::connect(&database)
         .await
         .map_err(|e| format!("HOTLINE_DATABASE: {e}"))?;
     let api_url = settings.api_url.clone();
@@ -290,8 +393,18 @@ async fn run() -> Result<(), String> {
         .store(store)
         .build()
         .map_err(|e| e.to_string())?;
-    for problem in hotline.preflight().await.map_err(|e| e.to_string())? {
-        eprintln!("hotline-desk: warning: {problem}");
+    if strict {
+        // Users would get nothing: stop, naming the fix.
+        hotline.preflight_strict().await.map_err(|e| match e {
+            hotline::telegram::Error::Preflight { .. } => {
+                format!("HOTLINE_BACKEND_GROUP: {e} (HOTLINE_PREFLIGHT=warn starts anyway)")
+            }
+            e => e.to_string(),
+        })?;
+    } else {
+        for problem in hotline.preflight().await.map_err(|e| e.to_string())? {
+            eprintln!("hotline-desk: warning: {problem} (HOTLINE_PREFLIGHT=warn: starting anyway)");
+        }
     }
     // The token is a password: the bot is named by its id only.
     let bot = hotline.client().token().bot_id();

@@ -83,6 +83,32 @@ impl Error {
         }
     }
 
+    /// A short name for the kind of failure, like `transport: bad request` or `store: backend`:
+    /// failures of one kind have one cause to fix, so [`crate::report_unobserved`] shows one
+    /// of each.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "config",
+            Error::Store(StoreError::Conflict { .. }) => "store: conflict",
+            Error::Store(StoreError::Backend { .. }) => "store: backend",
+            Error::Store(StoreError::Corrupt { .. }) => "store: corrupt",
+            Error::Transport(error) => match error {
+                TransportError::RetryAfter(_) => "transport: rate limited",
+                TransportError::TopicGone => "transport: topic gone",
+                TransportError::UserBlocked => "transport: user blocked",
+                TransportError::BadRequest(_) => "transport: bad request",
+                TransportError::Unavailable(_) => "transport: unavailable",
+                TransportError::Other(_) => "transport: other",
+                TransportError::Interrupted => "interrupted",
+            },
+            Error::Panicked(_) => "panic",
+            Error::Interrupted(_) => "interrupted",
+            Error::Exhausted { source, .. } => source.kind(),
+            Error::Stopped(_) => "stopped",
+            Error::Album(error) => error.kind(),
+        }
+    }
+
     /// Whether the event was not handled because the desk is stopping (not a failure of the
     /// event: it must not be counted against it, nor confirmed).
     pub fn is_interrupted(&self) -> bool {

@@ -34,6 +34,7 @@ pub mod config;
 mod desk;
 mod error;
 mod event;
+mod fallback;
 mod ids;
 mod memory_transport;
 mod message;
@@ -48,6 +49,7 @@ pub use config::{Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, We
 pub use desk::{Desk, DeskBuilder, Ignored, InLane, Outcome, Standing, Ticket};
 pub use error::{Chain, Error, chain as error_chain};
 pub use event::{Event, EventKey, EventKind, Lane};
+pub use fallback::report_unobserved;
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
 pub use memory_transport::{ChatMessage, MemoryTransport, Sender, TopicInfo};
 pub use message::{Command, IncomingMessage, UserProfile};

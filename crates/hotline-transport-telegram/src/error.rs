@@ -30,6 +30,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The backend group is not ready for the desk ([`Hotline::preflight_strict`](crate::Hotline::preflight_strict)):
+    /// not a forum, or the bot may not manage its topics. Each problem names its fix.
+    #[error("the backend group {group} is not ready for the desk: {}", problems.join("; "))]
+    Preflight {
+        /// The group's chat id.
+        group: i64,
+        /// What is wrong, in plain words, with the fix.
+        problems: Vec<String>,
+    },
     /// A dead letter does not exist or cannot be read back.
     #[error("dead letter {0}")]
     DeadLetter(String),

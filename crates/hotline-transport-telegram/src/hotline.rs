@@ -2,7 +2,7 @@
 
 use crate::Error;
 use crate::albums::{Albums, Run};
-use crate::client::TelegramClient;
+use crate::client::{ApiError, TelegramClient};
 use crate::completion::Completion;
 use crate::decode::{self, HUMAN_CALLBACK};
 use crate::pacing::Limits;
@@ -120,7 +120,9 @@ impl HotlineBuilder {
         self
     }
 
-    /// Called with every error of the desk (they are also logged). Errors never reach the host.
+    /// Called with every error of the desk (they are also logged with `tracing`; with no
+    /// subscriber installed, the first of each kind goes to stderr, see
+    /// [`hotline_core::report_unobserved`]). Errors never reach the host.
     pub fn on_error(mut self, hook: impl Fn(&hotline_core::Error) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
         self
@@ -333,20 +335,31 @@ impl Hotline {
                     && !error.is_interrupted()
                 {
                     tracing::warn!(%error, "hotline: timed work failed");
+                    hotline_core::report_unobserved(
+                        error.kind(),
+                        "hotline: timed work failed",
+                        &error,
+                    );
                 }
             }
         })
     }
 
     /// Checks the backend group once: a forum, with the bot an admin allowed to manage topics.
-    /// Returns a list of problems in plain words (empty when all is well).
+    /// Returns a list of problems in plain words, each naming its fix (empty when all is well).
+    ///
+    /// A failure to check at all is an [`Error::Config`] naming the setting at fault by its
+    /// [`Settings::from_env`] name: a token the Bot API refuses (`TELEGRAM_BOT_TOKEN`), a Bot API
+    /// that cannot be reached (`TELEGRAM_API_URL`, with the address tried), a group the bot
+    /// cannot see (`HOTLINE_BACKEND_GROUP`). The token itself is never shown.
     pub async fn preflight(&self) -> Result<Vec<String>, Error> {
         let group = self.desk.config().backend_group.0;
         let mut problems = Vec::new();
         let chat = self
             .client
             .call("getChat", json!({"chat_id": group}))
-            .await?;
+            .await
+            .map_err(|e| self.preflight_error(e))?;
         if chat.get("is_forum").and_then(serde_json::Value::as_bool) != Some(true) {
             problems.push(format!(
                 "the backend group {group} is not a forum: turn on Topics in its settings"
@@ -359,7 +372,8 @@ impl Hotline {
                 "getChatMember",
                 json!({"chat_id": group, "user_id": bot_id}),
             )
-            .await?;
+            .await
+            .map_err(|e| self.preflight_error(e))?;
         let status = member
             .get("status")
             .and_then(serde_json::Value::as_str)
@@ -373,6 +387,78 @@ impl Hotline {
             ));
         }
         Ok(problems)
+    }
+
+    /// [`Hotline::preflight`] that refuses to go on: `Err(`[`Error::Preflight`]`)` listing every
+    /// problem (and its fix) when the backend group is not a forum or the bot may not manage
+    /// its topics, since users would then get nothing. What `hotline-desk` runs at start.
+    pub async fn preflight_strict(&self) -> Result<(), Error> {
+        let problems = self.preflight().await?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Preflight {
+                group: self.desk.config().backend_group.0,
+                problems,
+            })
+        }
+    }
+
+    /// A failed start-up call, as the setting to fix.
+    fn preflight_error(&self, error: ApiError) -> Error {
+        let group = self.desk.config().backend_group.0;
+        let api = self.client.base_url();
+        match &error {
+            ApiError::Telegram {
+                code: 401,
+                description,
+                ..
+            } => Error::config(
+                "TELEGRAM_BOT_TOKEN",
+                format!(
+                    "the Bot API at {api} refused the token (401 {description}): copy it again \
+                     from @BotFather"
+                ),
+            ),
+            ApiError::Telegram {
+                code: 404,
+                description,
+                ..
+            } => Error::config(
+                "TELEGRAM_BOT_TOKEN",
+                format!(
+                    "the Bot API at {api} knows no bot with this token (404 {description}): copy \
+                     it again from @BotFather (and check TELEGRAM_API_URL if it is not Telegram's)"
+                ),
+            ),
+            ApiError::Telegram {
+                code: 400 | 403,
+                description,
+                ..
+            } => Error::config(
+                "HOTLINE_BACKEND_GROUP",
+                format!(
+                    "the bot cannot see group {group} ({description}): check the id (a \
+                     supergroup's starts with -100) and add the bot to the operators' group"
+                ),
+            ),
+            ApiError::Network { reason, .. } => {
+                let host = frankenstein::reqwest::Url::parse(api)
+                    .ok()
+                    .and_then(|url| {
+                        url.host_str().map(|host| match url.port() {
+                            Some(port) => format!("{host}:{port}"),
+                            None => host.to_owned(),
+                        })
+                    })
+                    .unwrap_or_else(|| api.to_owned());
+                Error::config(
+                    "TELEGRAM_API_URL",
+                    format!("cannot reach the Bot API at {host} ({api}): {reason}"),
+                )
+            }
+            _ => Error::Api(error),
+        }
     }
 }
 

@@ -59,6 +59,15 @@ impl Settings {
                 format!("`{}` is not a chat id", group.trim()),
             )
         })?;
+        if group >= 0 {
+            // Checked here too, so that the error names the variable, not the Rust field.
+            return Err(Error::config(
+                "HOTLINE_BACKEND_GROUP",
+                format!(
+                    "{group} is not a group id: a forum supergroup's id is negative, like -1001234567890"
+                ),
+            ));
+        }
         let limits = match var("HOTLINE_LIMITS") {
             Some(value) => Limits::parse(&value)?,
             None => Limits::telegram(),
@@ -160,6 +169,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("HOTLINE_BACKEND_GROUP:"), "{e}");
+        let e = settings(&[
+            ("TELEGRAM_BOT_TOKEN", "42:S"),
+            ("HOTLINE_BACKEND_GROUP", "12345"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("HOTLINE_BACKEND_GROUP: 12345 is not a group id"),
+            "{e}"
+        );
+        assert!(!e.contains("backend_group"), "{e}");
         let e = settings(&[
             ("TELEGRAM_BOT_TOKEN", "42:S"),
             ("HOTLINE_BACKEND_GROUP", "-1"),

@@ -332,6 +332,11 @@ impl Desk {
 
     pub(super) fn report(&self, error: &Error) {
         tracing::warn!(%error, "hotline: an event could not be handled");
+        crate::report_unobserved(
+            error.kind(),
+            "hotline: an event could not be handled",
+            error,
+        );
         if let Some(hook) = &self.inner.on_error {
             hook(error);
         }

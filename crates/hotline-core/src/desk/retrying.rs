@@ -64,6 +64,12 @@ impl Health {
     fn nothing_goes_through(&self, error: &Error) {
         if !self.outage.swap(true, Ordering::Relaxed) {
             tracing::warn!(error = %chain(error), "hotline: no event goes through (is the store or the messenger unreachable?); waiting and trying again");
+            crate::report_unobserved(
+                error.kind(),
+                "hotline: no event goes through (is the store or the messenger unreachable?); \
+                 waiting and trying again",
+                &chain(error),
+            );
         }
     }
 }
@@ -104,6 +110,11 @@ impl Desk {
                     });
                 }
                 tracing::warn!(attempt = attempts, error = %chain(&error), "hotline: an event failed; trying it again");
+                crate::report_unobserved(
+                    error.kind(),
+                    "hotline: an event failed; trying it again",
+                    &chain(&error),
+                );
                 policy.backoff(attempts)
             } else {
                 health.nothing_goes_through(&error);

@@ -166,6 +166,11 @@ impl Hotline {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "hotline: getUpdates failed; retrying");
+                    hotline_core::report_unobserved(
+                        "getUpdates",
+                        "hotline: getUpdates failed; retrying",
+                        &error,
+                    );
                     tokio::select! {
                         () = &mut shutdown => break 'polling,
                         () = tokio::time::sleep(Duration::from_secs(1)) => continue 'polling,
