@@ -50,7 +50,7 @@ pub use error::{Chain, Error, chain as error_chain};
 pub use event::{Event, EventKey, EventKind, Lane};
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
 pub use memory_transport::{ChatMessage, MemoryTransport, Sender, TopicInfo};
-pub use message::{Command, IncomingMessage, UserProfile};
+pub use message::{Command, IncomingMessage, TextEntity, UserProfile};
 pub use retry::{Interrupted, RetryPolicy, Stop};
 pub use store::{
     Conversation, DeadLetter, DeadLetterId, MemoryStore, MessageLink, NewDeadLetter, Origin,
