@@ -23,7 +23,9 @@ pub struct IncomingMessage {
     /// Unix time the message was written (or edited, for an edit).
     pub date: i64,
     /// The formatting of `text` (bold, links, ...), so a mirror of the message keeps it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// (Always written, so formats without field names, such as postcard, read it back;
+    /// `default` for what was written before it existed.)
+    #[serde(default)]
     pub entities: Vec<TextEntity>,
 }
 
