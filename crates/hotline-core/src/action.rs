@@ -5,6 +5,7 @@
 //! the desk can record message links.
 
 use crate::ids::{ChatId, MessageId, TopicId, UserId};
+use crate::message::TextEntity;
 
 /// One thing for the transport to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +47,24 @@ pub enum Action {
         message: MessageId,
         /// The marked text or caption.
         text: String,
+        /// The formatting of `text` (the original's, behind the mark).
+        entities: Vec<TextEntity>,
         /// Whether the message carries media.
         has_media: bool,
+    },
+    /// Forward host-bot messages whose content the desk does not know (the host copied or
+    /// forwarded them: Telegram answers with ids alone) from the user's chat into a topic, in one
+    /// call: the forward shows they came from the bot, keeps their formatting and albums.
+    /// Performs to [`Performed::Messages`], one id per message forwarded.
+    ForwardToTopic {
+        /// The backend group.
+        chat: ChatId,
+        /// The user's topic.
+        topic: TopicId,
+        /// The user's private chat, where the host bot's messages are.
+        from: ChatId,
+        /// The messages, ascending.
+        messages: Vec<MessageId>,
     },
     /// Copy operator messages from the backend group to the user, as the bot;
     /// performs to [`Performed::Messages`].
@@ -79,6 +96,8 @@ pub enum Action {
         message: MessageId,
         /// The new text or caption.
         text: String,
+        /// The formatting of `text` (empty: plain).
+        entities: Vec<TextEntity>,
         /// Whether it is a caption (the message has media).
         caption: bool,
     },
@@ -166,6 +185,7 @@ impl Action {
             Action::CreateTopic { .. }
             | Action::CopyToTopic { .. }
             | Action::MirrorToTopic { .. }
+            | Action::ForwardToTopic { .. }
             | Action::CopyToUser { .. }
             | Action::EditCopy { .. } => Priority::Relay,
             Action::SendNotice { .. } | Action::SendGreeting { .. } => Priority::Notice,
@@ -183,6 +203,7 @@ impl Action {
             Action::CreateTopic { chat, .. }
             | Action::CopyToTopic { chat, .. }
             | Action::MirrorToTopic { chat, .. }
+            | Action::ForwardToTopic { chat, .. }
             | Action::EditCopy { chat, .. }
             | Action::RenameTopic { chat, .. }
             | Action::CloseTopic { chat, .. }
@@ -207,6 +228,7 @@ impl Action {
         match self {
             Action::CopyToTopic { topic, .. }
             | Action::MirrorToTopic { topic, .. }
+            | Action::ForwardToTopic { topic, .. }
             | Action::RenameTopic { topic, .. }
             | Action::CloseTopic { topic, .. }
             | Action::ReopenTopic { topic, .. }

@@ -92,6 +92,22 @@ pub enum Event {
         /// The message the host bot sent.
         message: IncomingMessage,
     },
+    /// The host bot sent an album to a user (`sendMediaGroup`): mirrored as one album.
+    HostAlbum {
+        /// The user the host bot wrote to.
+        user: UserId,
+        /// The album's messages, ascending.
+        messages: Vec<IncomingMessage>,
+    },
+    /// The host bot copied or forwarded messages to a user (`copyMessage`, `copyMessages`,
+    /// `forwardMessages`): Telegram answers with their ids alone, so the desk knows where they
+    /// are, not what they hold.
+    HostCopied {
+        /// The user the host bot wrote to.
+        user: UserId,
+        /// The new messages' ids in the user's chat, ascending.
+        messages: Vec<MessageId>,
+    },
     /// The host bot edited one of its messages to a user.
     HostEdited {
         /// The user.
@@ -156,6 +172,8 @@ impl Event {
             Event::UserEdited { user, .. }
             | Event::UserReaction { user, .. }
             | Event::HostMessage { user, .. }
+            | Event::HostAlbum { user, .. }
+            | Event::HostCopied { user, .. }
             | Event::HostEdited { user, .. }
             | Event::UserBlocked { user }
             | Event::UserUnblocked { user } => Lane::User(*user),
@@ -196,6 +214,16 @@ impl Event {
                 Some(key(EventKind::OperatorEdit, chat.0, message))
             }
             Event::HostMessage { user, message } => Some(key(EventKind::Host, user.0, message)),
+            Event::HostAlbum { user, messages } => {
+                messages.first().map(|m| key(EventKind::Host, user.0, m))
+            }
+            // Ids are unique in a chat: the first one names the call.
+            Event::HostCopied { user, messages } => messages.first().map(|m| EventKey {
+                kind: EventKind::Host,
+                chat: user.0,
+                message: m.0,
+                version: 0,
+            }),
             _ => None,
         }
     }

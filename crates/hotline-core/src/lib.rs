@@ -52,7 +52,7 @@ pub use event::{Event, EventKey, EventKind, Lane};
 pub use fallback::report_unobserved;
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
 pub use memory_transport::{ChatMessage, MemoryTransport, Sender, TopicInfo};
-pub use message::{Command, IncomingMessage, UserProfile};
+pub use message::{Command, IncomingMessage, TextEntity, UserProfile};
 pub use retry::{Interrupted, RetryPolicy, Stop};
 pub use store::{
     Conversation, DeadLetter, DeadLetterId, MemoryStore, MessageLink, NewDeadLetter, Origin,

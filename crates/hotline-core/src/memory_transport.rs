@@ -204,6 +204,7 @@ impl State {
                 message,
                 text,
                 has_media,
+                ..
             } => {
                 self.topic_mut(*chat, *topic)?;
                 if self.find(*from, *message).is_none() {
@@ -219,6 +220,16 @@ impl State {
                     },
                 );
                 Ok(Performed::Messages(vec![id]))
+            }
+            // The memory model keeps no forward origin: a forward is a copy here.
+            Action::ForwardToTopic {
+                chat,
+                topic,
+                from,
+                messages,
+            } => {
+                self.topic_mut(*chat, *topic)?;
+                self.copy(*from, messages, *chat, Some(*topic), None)
             }
             Action::CopyToUser {
                 user,
@@ -359,6 +370,7 @@ impl MemoryTransport {
             reply_to,
             media_group: None,
             date: 0,
+            entities: Vec::new(),
         }
     }
 
@@ -446,6 +458,7 @@ impl MemoryTransport {
             reply_to: target.reply_to,
             media_group: None,
             date: 1,
+            entities: Vec::new(),
         })
     }
 

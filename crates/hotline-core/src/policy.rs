@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::ids::Timestamp;
-use crate::message::{Command, IncomingMessage};
+use crate::message::{Command, IncomingMessage, TextEntity};
 use crate::store::{Conversation, Status};
 
 /// What to do with a user's message (or album).
@@ -237,6 +237,14 @@ pub fn mirror_text(config: &Config, text: Option<&str>) -> String {
     }
 }
 
+/// The formatting of a host-bot message's text, moved behind the mark [`mirror_text`] puts
+/// before it, so the mirror is formatted as the original.
+pub fn mirror_entities(config: &Config, entities: &[TextEntity]) -> Vec<TextEntity> {
+    // The mark and the line break after it, in UTF-16 code units as Telegram counts.
+    let by = config.host_label.encode_utf16().count() + 1;
+    entities.iter().map(|entity| entity.shifted(by)).collect()
+}
+
 /// Whether an open conversation in "support answered" is due to close at `now`.
 pub fn autoclose_due(config: &Config, conversation: &Conversation, now: Timestamp) -> bool {
     let Some(after) = config.autoclose else {
@@ -260,6 +268,22 @@ mod tests {
 
     fn config() -> Config {
         Config::builder(ChatId(-100)).build().unwrap()
+    }
+
+    #[test]
+    fn mirrored_formatting_moves_behind_the_mark_in_utf16_units() {
+        let config = config();
+        let bold = TextEntity {
+            offset: 2,
+            length: 3,
+            detail: r#"{"type":"bold"}"#.into(),
+        };
+        let mirrored = mirror_entities(&config, std::slice::from_ref(&bold));
+        let text = mirror_text(&config, Some("a bold one"));
+        // The mark is "🤖 Bot:" (the robot is two UTF-16 units) and a line break.
+        let before: Vec<u16> = text.encode_utf16().take(mirrored[0].offset).collect();
+        assert_eq!(String::from_utf16(&before).unwrap(), "🤖 Bot:\na ");
+        assert_eq!((mirrored[0].length, &mirrored[0].detail), (3, &bold.detail));
     }
 
     fn keyworded() -> Config {

@@ -3,7 +3,7 @@
 
 use hotline_core::{
     Action, ChatId, Config, ConfigBuilder, Desk, Event, Ignored, IncomingMessage, ManualClock,
-    MemoryStore, MemoryTransport, Outcome, Sender, Status, Store, Timestamp, TopicId,
+    MemoryStore, MemoryTransport, Outcome, Sender, Status, Store, TextEntity, Timestamp, TopicId,
     TransportError, UserId, UserProfile, Welcome,
 };
 use std::sync::Arc;
@@ -295,6 +295,70 @@ async fn host_messages_are_mirrored_only_into_open_topics() {
         .unwrap();
     assert_eq!(outcome, Outcome::Ignored(Ignored::NotIntercepted));
     assert_eq!(off.texts(off.topic_of(&ann()).await), ["hi"]);
+}
+
+// 4b. Interception of albums and of copies: one call into the topic each, in the user's order.
+#[tokio::test]
+async fn host_albums_and_copies_are_mirrored_in_one_call_each() {
+    let w = world(config());
+    w.user_says(&ann(), "hi").await;
+    let bold = TextEntity {
+        offset: 0,
+        length: 4,
+        detail: r#"{"type":"bold"}"#.into(),
+    };
+    let mut first = w.tg.host_sends(ann().id, "Shop photos");
+    first.entities = vec![bold.clone()];
+    let second = w.tg.host_sends(ann().id, "");
+    let album = vec![first.clone(), second.clone()];
+    let outcome = w
+        .desk
+        .handle(Event::HostAlbum {
+            user: ann().id,
+            messages: album,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Relayed);
+    let copied = w.tg.host_sends(ann().id, "copied by the host");
+    let outcome = w
+        .desk
+        .handle(Event::HostCopied {
+            user: ann().id,
+            messages: vec![copied.id],
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Relayed);
+
+    let mirrors: Vec<Action> =
+        w.tg.performed()
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::CopyToTopic { .. }
+                        | Action::EditCopy { .. }
+                        | Action::ForwardToTopic { .. }
+                )
+            })
+            .skip(1) // Ann's "hi"
+            .collect();
+    let [
+        Action::CopyToTopic { messages, .. },
+        Action::EditCopy { text, entities, .. },
+        Action::ForwardToTopic {
+            messages: forwarded,
+            ..
+        },
+    ] = mirrors.as_slice()
+    else {
+        panic!("one copy of the album, its mark, one forward: {mirrors:?}");
+    };
+    assert_eq!(messages, &[first.id, second.id]);
+    assert_eq!(text, "🤖 Bot:\nShop photos");
+    assert_eq!(entities, &[bold.shifted(8)], "formatting behind the mark");
+    assert_eq!(forwarded, &[copied.id]);
 }
 
 // 5. Operator → user: copies, internal comments, REPLY_ONLY, replies follow message links.

@@ -4,12 +4,19 @@
 //! frankenstein's `AsyncTelegramApi` routes every method through two required methods, `request`
 //! and `request_with_form_data`; the wrapper implements just those, so the host's code keeps
 //! calling `send_message`, `send_photo`, ... unchanged (the way a tower layer wraps a service).
+//!
+//! A send whose answer holds the message becomes [`Event::HostMessage`] (with the text's
+//! entities, so the mirror keeps its formatting), `sendMediaGroup` one [`Event::HostAlbum`],
+//! and `copyMessage`, `copyMessages`, `forwardMessages`, which answer with ids alone, one
+//! [`Event::HostCopied`] (the chat read from the call's parameters). All go through the user's
+//! lane, so they are mirrored in the order the host made them.
 
 use crate::decode;
 use crate::hotline::Hotline;
+use crate::transport::entities_of;
 use frankenstein::AsyncTelegramApi;
 use frankenstein::types::{ChatType, Message};
-use hotline_core::{Event, UserId};
+use hotline_core::{Event, IncomingMessage, MessageId, UserId};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -48,22 +55,43 @@ impl Hotline {
     }
 
     /// Looks at a successful Bot API answer of the host bot and mirrors messages sent to users:
-    /// what `send*` and `forwardMessage` answer with, and edits. (`copyMessage`,
-    /// `copyMessages` and `forwardMessages` answer with ids alone, nothing to show.)
-    fn observe(&self, method: &str, envelope: &Value) {
+    /// what `send*` and `forwardMessage` answer with (`sendMediaGroup` as one album), edits, and
+    /// the ids `copyMessage`, `copyMessages` and `forwardMessages` answer with (`to` is the chat
+    /// they were sent to, read from the call's parameters).
+    fn observe(&self, method: &str, to: Option<i64>, envelope: &Value) {
         let method = method.to_ascii_lowercase();
+        let result = envelope.get("result");
+        if is_copy(&method) {
+            // Users' chats have positive ids; groups and channels negative ones.
+            let (Some(user), Some(result)) = (to.filter(|id| *id > 0), result) else {
+                return;
+            };
+            let mut messages: Vec<MessageId> = match result {
+                Value::Array(items) => items.iter().filter_map(message_id).collect(),
+                one => message_id(one).into_iter().collect(),
+            };
+            messages.sort_unstable();
+            if !messages.is_empty() {
+                self.mirror(Event::HostCopied {
+                    user: UserId(user),
+                    messages,
+                });
+            }
+            return;
+        }
         let edited = method.starts_with("editmessage");
         let sent = (method.starts_with("send") && method != "sendchataction")
             || method == "forwardmessage";
         if !(sent || edited) {
             return;
         }
-        let result = envelope.get("result");
         let messages: Vec<&Value> = match result {
             Some(Value::Array(items)) => items.iter().collect(),
             Some(object @ Value::Object(_)) => vec![object],
             _ => return,
         };
+        let mut album: Vec<IncomingMessage> = Vec::new();
+        let mut album_user = None;
         for value in messages {
             let Ok(message) = serde_json::from_value::<Message>(value.clone()) else {
                 continue;
@@ -72,8 +100,18 @@ impl Hotline {
                 continue;
             }
             let user = UserId(message.chat.id);
-            let incoming = decode::incoming(&message);
-            let event = if edited {
+            let mut incoming = decode::incoming(&message);
+            incoming.entities = entities_of(
+                value
+                    .get("entities")
+                    .or_else(|| value.get("caption_entities")),
+            );
+            if method == "sendmediagroup" {
+                album_user = Some(user);
+                album.push(incoming);
+                continue;
+            }
+            self.mirror(if edited {
                 Event::HostEdited {
                     user,
                     message: incoming,
@@ -83,12 +121,49 @@ impl Hotline {
                     user,
                     message: incoming,
                 }
-            };
-            // Fire and forget: the host's call has already succeeded and must not wait for the
-            // desk; failures go to the error hook and the log. Through the album collector, so a
-            // reply to an album still being collected lands after the album.
-            drop(self.albums.submit(&self.desk, event));
+            });
         }
+        if let Some(user) = album_user {
+            album.sort_by_key(|m| m.id);
+            self.mirror(Event::HostAlbum {
+                user,
+                messages: album,
+            });
+        }
+    }
+
+    /// Hands an intercepted message to the desk. Fire and forget: the host's call has already
+    /// succeeded and must not wait for the desk; failures go to the error hook and the log.
+    /// Through the album collector, so a reply to an album still being collected lands after
+    /// the album.
+    fn mirror(&self, event: Event) {
+        drop(self.albums.submit(&self.desk, event));
+    }
+}
+
+/// Whether `method` (lower case) answers with message ids alone.
+fn is_copy(method: &str) -> bool {
+    matches!(method, "copymessage" | "copymessages" | "forwardmessages")
+}
+
+fn message_id(value: &Value) -> Option<MessageId> {
+    value
+        .get("message_id")
+        .and_then(Value::as_i64)
+        .map(MessageId)
+}
+
+/// The chat a copy or forward goes to, from the call's parameters (only for the methods that
+/// answer with ids alone: the others' answers say it).
+fn copy_target(method: &str, params: Option<&impl serde::Serialize>) -> Option<i64> {
+    if !is_copy(&method.to_ascii_lowercase()) {
+        return None;
+    }
+    let params = serde_json::to_value(params?).ok()?;
+    match params.get("chat_id")? {
+        Value::Number(id) => id.as_i64(),
+        Value::String(id) => id.parse().ok(),
+        _ => None,
     }
 }
 
@@ -117,8 +192,9 @@ where
         Params: serde::ser::Serialize + std::fmt::Debug + std::marker::Send,
         Output: serde::de::DeserializeOwned,
     {
+        let to = copy_target(method, params.as_ref());
         let envelope: Value = self.inner.request(method, params).await?;
-        self.hotline.observe(method, &envelope);
+        self.hotline.observe(method, to, &envelope);
         decode_as(envelope)
     }
 
@@ -132,11 +208,12 @@ where
         Params: serde::ser::Serialize + std::fmt::Debug + std::marker::Send,
         Output: serde::de::DeserializeOwned,
     {
+        let to = copy_target(method, Some(&params));
         let envelope: Value = self
             .inner
             .request_with_form_data(method, params, files)
             .await?;
-        self.hotline.observe(method, &envelope);
+        self.hotline.observe(method, to, &envelope);
         decode_as(envelope)
     }
 }

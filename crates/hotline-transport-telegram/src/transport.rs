@@ -5,7 +5,7 @@ use crate::pacing::{Limits, Pacer};
 use async_trait::async_trait;
 use hotline_core::{
     Action, Greeting, GreetingButton, MessageId, Performed, Priority, Recipient, RetryPolicy, Stop,
-    TopicId, TransportError,
+    TextEntity, TopicId, TransportError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -251,6 +251,53 @@ impl<'a> CopyParts<'a> {
     }
 }
 
+/// Puts `text` into `params` under `field` (`text` or `caption`), with its formatting as
+/// `entities` or `caption_entities`: the spans that still fit a text cut to Telegram's limit.
+fn formatted(params: &mut Value, field: &str, text: String, entities: &[TextEntity]) {
+    let room = text.encode_utf16().count();
+    let spans: Vec<Value> = entities
+        .iter()
+        .filter(|e| e.offset < room && e.length > 0)
+        .filter_map(|e| {
+            let mut span = serde_json::from_str::<Value>(&e.detail).ok()?;
+            let object = span.as_object_mut()?;
+            object.insert("offset".into(), json!(e.offset));
+            object.insert("length".into(), json!(e.length.min(room - e.offset)));
+            Some(span)
+        })
+        .collect();
+    if !spans.is_empty() {
+        let key = if field == "caption" {
+            "caption_entities"
+        } else {
+            "entities"
+        };
+        params[key] = Value::Array(spans);
+    }
+    params[field] = json!(text);
+}
+
+/// The formatting of a message as the desk carries it: Telegram's `MessageEntity`s, each kept
+/// whole but its place (see [`TextEntity`]).
+pub(crate) fn entities_of(entities: Option<&Value>) -> Vec<TextEntity> {
+    let Some(Value::Array(items)) = entities else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let mut detail = item.as_object()?.clone();
+            let offset = detail.remove("offset")?.as_u64()?;
+            let length = detail.remove("length")?.as_u64()?;
+            Some(TextEntity {
+                offset: usize::try_from(offset).ok()?,
+                length: usize::try_from(length).ok()?,
+                detail: Value::Object(detail).to_string(),
+            })
+        })
+        .collect()
+}
+
 /// The part of a sent message's answer the desk reads.
 #[derive(Debug, serde::Deserialize)]
 struct SentId {
@@ -279,27 +326,39 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             from,
             message,
             text,
+            entities,
             has_media,
         } => {
             if *has_media {
-                (
-                    "copyMessage",
-                    json!({
-                        "chat_id": chat.0, "message_thread_id": topic.0,
-                        "from_chat_id": from.0, "message_id": message.0,
-                        "caption": cut(text, 1024),
-                    }),
-                )
+                let caption = cut(text, 1024);
+                let mut params = json!({
+                    "chat_id": chat.0, "message_thread_id": topic.0,
+                    "from_chat_id": from.0, "message_id": message.0,
+                });
+                formatted(&mut params, "caption", caption, entities);
+                ("copyMessage", params)
             } else {
-                (
-                    "sendMessage",
-                    json!({
-                        "chat_id": chat.0, "message_thread_id": topic.0, "text": cut(text, 4096),
-                        "link_preview_options": {"is_disabled": true},
-                    }),
-                )
+                let text = cut(text, 4096);
+                let mut params = json!({
+                    "chat_id": chat.0, "message_thread_id": topic.0,
+                    "link_preview_options": {"is_disabled": true},
+                });
+                formatted(&mut params, "text", text, entities);
+                ("sendMessage", params)
             }
         }
+        Action::ForwardToTopic {
+            chat,
+            topic,
+            from,
+            messages,
+        } => (
+            "forwardMessages",
+            json!({
+                "chat_id": chat.0, "message_thread_id": topic.0, "from_chat_id": from.0,
+                "message_ids": messages.iter().map(|m| m.0).collect::<Vec<_>>(),
+            }),
+        ),
         Action::SendNotice { to, text, markdown } => {
             let mut params = match to {
                 Recipient::User(user) => json!({"chat_id": user.0}),
@@ -318,18 +377,16 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             chat,
             message,
             text,
+            entities,
             caption,
         } => {
+            let mut params = json!({"chat_id": chat.0, "message_id": message.0});
             if *caption {
-                (
-                    "editMessageCaption",
-                    json!({"chat_id": chat.0, "message_id": message.0, "caption": cut(text, 1024)}),
-                )
+                formatted(&mut params, "caption", cut(text, 1024), entities);
+                ("editMessageCaption", params)
             } else {
-                (
-                    "editMessageText",
-                    json!({"chat_id": chat.0, "message_id": message.0, "text": cut(text, 4096)}),
-                )
+                formatted(&mut params, "text", cut(text, 4096), entities);
+                ("editMessageText", params)
             }
         }
         Action::RenameTopic { chat, topic, name } => (
@@ -436,6 +493,7 @@ pub(crate) fn performed_from(action: &Action, result: &Value) -> Result<Performe
         Action::CopyToTopic { .. }
         | Action::CopyToUser { .. }
         | Action::MirrorToTopic { .. }
+        | Action::ForwardToTopic { .. }
         | Action::SendGreeting { .. }
         | Action::SendNotice { .. } => match result {
             Value::Array(items) => Performed::Messages(
@@ -546,14 +604,21 @@ mod tests {
             from: ChatId(1),
             message: MessageId(8),
             text: "🤖 Bot:\nhello".into(),
+            entities: entities_of(Some(&json!([{"type": "bold", "offset": 8, "length": 5}]))),
             has_media,
         };
-        assert_eq!(request_for(&mirror(false)).0, "sendMessage");
+        let (method, params) = request_for(&mirror(false));
+        assert_eq!(method, "sendMessage");
+        assert_eq!(
+            params["entities"],
+            json!([{"type": "bold", "offset": 8, "length": 5}])
+        );
         let (method, params) = request_for(&mirror(true));
         assert_eq!(
             (method, params["caption"].as_str()),
             ("copyMessage", Some("🤖 Bot:\nhello"))
         );
+        assert_eq!(params["caption_entities"][0]["type"], "bold");
     }
 
     #[test]

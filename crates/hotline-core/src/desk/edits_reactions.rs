@@ -104,14 +104,19 @@ impl Desk {
             Origin::Operator => (link.user.chat(), link.user_message),
             Origin::User | Origin::Host => (self.group(), link.topic_message),
         };
-        let text = match origin {
-            Origin::Host => policy::mirror_text(&self.inner.config, message.text.as_deref()),
-            Origin::User | Origin::Operator => message.text.unwrap_or_default(),
+        let config = &self.inner.config;
+        let (text, entities) = match origin {
+            Origin::Host => (
+                policy::mirror_text(config, message.text.as_deref()),
+                policy::mirror_entities(config, &message.entities),
+            ),
+            Origin::User | Origin::Operator => (message.text.unwrap_or_default(), message.entities),
         };
         let action = Action::EditCopy {
             chat,
             message: copy,
             text,
+            entities,
             caption: message.has_media,
         };
         Ok(Some((link.user, action)))

@@ -321,6 +321,8 @@ impl Desk {
                 emoji,
             } => self.on_operator_reaction(chat, message, emoji).await,
             Event::HostMessage { user, message } => self.on_host_message(user, message, key).await,
+            Event::HostAlbum { user, messages } => self.on_host_album(user, messages, key).await,
+            Event::HostCopied { user, messages } => self.on_host_copied(user, messages, key).await,
             Event::HostEdited { user, message } => self.on_host_edit(user, message).await,
             Event::TopicClosed { chat, topic } => self.on_topic_toggled(chat, topic, false).await,
             Event::TopicReopened { chat, topic } => self.on_topic_toggled(chat, topic, true).await,

@@ -207,6 +207,7 @@ pub(crate) fn incoming(message: &impl MessageFields) -> IncomingMessage {
         reply_to,
         media_group: message.media_group_id().map(str::to_owned),
         date: i64::try_from(message.edit_date().unwrap_or(message.date())).unwrap_or_default(),
+        entities: Vec::new(),
     }
 }
 
