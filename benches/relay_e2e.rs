@@ -1,8 +1,13 @@
-//! End-to-end relay benchmark (issue 4): the whole desk (polling runner, desk, transport) against
-//! the fake Telegram, compared with the same number of bare `copyMessage` calls from frankenstein
-//! and with a minimal frankenstein bot doing the desk's job (receiving by polling, a topic per
-//! user, a copy per message), then the delivered rate into the backend group under Telegram's
-//! limits on a scaled clock.
+//! End-to-end relay benchmark (issues 4 and 14): the whole desk (polling runner, desk, transport)
+//! against the fake Telegram, compared with a minimal frankenstein bot doing the desk's job
+//! (receiving by polling, a topic per user, a copy per message) and with the same number of bare
+//! `copyMessage` calls from frankenstein, then the delivered rate into the backend group under
+//! Telegram's limits on a scaled clock.
+//!
+//! The target is Hotline / minimal >= 1.0 (throughput, median of the rounds' ratios): the minimal
+//! bot is the fair peer, doing the same job in the same run. Bare copies do less than the job (no
+//! receiving, no topics inside the clock), so Hotline / bare is printed beside it as the ceiling,
+//! not as a target.
 //!
 //! Run with `cargo bench --bench relay_e2e`; it prints its figures and panics if the desk loses,
 //! duplicates or reorders a message. See `docs/benchmarks.md`.
@@ -800,11 +805,11 @@ enum Contender {
 
 impl Contender {
     const ALL: [Contender; 3] = [Contender::Hotline, Contender::Bare, Contender::Minimal];
-    /// The ratios printed: the issue's target first.
+    /// The ratios printed: the target (against the fair peer) first, then the ceiling.
     const PAIRS: [(Contender, Contender); 3] = [
+        (Contender::Hotline, Contender::Minimal),
         (Contender::Hotline, Contender::Bare),
         (Contender::Minimal, Contender::Bare),
-        (Contender::Hotline, Contender::Minimal),
     ];
 
     /// Its name in `RELAY_E2E_PHASES` and in the ratios.
@@ -908,20 +913,25 @@ fn main() {
                 entry.1.push(cpu_ratio);
             }
         }
-        for ((a, b), (mut throughput, mut cpu)) in ratios {
-            let (ratio, cpu_ratio) = (median(&mut throughput), median(&mut cpu));
-            let target = if (a, b) == (Contender::Hotline, Contender::Bare) {
-                format!("RATIO hotline / bare ({RUNNER_WINDOW} in flight)")
-            } else {
-                format!("ratio {} / {}", a.phase(), b.phase())
+        // In the order of `PAIRS` (the map would sort them by contender).
+        for (a, b) in Contender::PAIRS {
+            let Some((mut throughput, mut cpu)) = ratios.remove(&(a, b)) else {
+                continue;
             };
-            let goal = if (a, b) == (Contender::Hotline, Contender::Bare) {
-                "target >= 0.8; "
-            } else {
-                ""
+            let (ratio, cpu_ratio) = (median(&mut throughput), median(&mut cpu));
+            let (what, goal) = match (a, b) {
+                (Contender::Hotline, Contender::Minimal) => (
+                    "RATIO hotline / minimal (the fair peer)".to_owned(),
+                    "target >= 1.0; ",
+                ),
+                (Contender::Hotline, Contender::Bare) => (
+                    format!("ratio hotline / bare ({RUNNER_WINDOW} in flight)"),
+                    "the ceiling, not a target; ",
+                ),
+                _ => (format!("ratio {} / {}", a.phase(), b.phase()), ""),
             };
             println!(
-                "{target}, median of {rounds}: {ratio:.3} ({goal}rounds {throughput:.3?}); \
+                "{what}, median of {rounds}: {ratio:.3} ({goal}rounds {throughput:.3?}); \
                  processor time per message {} / {}, median: {cpu_ratio:.3}",
                 b.phase(),
                 a.phase(),
