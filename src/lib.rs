@@ -18,8 +18,14 @@
 //! standalone desk configured from the environment (see `src/bin/hotline-desk.rs` and
 //! `docs/operations.md`).
 //!
-//! Start with the README's `cargo run --example sandbox` (no token needed), then
-//! `docs/embedding.md`.
+//! Start with the README's `cargo run --example sandbox` (no token needed), then the guides in
+//! [`docs`]: [`docs::embedding`] first.
+//!
+//! A whole bot with the desk, as the README shows it (this example is compiled by the tests):
+//!
+#![doc = include_str!("../README.md")]
+
+pub mod docs;
 
 pub use hotline_core as core;
 pub use hotline_core::{

@@ -43,6 +43,9 @@ pub struct Hotline {
     pub(crate) client: TelegramClient,
     pub(crate) albums: Albums,
     pub(crate) health: Arc<Health>,
+    /// Whether the timed work (auto-close) runs: started by the first update handed over, so
+    /// `AUTOCLOSE` never silently fails to fire because a host forgot to start it.
+    ticking: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Albums {
@@ -156,6 +159,7 @@ impl HotlineBuilder {
             client,
             albums: Albums::new(self.album_quiet),
             health: Arc::default(),
+            ticking: Arc::default(),
         })
     }
 }
@@ -212,7 +216,8 @@ impl Hotline {
         &self.client
     }
 
-    /// Hands one update to the desk and says whether the host bot should handle it too.
+    /// Hands one update to the desk and says whether the host bot should handle it too (see
+    /// [`Handled`]; its [`Completion`] resolves when the desk is done with the update).
     ///
     /// Returns at once: the desk works in the background, one user's events in order. Must be
     /// called within a Tokio runtime: outside one, nothing is done and the completion holds
@@ -240,6 +245,7 @@ impl Hotline {
                 )),
             };
         }
+        self.keep_ticking();
         if let Some(callback) = decoded.answer_callback {
             let client = self.client.clone();
             tokio::spawn(async move {
@@ -261,7 +267,13 @@ impl Hotline {
 
     /// Hands the user to an operator (the host bot's own button or command): opens their topic
     /// with their recent messages as context, like a keyword would.
+    ///
+    /// The hand-over starts at once and runs whether or not the returned [`Completion`] is
+    /// awaited: drop it (`let _ = hotline.hand_over(&user);`) to go on, or await it to know the
+    /// topic is open. Needs a Tokio runtime: outside one, nothing is done and the completion
+    /// holds the error.
     pub fn hand_over(&self, user: &User) -> Completion {
+        self.keep_ticking();
         // Outside a runtime `Desk::dispatch` answers with an error itself (no task to spawn).
         self.albums.submit(
             &self.desk,
@@ -323,14 +335,34 @@ impl Hotline {
         kept
     }
 
-    /// Runs the desk's timed work (auto-close) every `every` until the runtime stops.
+    /// Starts the desk's timed work once a minute, if nothing started it yet (inside a Tokio
+    /// runtime only). Every update handed over calls it, so a host never has to.
+    fn keep_ticking(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.ticking.load(Ordering::Relaxed)
+            && tokio::runtime::Handle::try_current().is_ok()
+            && !self.ticking.swap(true, Ordering::Relaxed)
+        {
+            drop(self.spawn_ticker(Duration::from_secs(60)));
+        }
+    }
+
+    /// Runs the desk's timed work (auto-close) every `every` until the desk stops (its
+    /// [`hotline_core::Stop`] signal) or the returned handle is aborted. The desk starts one
+    /// itself, every minute, with the first update it is handed: call this only for another
+    /// period.
     pub fn spawn_ticker(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        self.ticking
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let desk = self.desk.clone();
+        let stop = self.desk.stop_signal().clone();
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                interval.tick().await;
+                if stop.or_stop(interval.tick()).await.is_err() {
+                    return;
+                }
                 if let Err(error) = desk.tick().await
                     && !error.is_interrupted()
                 {

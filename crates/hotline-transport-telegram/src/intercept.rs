@@ -40,7 +40,7 @@ impl<B> std::fmt::Debug for Intercepted<B> {
 
 impl Hotline {
     /// Wraps the host bot's client: it behaves exactly as before, and what it sends to users
-    /// whose topic is open is mirrored there, marked as the bot's.
+    /// whose topic is open is mirrored there, marked as the bot's (an [`Intercepted`] client).
     pub fn intercept<B>(&self, bot: B) -> Intercepted<B> {
         Intercepted {
             inner: bot,
