@@ -396,3 +396,90 @@ fn failures_reach_stderr_once_per_kind() {
         "a subscriber takes over: {stderr}"
     );
 }
+
+/// `hotline-desk dead-letters list | retry ID | drop ID` on the database a desk set updates
+/// aside in: listed with their error, a retry relays the update into the user's topic once and
+/// removes it, a drop forgets one, and an unknown id is refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_retried_and_dropped_from_the_command_line() {
+    use hotline::core::{NewDeadLetter, Store, Timestamp, UserId};
+    let tg = fake(hotline_testkit::NewGroup::forum(GROUP, "Support")).await;
+    tg.add_user(hotline_testkit::NewUser::new(1001, "Ann"));
+    let stuck = tg
+        .send_message(hotline_testkit::NewMessage::text(
+            1001,
+            1001,
+            "stuck message",
+        ))
+        .expect("Ann writes");
+    // Consumed by nobody: the desk below never polls; only the retry hands it over.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let store = hotline::store_sql::connect(&url)
+        .await
+        .expect("the database");
+    let letter = |key: &str, payload: String| NewDeadLetter {
+        key: key.to_owned(),
+        user: Some(UserId(1001)),
+        payload,
+        error: "store: store backend failed: commit refused".to_owned(),
+        attempts: 6,
+        first_failed: Timestamp(1_700_000_000),
+        last_failed: Timestamp(1_700_000_060),
+    };
+    let update = serde_json::json!({"update_id": 41, "message": stuck}).to_string();
+    let first = store
+        .set_aside(letter("telegram:41", update))
+        .await
+        .expect("kept")
+        .id;
+    let second = store
+        .set_aside(letter("telegram:42", r#"{"update_id":42}"#.to_owned()))
+        .await
+        .expect("kept")
+        .id;
+    drop(store);
+    let on_db = |args: &[&str]| {
+        let mut command = desk_on(
+            &tg,
+            &[("HOTLINE_DATABASE", url.as_str()), ("WELCOME", "OFF")],
+        );
+        command.args(args);
+        command
+    };
+
+    let (code, listed, _) = finish(on_db(&["dead-letters", "list"])).await;
+    assert_eq!(code, Some(0));
+    assert!(
+        listed.contains(&format!("#{first} telegram:41 user 1001 attempts 6")),
+        "{listed}"
+    );
+    assert!(listed.contains("commit refused"), "{listed}");
+    assert!(
+        listed.contains(&format!("#{second} telegram:42")),
+        "{listed}"
+    );
+
+    let (code, out, err) = finish(on_db(&["dead-letters", "retry", &first.to_string()])).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let copies = |tg: &hotline_testkit::FakeTelegram| {
+        tg.messages(GROUP)
+            .iter()
+            .filter(|m| m["text"] == "stuck message")
+            .count()
+    };
+    assert_eq!(copies(&tg), 1, "relayed once into Ann's new topic");
+    let (code, _, err) = finish(on_db(&["dead-letters", "retry", &first.to_string()])).await;
+    assert_ne!(code, Some(0), "handled: it is gone");
+    assert!(err.contains("does not exist"), "{err}");
+    assert_eq!(copies(&tg), 1, "not relayed twice");
+
+    let (code, out, _) = finish(on_db(&["dead-letters", "drop", &second.to_string()])).await;
+    assert_eq!(code, Some(0));
+    assert!(out.contains("dropped"), "{out}");
+    let (_, listed, _) = finish(on_db(&["dead-letters", "list"])).await;
+    assert!(listed.contains("no dead letters"), "{listed}");
+    let (code, _, err) = finish(on_db(&["dead-letters", "retry", "x"])).await;
+    assert_ne!(code, Some(0));
+    assert!(err.contains("not a dead letter's id"), "{err}");
+}
