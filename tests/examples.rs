@@ -298,6 +298,24 @@ async fn parallel_bot_keeps_its_own_logic_and_adds_the_desk() {
         context.is_some() && context < start && start < keyword,
         "context first, then the keyword message: {topic:?}"
     );
+    // The context is the whole dialogue: the bot's own answers from before, in their place.
+    let (greeting_at, faq_at) = (
+        position("Welcome to Example Shop!"),
+        position("❓ How do I track my order?"),
+    );
+    assert!(
+        start < greeting_at && greeting_at < faq_at && faq_at < keyword,
+        "the bot's greeting and FAQ answer between /start and the keyword: {topic:?}"
+    );
+    let forwarded = tg
+        .thread_messages(GROUP, thread)
+        .iter()
+        .filter(|m| m.get("forward_origin").is_some())
+        .count();
+    assert_eq!(
+        forwarded, 2,
+        "the bot's answers come forwarded, marked as the bot's"
+    );
     bot_message(&tg, "Hotline's welcome at Ann", ANN, None, |t| {
         t.starts_with("Hello, Ann Lee!")
     })

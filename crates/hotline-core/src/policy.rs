@@ -74,7 +74,46 @@ pub fn remember(
     messages: &[IncomingMessage],
     limit: usize,
 ) {
-    pending.extend(messages.iter().map(|m| m.id));
+    remember_ids(pending, messages.iter().map(|m| m.id), limit);
+}
+
+/// Keeps the host bot's messages (by id) as context beside the user's, counted in the same
+/// `limit`: stored negated (see [`crate::Conversation::pending`]).
+pub fn remember_host(
+    pending: &mut Vec<crate::ids::MessageId>,
+    messages: &[crate::ids::MessageId],
+    limit: usize,
+) {
+    remember_ids(
+        pending,
+        messages.iter().map(|m| crate::ids::MessageId(-m.0.abs())),
+        limit,
+    );
+}
+
+/// The context in the order it was written, as runs of one author each: `(from the host bot,
+/// the messages' ids)`, the host's ids restored.
+pub fn context_runs(pending: &[crate::ids::MessageId]) -> Vec<(bool, Vec<crate::ids::MessageId>)> {
+    let mut sorted = pending.to_vec();
+    sorted.sort_by_key(|m| m.0.abs());
+    let mut runs: Vec<(bool, Vec<crate::ids::MessageId>)> = Vec::new();
+    for id in sorted {
+        let host = id.0 < 0;
+        let id = crate::ids::MessageId(id.0.abs());
+        match runs.last_mut() {
+            Some((run_host, ids)) if *run_host == host => ids.push(id),
+            _ => runs.push((host, vec![id])),
+        }
+    }
+    runs
+}
+
+fn remember_ids(
+    pending: &mut Vec<crate::ids::MessageId>,
+    ids: impl Iterator<Item = crate::ids::MessageId>,
+    limit: usize,
+) {
+    pending.extend(ids);
     if pending.len() > limit {
         let excess = pending.len() - limit;
         pending.drain(..excess);
@@ -256,6 +295,38 @@ pub fn autoclose_due(config: &Config, conversation: &Conversation, now: Timestam
             .status_since
             .plus_secs(i64::try_from(after.as_secs()).unwrap_or(i64::MAX))
             <= now
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+    use crate::ids::MessageId;
+
+    #[test]
+    fn the_context_is_the_dialogue_in_order_in_runs_of_one_author() {
+        let mut pending = vec![MessageId(3)];
+        remember_host(&mut pending, &[MessageId(4), MessageId(5)], 10);
+        remember_ids(&mut pending, [MessageId(6)].into_iter(), 10);
+        remember_host(&mut pending, &[MessageId(7)], 10);
+        assert_eq!(
+            context_runs(&pending),
+            [
+                (false, vec![MessageId(3)]),
+                (true, vec![MessageId(4), MessageId(5)]),
+                (false, vec![MessageId(6)]),
+                (true, vec![MessageId(7)]),
+            ]
+        );
+        // Both count in the one limit: the oldest go first.
+        remember_host(&mut pending, &[MessageId(8)], 3);
+        assert_eq!(
+            context_runs(&pending),
+            [
+                (false, vec![MessageId(6)]),
+                (true, vec![MessageId(7), MessageId(8)])
+            ]
+        );
+    }
 }
 
 #[cfg(test)]

@@ -18,10 +18,13 @@ use crate::store::Origin;
 
 impl Desk {
     /// The user's conversation, held, if the host's messages to them are to be mirrored now.
+    /// Before the user's topic is open they are kept as context instead (see
+    /// [`crate::Conversation::pending`]), so the operator reads the whole dialogue at hand-over.
     async fn mirroring(
         &self,
         user: UserId,
         key: Option<&EventKey>,
+        ids: &[MessageId],
     ) -> Result<Result<(Held<'_>, Working), Outcome>, Error> {
         if !self.inner.config.intercept_external {
             return Ok(Err(Outcome::Ignored(Ignored::NotIntercepted)));
@@ -34,7 +37,14 @@ impl Desk {
             return Ok(Err(Outcome::Ignored(Ignored::NotIntercepted)));
         };
         if !w.conv.is_open() {
-            return Ok(Err(Outcome::Ignored(Ignored::NotIntercepted)));
+            if w.conv.banned {
+                return Ok(Err(Outcome::Ignored(Ignored::Banned)));
+            }
+            let mut w = w;
+            let limit = self.inner.config.context_messages;
+            policy::remember_host(&mut w.edit().pending, ids, limit);
+            self.commit(&mut w, Vec::new(), key.cloned()).await?;
+            return Ok(Err(Outcome::Remembered));
         }
         Ok(Ok((held, w)))
     }
@@ -45,7 +55,7 @@ impl Desk {
         message: IncomingMessage,
         key: Option<EventKey>,
     ) -> Result<Outcome, Error> {
-        let (_held, mut w) = match self.mirroring(user, key.as_ref()).await? {
+        let (_held, mut w) = match self.mirroring(user, key.as_ref(), &[message.id]).await? {
             Ok(ready) => ready,
             Err(outcome) => return Ok(outcome),
         };
@@ -74,11 +84,11 @@ impl Desk {
         messages: Vec<IncomingMessage>,
         key: Option<EventKey>,
     ) -> Result<Outcome, Error> {
-        let (_held, mut w) = match self.mirroring(user, key.as_ref()).await? {
+        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        let (_held, mut w) = match self.mirroring(user, key.as_ref(), &ids).await? {
             Ok(ready) => ready,
             Err(outcome) => return Ok(outcome),
         };
-        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let performed = self
             .perform_in_topic(&mut w, |topic, _| Action::CopyToTopic {
                 chat: self.group(),
@@ -114,7 +124,7 @@ impl Desk {
         messages: Vec<MessageId>,
         key: Option<EventKey>,
     ) -> Result<Outcome, Error> {
-        let (_held, mut w) = match self.mirroring(user, key.as_ref()).await? {
+        let (_held, mut w) = match self.mirroring(user, key.as_ref(), &messages).await? {
             Ok(ready) => ready,
             Err(outcome) => return Ok(outcome),
         };

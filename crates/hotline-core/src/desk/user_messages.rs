@@ -172,28 +172,52 @@ impl Desk {
         }
         let pending = std::mem::take(&mut w.edit().pending);
         let header = format!(
-            "⏮ Context: the user's last {} message(s) before they reached the desk.",
+            "⏮ Context: the last {} message(s) before the user reached the desk (the bot's own \
+             answers forwarded from it).",
             pending.len()
         );
         self.notice_topic(w, &header).await;
         let user = w.conv.user;
-        let result = self
-            .perform_in_topic(w, |topic, _| Action::CopyToTopic {
-                chat: self.group(),
-                topic,
-                from: user.chat(),
-                messages: pending.clone(),
-                reply_to: None,
-            })
-            .await;
-        let links = match result {
-            Ok(performed) => links_for(user, &pending, &performed, Origin::User),
-            Err(error) => {
-                // Context is a courtesy: messages the user deleted meanwhile make the copy fail.
-                tracing::warn!(%error, "hotline: posting context failed");
-                Vec::new()
+        let mut links = Vec::new();
+        // The dialogue in its order: the user's messages copied, the host bot's answers
+        // forwarded (the forward says they are the bot's), one call per run of one author.
+        for (from_host, ids) in policy::context_runs(&pending) {
+            let result = self
+                .perform_in_topic(w, |topic, _| {
+                    if from_host {
+                        Action::ForwardToTopic {
+                            chat: self.group(),
+                            topic,
+                            from: user.chat(),
+                            messages: ids.clone(),
+                        }
+                    } else {
+                        Action::CopyToTopic {
+                            chat: self.group(),
+                            topic,
+                            from: user.chat(),
+                            messages: ids.clone(),
+                            reply_to: None,
+                        }
+                    }
+                })
+                .await;
+            match result {
+                Ok(performed) => {
+                    let origin = if from_host {
+                        Origin::Host
+                    } else {
+                        Origin::User
+                    };
+                    links.extend(links_for(user, &ids, &performed, origin));
+                }
+                // Context is a courtesy: messages deleted meanwhile make the copy fail.
+                Err(error) if !error.is_interrupted() => {
+                    tracing::warn!(%error, "hotline: posting context failed");
+                }
+                Err(error) => return Err(error),
             }
-        };
+        }
         self.commit(w, links, None).await
     }
 

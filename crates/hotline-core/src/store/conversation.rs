@@ -28,8 +28,10 @@ pub struct Conversation {
     /// The greeting is owed to the user for the current opening (survives a crash between the
     /// topic's creation and the greeting).
     pub welcome_pending: bool,
-    /// The user's latest messages that were not relayed (before activation), oldest first; posted
-    /// into the topic as context when the conversation activates.
+    /// The latest messages of the user's private chat that were not relayed (before
+    /// activation), oldest first; posted into the topic as context when the conversation
+    /// activates. The user's own are kept by id; the host bot's answers (seen by the
+    /// intercepting wrapper) by their id negated, so the context is the whole dialogue.
     pub pending: Vec<MessageId>,
 }
 
