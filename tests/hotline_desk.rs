@@ -402,7 +402,7 @@ fn failures_reach_stderr_once_per_kind() {
 /// removes it, a drop forgets one, and an unknown id is refused by name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_listed_retried_and_dropped_from_the_command_line() {
-    use hotline::core::{NewDeadLetter, Store, Timestamp, UserId};
+    use hotline::core::{NewDeadLetter, Timestamp, UserId};
     let tg = fake(hotline_testkit::NewGroup::forum(GROUP, "Support")).await;
     tg.add_user(hotline_testkit::NewUser::new(1001, "Ann"));
     let stuck = tg

@@ -98,13 +98,13 @@ async fn autoclose_reopen_welcome_and_leave_closed() {
     .await;
     d.stop().await;
 
-    // LEAVE_CLOSED: the message goes into the closed topic, which stays closed.
+    // LEAVE_CLOSED: the topic starts closed (see tests/hotline_settings.rs), and a message
+    // goes into the closed topic, which stays closed.
     let d = start(&[("WELCOME", "OFF"), ("LEAVE_CLOSED", "true")]).await;
     d.user(1001, "Ann");
     d.say(1001, "first");
     let topic = d.topic_of(1001).await;
     d.wait_thread(topic, "first").await;
-    d.operator_says(topic, "/close");
     d.wait("closed", |d| d.tg.topics(GROUP)[0].is_closed).await;
     d.say(1001, "after closing");
     d.wait_thread(topic, "after closing").await;
@@ -136,6 +136,13 @@ async fn topics_closed_and_reopened_by_hand_are_picked_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ban_unban_info_and_help() {
     let d = start(&[("WELCOME", "OFF")]).await;
+    // Banning takes an administrator's right (BAN_ALLOWED's default).
+    d.tg.add_member_as(
+        GROUP,
+        OPERATOR,
+        hotline_testkit::MemberStatus::Administrator,
+    )
+    .unwrap();
     d.tg.add_user(
         NewUser::new(1001, "Ann")
             .username("ann")

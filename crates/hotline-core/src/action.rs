@@ -139,6 +139,15 @@ pub enum Action {
         /// The greeting, `{title}` already filled in.
         greeting: crate::Greeting,
     },
+    /// Ask what a member of a group may do (`getChatMember` on Telegram): whether they are an
+    /// administrator (or the creator) and whether they may ban. Sends nothing; performs to
+    /// [`Performed::Member`].
+    CheckMember {
+        /// The group (the backend group).
+        chat: ChatId,
+        /// The member (an operator).
+        user: UserId,
+    },
     /// Set the bot's reactions on a message (empty removes them).
     SetReaction {
         /// The chat.
@@ -188,7 +197,9 @@ impl Action {
             | Action::ForwardToTopic { .. }
             | Action::CopyToUser { .. }
             | Action::EditCopy { .. } => Priority::Relay,
-            Action::SendNotice { .. } | Action::SendGreeting { .. } => Priority::Notice,
+            Action::SendNotice { .. }
+            | Action::SendGreeting { .. }
+            | Action::CheckMember { .. } => Priority::Notice,
             Action::RenameTopic { .. }
             | Action::CloseTopic { .. }
             | Action::ReopenTopic { .. }
@@ -209,6 +220,7 @@ impl Action {
             | Action::CloseTopic { chat, .. }
             | Action::ReopenTopic { chat, .. }
             | Action::PinMessage { chat, .. }
+            | Action::CheckMember { chat, .. }
             | Action::SetReaction { chat, .. } => *chat,
             Action::CopyToUser { user, .. } | Action::SendGreeting { user, .. } => user.chat(),
             Action::SendNotice {
@@ -249,6 +261,13 @@ pub enum Performed {
     Topic(TopicId),
     /// Messages were sent; their ids in the target chat, in order.
     Messages(Vec<MessageId>),
+    /// What a group member may do ([`Action::CheckMember`]).
+    Member {
+        /// The group's creator or an administrator.
+        admin: bool,
+        /// May ban: the creator, or an administrator with `can_restrict_members`.
+        can_ban: bool,
+    },
     /// Done, nothing to report.
     Done,
 }

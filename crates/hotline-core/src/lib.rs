@@ -45,13 +45,15 @@ mod transport;
 
 pub use action::{Action, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, Welcome};
+pub use config::{
+    BanAllowed, Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, Welcome,
+};
 pub use desk::{Desk, DeskBuilder, Ignored, InLane, Outcome, Standing, Ticket};
 pub use error::{Chain, Error, chain as error_chain};
 pub use event::{Event, EventKey, EventKind, Lane};
 pub use fallback::report_unobserved;
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
-pub use memory_transport::{ChatMessage, MemoryTransport, Sender, TopicInfo};
+pub use memory_transport::{ChatMessage, MemberRole, MemoryTransport, Sender, TopicInfo};
 pub use message::{Command, IncomingMessage, TextEntity, UserProfile};
 pub use retry::{Interrupted, RetryPolicy, Stop};
 pub use store::{

@@ -48,6 +48,21 @@ pub struct ChatMessage {
     pub pinned: bool,
 }
 
+/// What a group member may do, as [`MemoryTransport::set_member`] declares it. Members never
+/// declared are administrators who may ban (so a test that is not about rights need not care).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRole {
+    /// The group's creator: may do everything.
+    Creator,
+    /// An administrator; `can_ban` is Telegram's `can_restrict_members`.
+    Administrator {
+        /// May ban (restrict) members.
+        can_ban: bool,
+    },
+    /// A plain member.
+    Member,
+}
+
 /// A forum topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicInfo {
@@ -78,6 +93,7 @@ struct State {
     faults: Vec<Fault>,
     performed: Vec<Action>,
     attempts: usize,
+    members: HashMap<(ChatId, UserId), MemberRole>,
 }
 
 impl State {
@@ -301,6 +317,27 @@ impl State {
                 };
                 Ok(Performed::Messages(vec![self.post(user.chat(), message)]))
             }
+            Action::CheckMember { chat, user } => {
+                let role = self
+                    .members
+                    .get(&(*chat, *user))
+                    .copied()
+                    .unwrap_or(MemberRole::Administrator { can_ban: true });
+                Ok(match role {
+                    MemberRole::Creator => Performed::Member {
+                        admin: true,
+                        can_ban: true,
+                    },
+                    MemberRole::Administrator { can_ban } => Performed::Member {
+                        admin: true,
+                        can_ban,
+                    },
+                    MemberRole::Member => Performed::Member {
+                        admin: false,
+                        can_ban: false,
+                    },
+                })
+            }
             Action::SetReaction {
                 chat,
                 message,
@@ -372,6 +409,11 @@ impl MemoryTransport {
             date: 0,
             entities: Vec::new(),
         }
+    }
+
+    /// Declares what `user` may do in group `chat` (answered to [`Action::CheckMember`]).
+    pub fn set_member(&self, chat: ChatId, user: UserId, role: MemberRole) {
+        self.state().members.insert((chat, user), role);
     }
 
     /// A user writes `text` to the bot; hand the result to the desk as [`crate::Event::UserMessage`].

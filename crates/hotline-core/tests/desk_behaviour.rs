@@ -875,3 +875,34 @@ async fn a_greeting_that_cannot_be_sent_does_not_stop_the_relay() {
     assert_eq!(w.user_says(&ann(), "hello").await, Outcome::Relayed);
     assert_eq!(w.texts(w.topic_of(&ann()).await), ["hello"]);
 }
+
+#[tokio::test]
+async fn ban_takes_the_right_to_ban_as_the_transport_reports_it() {
+    use hotline_core::MemberRole;
+    let w = world(config().set("WELCOME", "OFF").unwrap());
+    w.user_says(&ann(), "hi").await;
+    let topic = w.topic_of(&ann()).await;
+    for role in [
+        MemberRole::Member,
+        MemberRole::Administrator { can_ban: false },
+    ] {
+        w.tg.set_member(GROUP, OPERATOR, role);
+        assert_eq!(w.operator_says(topic, "/ban").await, Outcome::Done);
+        assert!(
+            w.texts(topic).last().unwrap().contains("BAN_ALLOWED"),
+            "{role:?}: {:?}",
+            w.texts(topic)
+        );
+        assert_eq!(w.user_says(&ann(), "still here").await, Outcome::Relayed);
+    }
+    assert!(w.tg.performed().iter().any(|a| matches!(
+        a,
+        Action::CheckMember { chat, user } if *chat == GROUP && *user == OPERATOR
+    )));
+    w.tg.set_member(GROUP, OPERATOR, MemberRole::Creator);
+    w.operator_says(topic, "/ban").await;
+    assert_eq!(
+        w.user_says(&ann(), "let me in").await,
+        Outcome::Ignored(Ignored::Banned)
+    );
+}

@@ -125,7 +125,7 @@
 //! | `POST /_testkit/users` | `{"id","first_name","last_name"?,"username"?,"language_code"?}` | User |
 //! | `POST /_testkit/users/{id}/block`, `/unblock`, `/deactivate` | | `true` |
 //! | `POST /_testkit/groups` | `{"id","title","is_forum","bot_is_admin"}` | Chat |
-//! | `POST /_testkit/groups/{chat_id}/members` | `{"user_id","status"?}` ([`MemberStatus`]: `member` (default), `administrator`, `creator`) | `true` |
+//! | `POST /_testkit/groups/{chat_id}/members` | `{"user_id","status"?}` ([`MemberStatus`]: `member` (default), `administrator`, `limited_administrator` (no `can_restrict_members`), `creator`) | `true` |
 //! | `GET /_testkit/groups/{chat_id}/topics` | | `[Topic]` |
 //! | `POST /_testkit/groups/{chat_id}/topics/{thread_id}/delete`, `/close`, `/reopen` | `{"from"?}` (operator; default the first member) | `true` / service Message |
 //! | `POST /_testkit/messages` | [`NewMessage`] | Message |

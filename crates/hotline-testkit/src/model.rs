@@ -109,6 +109,10 @@ pub enum MemberStatus {
     Member,
     /// An administrator (`"administrator"`), with every right a bot can see.
     Administrator,
+    /// An administrator without the right to ban (`"limited_administrator"`):
+    /// `can_restrict_members` is false, every other right as [`MemberStatus::Administrator`].
+    #[serde(rename = "limited_administrator")]
+    LimitedAdministrator,
     /// The group's owner (`"creator"`).
     Creator,
 }

@@ -48,6 +48,27 @@ impl TelegramTransport {
         &self.client
     }
 
+    /// What a member of a group may do, from `getChatMember`. A read, not a send: not paced
+    /// against the group's budget. An anonymous administrator writes as Telegram's
+    /// GroupAnonymousBot, which only administrators can do.
+    async fn check_member(&self, chat: i64, user: i64) -> Result<Performed, TransportError> {
+        const GROUP_ANONYMOUS_BOT: i64 = 1_087_968_824;
+        if user == GROUP_ANONYMOUS_BOT {
+            return Ok(Performed::Member {
+                admin: true,
+                can_ban: true,
+            });
+        }
+        let member: Value = self
+            .send(
+                chat,
+                "getChatMember",
+                json!({"chat_id": chat, "user_id": user}),
+            )
+            .await?;
+        Ok(member_rights(&member))
+    }
+
     /// Waits for the pacer, then calls.
     async fn call<P, R>(
         &self,
@@ -482,6 +503,28 @@ pub(crate) fn greeting_calls(chat: i64, greeting: &Greeting) -> Vec<(&'static st
     calls
 }
 
+/// A `ChatMember`'s rights: the creator may do everything, an administrator may ban with
+/// `can_restrict_members`, anyone else is no administrator.
+pub(crate) fn member_rights(member: &Value) -> Performed {
+    match member.get("status").and_then(Value::as_str) {
+        Some("creator") => Performed::Member {
+            admin: true,
+            can_ban: true,
+        },
+        Some("administrator") => Performed::Member {
+            admin: true,
+            can_ban: member
+                .get("can_restrict_members")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        },
+        _ => Performed::Member {
+            admin: false,
+            can_ban: false,
+        },
+    }
+}
+
 /// Reads what an action produced from the call's result.
 pub(crate) fn performed_from(action: &Action, result: &Value) -> Result<Performed, TransportError> {
     let id = |v: &Value, field: &str| v.get(field).and_then(Value::as_i64);
@@ -517,6 +560,9 @@ impl hotline_core::Transport for TelegramTransport {
         if let Action::RenameTopic { chat, topic, name } = action {
             self.rename_later(chat.0, topic.0, cut(name, 128));
             return Ok(Performed::Done);
+        }
+        if let Action::CheckMember { chat, user } = action {
+            return self.check_member(chat.0, user.0).await;
         }
         if let Action::SendGreeting { user, greeting } = action {
             // The calls before the text (the video note): a failure is logged, and the text,
@@ -569,6 +615,41 @@ impl hotline_core::Transport for TelegramTransport {
 mod tests {
     use super::*;
     use hotline_core::{ChatId, UserId};
+
+    #[test]
+    fn member_rights_follow_status_and_can_restrict_members() {
+        let rights = |v: Value| member_rights(&v);
+        assert_eq!(
+            rights(json!({"status": "creator"})),
+            Performed::Member {
+                admin: true,
+                can_ban: true
+            }
+        );
+        assert_eq!(
+            rights(json!({"status": "administrator", "can_restrict_members": true})),
+            Performed::Member {
+                admin: true,
+                can_ban: true
+            }
+        );
+        assert_eq!(
+            rights(json!({"status": "administrator", "can_restrict_members": false})),
+            Performed::Member {
+                admin: true,
+                can_ban: false
+            }
+        );
+        for status in ["member", "restricted", "left", "kicked"] {
+            assert_eq!(
+                rights(json!({"status": status})),
+                Performed::Member {
+                    admin: false,
+                    can_ban: false
+                }
+            );
+        }
+    }
 
     #[test]
     fn albums_are_one_copy_messages_call_and_singles_carry_the_reply() {

@@ -121,6 +121,32 @@ impl Welcome {
         }
     }
 
+    /// The same greeting as plain text (the markup left as written, the name not escaped): what
+    /// is sent when the messenger refuses the MarkdownV2 of [`Welcome::render`].
+    pub fn render_plain(&self, title: &str) -> Option<Greeting> {
+        let plain = match self {
+            Welcome::Off => Welcome::Off,
+            Welcome::Text { text, .. } => Welcome::Text {
+                text: text.clone(),
+                markdown: false,
+            },
+            Welcome::Rich(greeting) => Welcome::Rich(Greeting {
+                markdown: false,
+                ..greeting.clone()
+            }),
+        };
+        plain.render(title)
+    }
+
+    /// Whether this greeting is written in MarkdownV2.
+    pub fn is_markdown(&self) -> bool {
+        match self {
+            Welcome::Off => false,
+            Welcome::Text { markdown, .. } => *markdown,
+            Welcome::Rich(greeting) => greeting.markdown,
+        }
+    }
+
     /// The greeting for a user called `title`, or `None` when off.
     pub fn render(&self, title: &str) -> Option<Greeting> {
         let fill = |text: &str, markdown: bool| {
@@ -144,6 +170,38 @@ impl Welcome {
     }
 }
 
+/// Whether a text pasted as `WELCOME` is written in MarkdownV2: it escapes a reserved character
+/// (`\!`), or marks up a span (`*bold*`, `_italic_`, `__underline__`, `~strike~`, `||spoiler||`,
+/// `` `code` ``, `[link](url)`). A plain greeting ("Hi {title}! ...") has none of these and stays
+/// plain text, so its `!` and `.` need no escaping.
+pub fn looks_like_markdown_v2(text: &str) -> bool {
+    const RESERVED: &str = "_*[]()~`>#+-=|{}.!\\";
+    let chars: Vec<char> = text.chars().collect();
+    if chars
+        .windows(2)
+        .any(|w| w[0] == '\\' && RESERVED.contains(w[1]))
+    {
+        return true;
+    }
+    if let Some(open) = text.find("](")
+        && text[..open].contains('[')
+        && text[open..].contains(')')
+    {
+        return true;
+    }
+    ["||", "*", "_", "~", "`"].iter().any(|mark| {
+        let mut pieces = text.split(mark);
+        pieces.next();
+        let inside: Vec<&str> = pieces.collect();
+        // An opening and a closing mark around something that does not start with a space.
+        inside.len() >= 2
+            && inside
+                .iter()
+                .take(inside.len() - 1)
+                .any(|span| !span.is_empty() && !span.starts_with(' ') && !span.ends_with(' '))
+    })
+}
+
 /// Escapes the characters MarkdownV2 reserves, so a user's name cannot break the greeting.
 pub fn escape_markdown_v2(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -154,6 +212,17 @@ pub fn escape_markdown_v2(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// `BAN_ALLOWED`: which operators may `/ban` and `/unban`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BanAllowed {
+    /// The group's creator and administrators with the right to ban (`can_restrict_members`).
+    #[default]
+    Admins,
+    /// Every operator.
+    Everyone,
 }
 
 /// The desk's configuration; see docs/configuration.md for every parameter.
@@ -184,9 +253,13 @@ pub struct Config {
     pub restricted_keywords_frontend: Option<KeywordSet>,
     /// `RESTRICTED_KEYWORDS_BACKEND`: operator messages matching are refused.
     pub restricted_keywords_backend: Option<KeywordSet>,
-    /// `HIDE_INFO`: operators see a stable pseudonym instead of the user's name.
+    /// `HIDE_INFO` `name` (or `true`): operators see a stable pseudonym instead of the user's name.
     pub hide_info: bool,
-    /// `LEAVE_CLOSED`: new user messages do not reopen a closed topic.
+    /// `HIDE_INFO` `command`: `/info` and the user card are shown only to the group's admins
+    /// (Hotline's `EXTENSIONS_ALLOWED`, which this version does not support yet).
+    pub hide_info_command: bool,
+    /// `LEAVE_CLOSED` `private` (or `true`): new topics start closed without a greeting, and new
+    /// user messages do not reopen a closed topic.
     pub leave_closed: bool,
     /// `HAND_OVER_ONLY`: a user's messages never open (or reopen) a topic by themselves; only
     /// the host bot's hand-over does (its button, its command, `hand_over`). Until then they
@@ -194,6 +267,8 @@ pub struct Config {
     pub hand_over_only: bool,
     /// `SILENT_MODE`: users are not told when their message could not be delivered.
     pub silent_mode: bool,
+    /// `BAN_ALLOWED`: who may `/ban` and `/unban`.
+    pub ban_allowed: BanAllowed,
     /// The mark put before the host bot's messages mirrored into a topic.
     pub host_label: String,
     /// How many times a passing transport failure is retried before the event is given up.
@@ -224,8 +299,10 @@ impl Config {
             restricted_keywords_frontend: None,
             restricted_keywords_backend: None,
             hide_info: false,
+            hide_info_command: false,
             leave_closed: false,
             silent_mode: false,
+            ban_allowed: BanAllowed::Admins,
             host_label: "🤖 Bot:".into(),
             transient_retries: 5,
         }
@@ -258,6 +335,40 @@ pub const PARAMETERS: &[&str] = &[
     "HIDE_INFO",
     "LEAVE_CLOSED",
     "SILENT_MODE",
+    "BAN_ALLOWED",
+];
+
+/// Older names [`ConfigBuilder::set`] accepts for a parameter: `(old, current)`.
+pub const ALIASES: &[(&str, &str)] = &[("AUTO_CLOSE", "AUTOCLOSE")];
+
+/// Hotline parameters this version does not support yet, with what they are for on Hotline.
+/// [`ConfigBuilder::set`] refuses them with an error that says so, rather than ignoring them.
+pub const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "MONITOR_PRIVATE",
+        "monitoring a connected account's private chats",
+    ),
+    (
+        "MONITOR_GROUPS",
+        "chat monitoring: relaying group chats the bot is in",
+    ),
+    (
+        "MONITOR_CHANNELS",
+        "chat monitoring: relaying channels the bot is in",
+    ),
+    (
+        "GROUPS_KEYWORDS",
+        "chat monitoring: keywords that activate a group chat's topic",
+    ),
+    (
+        "CHANNELS_KEYWORDS",
+        "chat monitoring: keywords that activate a channel's topic",
+    ),
+    (
+        "EXTENSIONS_ALLOWED",
+        "who may broadcast, tag, export and see `/info`",
+    ),
+    ("WEBHOOKS", "events sent out to HTTP endpoints"),
 ];
 
 /// Builds a [`Config`]; see [`Config::builder`].
@@ -301,6 +412,74 @@ fn parse_bool(parameter: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
+/// The items of a Hotline list of words: `name, command`, `["name","command"]`, lower-cased.
+fn words(value: &str) -> Vec<String> {
+    value
+        .split([',', ';', '\n'])
+        .map(|w| {
+            w.trim()
+                .trim_matches(|c| matches!(c, '[' | ']' | '"' | '\'' | ' '))
+                .to_ascii_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// `HIDE_INFO`: `(name, command)`. `true` is `name`; `title` (group titles, for chat monitoring)
+/// is accepted and has no effect yet.
+fn parse_hide_info(value: &str) -> Result<(bool, bool), Error> {
+    if is_off(value) {
+        return Ok((false, false));
+    }
+    let (mut name, mut command) = (false, false);
+    for word in words(value) {
+        match word.as_str() {
+            "true" | "on" | "yes" | "1" | "name" => name = true,
+            "command" => command = true,
+            "title" => {}
+            other => {
+                return Err(invalid(
+                    "HIDE_INFO",
+                    None,
+                    format!("expected `name`, `command`, `title` or true/false, found `{other}`"),
+                ));
+            }
+        }
+    }
+    Ok((name, command))
+}
+
+/// `LEAVE_CLOSED`: `private` (or `true`); `group` and `channel` are for chat monitoring.
+fn parse_leave_closed(value: &str) -> Result<bool, Error> {
+    if is_off(value) {
+        return Ok(false);
+    }
+    let mut on = false;
+    for word in words(value) {
+        match word.as_str() {
+            "true" | "on" | "yes" | "1" | "private" => on = true,
+            "group" | "groups" | "channel" | "channels" => {
+                return Err(invalid(
+                    "LEAVE_CLOSED",
+                    None,
+                    format!(
+                        "`{word}` is for chat monitoring (MONITOR_GROUPS, MONITOR_CHANNELS), \
+                         which this version does not support yet; use `private`"
+                    ),
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    "LEAVE_CLOSED",
+                    None,
+                    format!("expected `private` or true/false, found `{other}`"),
+                ));
+            }
+        }
+    }
+    Ok(on)
+}
+
 fn parse_keywords(parameter: &str, value: &str) -> Result<Option<KeywordSet>, Error> {
     if is_off(value) {
         return Ok(None);
@@ -340,7 +519,10 @@ impl ConfigBuilder {
     /// Sets a parameter from Hotline's text syntax, by its Hotline name (case-insensitive):
     /// booleans `true`/`false`/`on`/`off`, keyword lists, id lists, `OFF`.
     pub fn set(mut self, parameter: &str, value: &str) -> Result<Self, Error> {
-        let name = parameter.trim().to_ascii_uppercase();
+        let mut name = parameter.trim().to_ascii_uppercase();
+        if let Some((_, current)) = ALIASES.iter().find(|(old, _)| *old == name) {
+            name = (*current).to_owned();
+        }
         let c = &mut self.config;
         match name.as_str() {
             "INTERCEPT_EXTERNAL" => c.intercept_external = parse_bool(&name, value)?,
@@ -366,7 +548,7 @@ impl ConfigBuilder {
                 } else {
                     Welcome::Text {
                         text: value.to_owned(),
-                        markdown: false,
+                        markdown: looks_like_markdown_v2(value),
                     }
                 };
             }
@@ -401,14 +583,35 @@ impl ConfigBuilder {
                     Some(parse_ids(&name, value)?)
                 };
             }
-            "HIDE_INFO" => c.hide_info = parse_bool(&name, value)?,
-            "LEAVE_CLOSED" => c.leave_closed = parse_bool(&name, value)?,
+            "HIDE_INFO" => (c.hide_info, c.hide_info_command) = parse_hide_info(value)?,
+            "LEAVE_CLOSED" => c.leave_closed = parse_leave_closed(value)?,
             "SILENT_MODE" => c.silent_mode = parse_bool(&name, value)?,
-            "EXTENSIONS_ALLOWED" | "WEBHOOKS" => {
+            "BAN_ALLOWED" => {
+                let v = value.trim().trim_matches('"');
+                c.ban_allowed = if ["admins", "admin", "administrators"]
+                    .iter()
+                    .any(|a| v.eq_ignore_ascii_case(a))
+                {
+                    BanAllowed::Admins
+                } else if ["everyone", "all"]
+                    .iter()
+                    .any(|a| v.eq_ignore_ascii_case(a))
+                {
+                    BanAllowed::Everyone
+                } else {
+                    return Err(invalid(
+                        &name,
+                        None,
+                        format!("expected `admins` or `everyone`, found `{v}`"),
+                    ));
+                };
+            }
+            _ if UNSUPPORTED.iter().any(|(n, _)| *n == name) => {
+                let (_, what) = UNSUPPORTED.iter().find(|(n, _)| *n == name).unwrap();
                 return Err(invalid(
                     &name,
                     None,
-                    "not supported by this version of Hotline for Rust",
+                    format!("not supported yet by Hotline for Rust ({what})"),
                 ));
             }
             _ => {
@@ -505,13 +708,20 @@ impl ConfigBuilder {
         self
     }
 
-    /// `HIDE_INFO` (default false).
+    /// `HIDE_INFO` `name` (default false): pseudonymous topic titles, names hidden in the card.
     pub fn hide_info(mut self, on: bool) -> Self {
         self.config.hide_info = on;
         self
     }
 
-    /// `LEAVE_CLOSED` (default false).
+    /// `HIDE_INFO` `command` (default false): `/info` and the card only for the group's admins.
+    pub fn hide_info_command(mut self, on: bool) -> Self {
+        self.config.hide_info_command = on;
+        self
+    }
+
+    /// `LEAVE_CLOSED` `private` (default false): new topics start closed, without a greeting,
+    /// and new messages do not reopen a closed topic.
     pub fn leave_closed(mut self, on: bool) -> Self {
         self.config.leave_closed = on;
         self
@@ -520,6 +730,12 @@ impl ConfigBuilder {
     /// `SILENT_MODE` (default false).
     pub fn silent_mode(mut self, on: bool) -> Self {
         self.config.silent_mode = on;
+        self
+    }
+
+    /// `BAN_ALLOWED` (default admins with the right to ban, and the creator).
+    pub fn ban_allowed(mut self, who: BanAllowed) -> Self {
+        self.config.ban_allowed = who;
         self
     }
 
@@ -670,6 +886,127 @@ mod tests {
         assert!(e.to_string().starts_with("backend_group:"), "{e}");
         let e = builder().context_messages(101).build().unwrap_err();
         assert!(e.to_string().starts_with("CONTEXT_MESSAGES:"), "{e}");
+    }
+
+    #[test]
+    fn hotline_values_of_hide_info_leave_closed_and_auto_close() {
+        let c = builder()
+            .set_all([
+                ("HIDE_INFO", r#""name","command""#),
+                ("LEAVE_CLOSED", "private"),
+                ("AUTO_CLOSE", "2"),
+            ])
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(c.hide_info && c.hide_info_command && c.leave_closed);
+        assert_eq!(c.autoclose, Some(Duration::from_secs(7200)));
+        let c = builder().set("HIDE_INFO", "true").unwrap().build().unwrap();
+        assert!(
+            c.hide_info && !c.hide_info_command,
+            "true keeps today's meaning"
+        );
+        let c = builder()
+            .set("HIDE_INFO", "command")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(!c.hide_info && c.hide_info_command);
+        let c = builder()
+            .set("HIDE_INFO", "title")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(!c.hide_info && !c.hide_info_command, "title: no effect yet");
+        let c = builder().set("HIDE_INFO", "OFF").unwrap().build().unwrap();
+        assert!(!c.hide_info && !c.hide_info_command);
+        let c = builder()
+            .set("LEAVE_CLOSED", "true")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(c.leave_closed);
+        let c = builder().set("auto_close", "off").unwrap().build().unwrap();
+        assert_eq!(c.autoclose, None);
+        let e = builder().set("HIDE_INFO", "nickname").unwrap_err();
+        assert!(
+            e.to_string().starts_with("HIDE_INFO: expected `name`"),
+            "{e}"
+        );
+        for monitoring in ["group", "channel", "private, group"] {
+            let e = builder().set("LEAVE_CLOSED", monitoring).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with("LEAVE_CLOSED:") && text.contains("not support"),
+                "{text}"
+            );
+        }
+        let e = builder().set("AUTO_CLOSE", "x").unwrap_err();
+        assert!(e.to_string().starts_with("AUTOCLOSE:"), "{e}");
+    }
+
+    #[test]
+    fn ban_allowed_is_admins_by_default_or_everyone() {
+        assert_eq!(builder().build().unwrap().ban_allowed, BanAllowed::Admins);
+        let c = builder()
+            .set("BAN_ALLOWED", "everyone")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(c.ban_allowed, BanAllowed::Everyone);
+        let c = builder()
+            .set("ban_allowed", "Admins")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(c.ban_allowed, BanAllowed::Admins);
+        let e = builder().set("BAN_ALLOWED", "mods").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "BAN_ALLOWED: expected `admins` or `everyone`, found `mods`"
+        );
+    }
+
+    #[test]
+    fn unsupported_parameters_are_refused_saying_so() {
+        for (name, _) in UNSUPPORTED {
+            let e = builder().set(name, "true").unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&format!("{name}: not supported yet")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_welcome_pasted_in_markdown_v2_is_markdown() {
+        for markdown in [
+            "Hi *{title}*\\! An operator will answer here\\.",
+            "Hello _{title}_, see [our FAQ](https://example.com/faq)",
+            "Hi {title}\\!",
+            "Use `/help`",
+            "||secret|| {title}",
+        ] {
+            let c = builder().set("WELCOME", markdown).unwrap().build().unwrap();
+            assert!(c.welcome.is_markdown(), "{markdown}");
+        }
+        for plain in [
+            "Hello, {title}! Your message has reached our support team.",
+            "Hi {title}. Prices: 5 * 3 = 15",
+            "snake_case is fine",
+        ] {
+            let c = builder().set("WELCOME", plain).unwrap().build().unwrap();
+            assert!(!c.welcome.is_markdown(), "{plain}");
+        }
+        let w = Welcome::Text {
+            text: "Hi *{title}*\\!".into(),
+            markdown: true,
+        };
+        assert_eq!(
+            w.render_plain("Ann_Lee"),
+            Some(Greeting::text("Hi *Ann_Lee*\\!", false))
+        );
     }
 
     #[test]

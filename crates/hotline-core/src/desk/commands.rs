@@ -2,16 +2,113 @@
 //! closing or reopening a topic by hand in Telegram.
 
 use super::{Desk, Ignored, Outcome, Working};
-use crate::action::Action;
+use crate::action::{Action, Performed, Recipient};
+use crate::config::BanAllowed;
 use crate::error::Error;
-use crate::ids::{ChatId, Timestamp, TopicId};
+use crate::ids::{ChatId, Timestamp, TopicId, UserId};
 use crate::policy::{self, OperatorCommand};
 use crate::store::Status;
+use crate::transport::TransportError;
+
+/// What an operator may do in the backend group, as the messenger says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rights {
+    admin: bool,
+    can_ban: bool,
+}
 
 impl Desk {
+    /// Asks the messenger what `operator` may do in the backend group. `None` when it cannot
+    /// say (the caller then refuses: rights are not assumed).
+    async fn rights(&self, operator: UserId) -> Option<Rights> {
+        let action = Action::CheckMember {
+            chat: self.group(),
+            user: operator,
+        };
+        match self.perform(&action).await {
+            Ok(Performed::Member { admin, can_ban }) => Some(Rights { admin, can_ban }),
+            Ok(other) => {
+                tracing::warn!(
+                    ?other,
+                    "hotline: checking an operator's rights gave no answer"
+                );
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "hotline: checking an operator's rights failed");
+                None
+            }
+        }
+    }
+
+    /// Whether `operator` may `/ban` and `/unban` (`BAN_ALLOWED`); tells the topic when not.
+    /// `None` is the desk itself, which may.
+    async fn may_ban(&self, w: &Working, operator: Option<UserId>) -> bool {
+        let Some(operator) = operator else {
+            return true;
+        };
+        if self.inner.config.ban_allowed == BanAllowed::Everyone {
+            return true;
+        }
+        match self.rights(operator).await {
+            Some(rights) if rights.can_ban => true,
+            Some(_) => {
+                self.notice_topic(w, "⛔ Only the group's creator and administrators allowed to ban members may /ban and /unban (BAN_ALLOWED).")
+                    .await;
+                false
+            }
+            None => {
+                self.notice_topic(w, "⛔ Your right to ban could not be checked; try again.")
+                    .await;
+                false
+            }
+        }
+    }
+
+    /// `/info` under `HIDE_INFO` `command`: the card goes privately to an admin, never into
+    /// the topic (where every operator would read it).
+    async fn info_for_admins(&self, w: &Working, operator: UserId) {
+        match self.rights(operator).await {
+            Some(rights) if rights.admin => {}
+            Some(_) => {
+                self.notice_topic(
+                    w,
+                    "⛔ /info is only for the group's administrators (HIDE_INFO command).",
+                )
+                .await;
+                return;
+            }
+            None => {
+                self.notice_topic(w, "⛔ Your rights could not be checked; try again.")
+                    .await;
+                return;
+            }
+        }
+        let card = policy::user_card(&self.inner.config, &w.conv);
+        let sent = self
+            .perform(&Action::SendNotice {
+                to: Recipient::User(operator),
+                text: card,
+                markdown: false,
+            })
+            .await;
+        let notice = match sent {
+            Ok(_) => "ℹ️ The user card was sent to you in a private chat with the bot.",
+            Err(TransportError::UserBlocked | TransportError::BadRequest(_)) => {
+                "⛔ The user card could not be sent to you privately: start a private chat with the bot first."
+            }
+            Err(error) => {
+                tracing::warn!(%error, "hotline: sending the user card privately failed");
+                "⛔ The user card could not be sent to you privately; try again."
+            }
+        };
+        self.notice_topic(w, notice).await;
+    }
+
     pub(super) async fn operator_command(
         &self,
         w: &mut Working,
+        operator: Option<UserId>,
         command: OperatorCommand,
         now: Timestamp,
     ) -> Result<(), Error> {
@@ -32,6 +129,7 @@ impl Desk {
             }
             OperatorCommand::Hold => self.set_status(w, Status::UserAnswered, now),
             OperatorCommand::Wait => self.set_status(w, Status::SupportAnswered, now),
+            OperatorCommand::Ban | OperatorCommand::Unban if !self.may_ban(w, operator).await => {}
             OperatorCommand::Ban => {
                 w.edit().banned = true;
                 self.notice_topic(w, "🚫 The user is banned: their messages are no longer relayed. /unban undoes it.")
@@ -41,6 +139,11 @@ impl Desk {
                 w.edit().banned = false;
                 self.notice_topic(w, "✅ The user is no longer banned.")
                     .await;
+            }
+            OperatorCommand::Info if config.hide_info_command => {
+                if let Some(operator) = operator {
+                    self.info_for_admins(w, operator).await;
+                }
             }
             OperatorCommand::Info => {
                 let card = policy::user_card(config, &w.conv);

@@ -297,18 +297,21 @@ impl Desk {
             Event::OperatorMessage {
                 chat,
                 topic,
-                operator: _,
+                operator,
                 message,
             } => {
-                self.on_operator_messages(chat, topic, vec![message], key)
+                self.on_operator_messages(chat, topic, operator, vec![message], key)
                     .await
             }
             Event::OperatorAlbum {
                 chat,
                 topic,
-                operator: _,
+                operator,
                 messages,
-            } => self.on_operator_messages(chat, topic, messages, key).await,
+            } => {
+                self.on_operator_messages(chat, topic, operator, messages, key)
+                    .await
+            }
             Event::OperatorEdited {
                 chat,
                 topic: _,

@@ -35,6 +35,7 @@ impl Desk {
         &self,
         chat: ChatId,
         topic: Option<TopicId>,
+        operator: UserId,
         messages: Vec<IncomingMessage>,
         key: Option<EventKey>,
     ) -> Result<Outcome, Error> {
@@ -79,7 +80,8 @@ impl Desk {
                 Outcome::Ignored(Ignored::Restricted)
             }
             OperatorRoute::Command(command) => {
-                self.operator_command(&mut w, command, now).await?;
+                self.operator_command(&mut w, Some(operator), command, now)
+                    .await?;
                 Outcome::Done
             }
             OperatorRoute::Relay if w.conv.blocked => {

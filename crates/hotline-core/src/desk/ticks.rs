@@ -29,7 +29,7 @@ impl Desk {
                 if !policy::autoclose_due(&self.inner.config, &w.conv, now) {
                     continue;
                 }
-                self.operator_command(&mut w, OperatorCommand::Close, now)
+                self.operator_command(&mut w, None, OperatorCommand::Close, now)
                     .await?;
                 self.commit(&mut w, Vec::new(), None).await?;
                 self.sync_topic_name(&mut w).await?;

@@ -65,7 +65,7 @@ impl Desk {
                 self.commit(&mut w, Vec::new(), key).await?;
                 return Ok(Outcome::Remembered);
             }
-            UserRoute::Open => self.open(&mut w, now).await?,
+            UserRoute::Open => self.open(&mut w, now, forced).await?,
             UserRoute::Reopen => self.reopen(&mut w, now).await?,
             UserRoute::Relay => self.set_status(&mut w, Status::UserAnswered, now),
             UserRoute::RelayClosed => {}
@@ -90,18 +90,38 @@ impl Desk {
 
     /// Creates the user's topic and records it before anything else is sent, so that a crash
     /// after this point can never lead to a second topic for the same user.
-    async fn open(&self, w: &mut Working, now: Timestamp) -> Result<(), Error> {
+    ///
+    /// Under `LEAVE_CLOSED` (as on Hotline) the new topic starts closed and no greeting is sent,
+    /// unless the host handed the user over (`forced`): that asks for an operator explicitly.
+    async fn open(&self, w: &mut Working, now: Timestamp, forced: bool) -> Result<(), Error> {
         let config = &self.inner.config;
-        let name = policy::topic_name(config, &w.conv, Status::UserAnswered);
+        let start_closed = config.leave_closed && !forced;
+        let status = if start_closed {
+            Status::Closed
+        } else {
+            Status::UserAnswered
+        };
+        let name = policy::topic_name(config, &w.conv, status);
         let topic = self.create_topic(name.clone()).await?;
         let c = w.edit();
         c.topic = Some(topic);
-        c.status = Status::UserAnswered;
+        c.status = status;
         c.status_since = now;
         c.topic_name = Some(name);
-        c.welcome_pending = true;
+        c.welcome_pending = !start_closed;
         self.commit(w, Vec::new(), None).await?;
-        if config.auto_info {
+        if start_closed
+            && let Err(error) = self
+                .perform(&Action::CloseTopic {
+                    chat: self.group(),
+                    topic,
+                })
+                .await
+        {
+            tracing::warn!(%error, "hotline: closing a new topic (LEAVE_CLOSED) failed");
+        }
+        // Under HIDE_INFO `command` the card is for admins only, never posted in the topic.
+        if config.auto_info && !config.hide_info_command {
             self.post_card(w).await;
         }
         Ok(())
@@ -140,22 +160,34 @@ impl Desk {
             return Ok(());
         }
         let title = w.conv.profile.display_name();
-        let action = match self.inner.config.welcome.render(&title) {
+        let welcome = &self.inner.config.welcome;
+        let user = w.conv.user;
+        let action_for = |greeting: Option<crate::Greeting>| match greeting {
             None => None,
             Some(g) if g.photo.is_none() && g.video_note.is_none() && g.buttons.is_empty() => {
                 Some(Action::SendNotice {
-                    to: Recipient::User(w.conv.user),
+                    to: Recipient::User(user),
                     text: g.text,
                     markdown: g.markdown,
                 })
             }
-            Some(greeting) => Some(Action::SendGreeting {
-                user: w.conv.user,
-                greeting,
-            }),
+            Some(greeting) => Some(Action::SendGreeting { user, greeting }),
         };
-        if let Some(action) = action {
-            match self.perform(&action).await {
+        if let Some(action) = action_for(welcome.render(&title)) {
+            let mut result = self.perform(&action).await;
+            if welcome.is_markdown()
+                && let Err(TransportError::BadRequest(description)) = &result
+                && description.contains("can't parse entities")
+            {
+                tracing::warn!(
+                    %description,
+                    "hotline: WELCOME is not valid MarkdownV2; sent as plain text instead"
+                );
+                if let Some(plain) = action_for(welcome.render_plain(&title)) {
+                    result = self.perform(&plain).await;
+                }
+            }
+            match result {
                 Ok(_) => {}
                 Err(TransportError::UserBlocked) => self.mark_blocked(w).await,
                 Err(error) => tracing::warn!(%error, "hotline: the greeting could not be sent"),

@@ -53,6 +53,11 @@ fn member_json(user: Value, status: MemberStatus) -> Value {
     match status {
         MemberStatus::Member => json!({"status": "member", "user": user}),
         MemberStatus::Administrator => admin_rights(user),
+        MemberStatus::LimitedAdministrator => {
+            let mut rights = admin_rights(user);
+            rights["can_restrict_members"] = json!(false);
+            rights
+        }
         MemberStatus::Creator => json!({"status": "creator", "user": user, "is_anonymous": false}),
     }
 }
@@ -111,7 +116,11 @@ pub(super) fn get_chat_administrators(st: &mut State, p: &Params) -> ApiResult {
         ));
     };
     let mut admins = Vec::new();
-    for wanted in [MemberStatus::Creator, MemberStatus::Administrator] {
+    for wanted in [
+        MemberStatus::Creator,
+        MemberStatus::Administrator,
+        MemberStatus::LimitedAdministrator,
+    ] {
         for (id, status) in members {
             if *status == wanted
                 && let Some(user) = st.user_json(*id)
