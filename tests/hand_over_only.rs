@@ -72,7 +72,13 @@ async fn only_a_hand_over_opens_a_topic_and_the_host_can_ask_where_the_user_stan
         Standing::Closed
     );
 
-    // Banned users stand apart.
+    // Banned users stand apart (banning takes an admin's right to restrict members).
+    d.tg.add_member_as(
+        common::GROUP,
+        OPERATOR,
+        hotline_testkit::MemberStatus::Administrator,
+    )
+    .expect("the operator is an admin");
     hotline.hand_over(&ann).await.expect("handed over again");
     d.wait_thread(topic, "one more thing").await;
     d.tg.send_message(NewMessage::text(OPERATOR, common::GROUP, "/ban").thread(topic))

@@ -482,3 +482,63 @@ async fn the_general_topic_and_other_groups_are_ignored() {
     d.wait_thread(topic, "still relayed").await;
     d.stop().await;
 }
+
+/// A host bot that only hands updates over (no runner, no `spawn_ticker` of its own) still
+/// gets AUTOCLOSE: the desk's timed work starts with the first update it is handed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autoclose_fires_for_an_embedded_desk_that_never_started_a_ticker() {
+    let tg = fake().await;
+    tg.add_user(NewUser::new(1001, "Ann"));
+    let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000)));
+    let config = Config::builder(ChatId(GROUP))
+        .set("AUTOCLOSE", "1")
+        .and_then(|b| b.build())
+        .unwrap();
+    let hotline = Hotline::builder(TOKEN, config)
+        .api_url(tg.api_url())
+        .limits(Limits::off())
+        .clock(clock.clone())
+        .tick_every(std::time::Duration::from_millis(50))
+        .build()
+        .unwrap();
+    // The host's own loop: every update handed over, nothing else.
+    let updates = |offset: i64| {
+        let tg = tg.clone();
+        async move {
+            let answer: serde_json::Value = reqwest::Client::new()
+                .post(format!("{}/bot{TOKEN}/getUpdates", tg.api_url()))
+                .json(&serde_json::json!({"offset": offset, "timeout": 0}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["result"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let mut offset = 0;
+    let mut hand_over_all = async |offset: &mut i64| {
+        for raw in updates(*offset).await {
+            *offset = raw["update_id"].as_i64().unwrap() + 1;
+            let update: frankenstein::updates::Update = serde_json::from_value(raw).unwrap();
+            let _ = hotline.handle_update(&update).completion.await;
+        }
+    };
+    tg.send_message(NewMessage::text(1001, 1001, "question"))
+        .unwrap();
+    hand_over_all(&mut offset).await;
+    tg.wait_for("Ann's topic", common::WAIT, |t| !t.topics(GROUP).is_empty())
+        .await
+        .unwrap();
+    let topic = tg.topics(GROUP)[0].message_thread_id;
+    tg.send_message(NewMessage::text(common::OPERATOR, GROUP, "answer").thread(topic))
+        .unwrap();
+    hand_over_all(&mut offset).await;
+    clock.advance(2 * 3600);
+    tg.wait_for("closed by AUTOCLOSE", common::WAIT, |t| {
+        t.topics(GROUP)[0].is_closed
+    })
+    .await
+    .expect("AUTOCLOSE fired without a ticker started by the host");
+}

@@ -10,7 +10,7 @@ async fn the_sandbox_plays_its_whole_script() {
     // What the people in the script must have seen.
     for seen in [
         "bot ▸ Hi Ann Lee! You are talking to our support team now",
-        "⏮ Context: the user's last 2 message(s)",
+        "⏮ Context: the last 2 message(s)",
         "bot ▸ [photo] The parcel as it arrived",
         "Olga ▸ Hello Ann! Order #1234 ships tomorrow.",
         "bot ▸ Hello Ann! Order #1234 ships tomorrow.  ↪ replying to «Hi! I have a question",

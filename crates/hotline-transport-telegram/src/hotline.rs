@@ -46,6 +46,7 @@ pub struct Hotline {
     /// Whether the timed work (auto-close) runs: started by the first update handed over, so
     /// `AUTOCLOSE` never silently fails to fire because a host forgot to start it.
     ticking: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) tick_every: Duration,
 }
 
 impl std::fmt::Debug for Albums {
@@ -67,6 +68,7 @@ pub struct HotlineBuilder {
     album_quiet: Duration,
     on_error: Option<ErrorHook>,
     clock: Option<Arc<dyn hotline_core::Clock>>,
+    tick_every: Duration,
     update_retry: RetryPolicy,
     transport_layer: Option<TransportLayer>,
 }
@@ -117,6 +119,13 @@ impl HotlineBuilder {
         self
     }
 
+    /// How often the desk's timed work (auto-close) runs (default every minute). It starts by
+    /// itself with the first update handed to the desk.
+    pub fn tick_every(mut self, every: Duration) -> Self {
+        self.tick_every = every.max(Duration::from_millis(10));
+        self
+    }
+
     /// Reads time from `clock` instead of the system clock (tests of auto-close).
     pub fn clock(mut self, clock: Arc<dyn hotline_core::Clock>) -> Self {
         self.clock = Some(clock);
@@ -160,6 +169,7 @@ impl HotlineBuilder {
             albums: Albums::new(self.album_quiet),
             health: Arc::default(),
             ticking: Arc::default(),
+            tick_every: self.tick_every,
         })
     }
 }
@@ -185,6 +195,7 @@ impl Hotline {
             album_quiet: Duration::from_millis(700),
             on_error: None,
             clock: None,
+            tick_every: Duration::from_secs(60),
             update_retry: RetryPolicy::updates(),
             transport_layer: None,
         }
@@ -201,6 +212,7 @@ impl Hotline {
             album_quiet: Duration::from_millis(700),
             on_error: None,
             clock: None,
+            tick_every: Duration::from_secs(60),
             update_retry: RetryPolicy::updates(),
             transport_layer: None,
         }
@@ -335,7 +347,7 @@ impl Hotline {
         kept
     }
 
-    /// Starts the desk's timed work once a minute, if nothing started it yet (inside a Tokio
+    /// Starts the desk's timed work (every [`HotlineBuilder::tick_every`]), if nothing started it yet (inside a Tokio
     /// runtime only). Every update handed over calls it, so a host never has to.
     fn keep_ticking(&self) {
         use std::sync::atomic::Ordering;
@@ -343,7 +355,7 @@ impl Hotline {
             && tokio::runtime::Handle::try_current().is_ok()
             && !self.ticking.swap(true, Ordering::Relaxed)
         {
-            drop(self.spawn_ticker(Duration::from_secs(60)));
+            drop(self.spawn_ticker(self.tick_every));
         }
     }
 

@@ -94,7 +94,7 @@ impl Hotline {
             () = &mut shutdown => return Ok(()),
         }
         self.load_set_aside().await?;
-        let ticker = self.spawn_ticker(Duration::from_secs(60));
+        let ticker = self.spawn_ticker(self.tick_every);
         // The tasks handling updates (see `handle_on_a_task`), each resolving to its update's id
         // when the desk is done with it; waited for whenever the loop waits (for a poll's
         // answer, for the pause), and to the end at shutdown.

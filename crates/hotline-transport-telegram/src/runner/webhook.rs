@@ -80,7 +80,7 @@ impl Hotline {
                 json!({"url": public_url, "secret_token": secret, "allowed_updates": super::polling::ALLOWED_UPDATES}),
             )
             .await?;
-        let ticker = self.spawn_ticker(std::time::Duration::from_secs(60));
+        let ticker = self.spawn_ticker(self.tick_every);
         let stop = self.desk.stop_signal().clone();
         let stopping = stop.clone();
         let signal = tokio::spawn(async move {
