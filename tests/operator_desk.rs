@@ -518,7 +518,7 @@ async fn autoclose_fires_for_an_embedded_desk_that_never_started_a_ticker() {
         }
     };
     let mut offset = 0;
-    let mut hand_over_all = async |offset: &mut i64| {
+    let hand_over_all = async |offset: &mut i64| {
         for raw in updates(*offset).await {
             *offset = raw["update_id"].as_i64().unwrap() + 1;
             let update: frankenstein::updates::Update = serde_json::from_value(raw).unwrap();
