@@ -32,7 +32,7 @@ impl Hotline {
         match self.take_decoded(decoded, Run::Here).completion.await {
             Ok(()) => {
                 store.remove_dead_letter(id).await?;
-                self.health.forget_set_aside(&letter.key);
+                self.set_aside_keys.forget(&letter.key);
                 tracing::info!(dead_letter = %id, "hotline: a dead letter was handled on retry");
                 Ok(())
             }
@@ -59,7 +59,7 @@ impl Hotline {
         let key = store.dead_letter(id).await?.map(|letter| letter.key);
         let removed = store.remove_dead_letter(id).await?;
         if let Some(key) = key {
-            self.health.forget_set_aside(&key);
+            self.set_aside_keys.forget(&key);
         }
         Ok(removed)
     }
@@ -68,7 +68,7 @@ impl Hotline {
     /// is not handed to the desk again. Runners call it at start.
     pub(crate) async fn load_set_aside(&self) -> Result<(), Error> {
         for letter in self.desk.store().dead_letters(100_000).await? {
-            self.health.remember_set_aside(&letter.key);
+            self.set_aside_keys.remember(&letter.key);
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use crate::client::{ApiError, TelegramClient};
 use crate::completion::Completion;
 use crate::decode::{self, HUMAN_CALLBACK};
 use crate::pacing::Limits;
-use crate::runner::Health;
+use crate::runner::SetAsideKeys;
 use crate::secret::BotToken;
 use crate::settings::Settings;
 use crate::transport::TelegramTransport;
@@ -42,7 +42,7 @@ pub struct Hotline {
     pub(crate) desk: Desk,
     pub(crate) client: TelegramClient,
     pub(crate) albums: Albums,
-    pub(crate) health: Arc<Health>,
+    pub(crate) set_aside_keys: Arc<SetAsideKeys>,
     /// Whether the timed work (auto-close) runs: started by the first update handed over, so
     /// `AUTOCLOSE` never silently fails to fire because a host forgot to start it.
     ticking: Arc<std::sync::atomic::AtomicBool>,
@@ -167,7 +167,7 @@ impl HotlineBuilder {
             desk: desk.build(),
             client,
             albums: Albums::new(self.album_quiet),
-            health: Arc::default(),
+            set_aside_keys: Arc::default(),
             ticking: Arc::default(),
             tick_every: self.tick_every,
         })

@@ -3,7 +3,7 @@
 mod polling;
 mod settle;
 
-pub(crate) use settle::Health;
+pub(crate) use settle::SetAsideKeys;
 mod webhook;
 
 pub use polling::{ALLOWED_UPDATES, STOP_GRACE};

@@ -6,7 +6,7 @@
 //! skipped. A crash therefore re-delivers at most what was in flight, and the store's record of
 //! handled events keeps those from being relayed twice.
 
-use super::settle::{Settled, update_key};
+use super::settle::Settled;
 use crate::Error;
 use crate::albums::Run;
 use crate::decode::RawUpdate;
@@ -185,7 +185,7 @@ impl Hotline {
                 if id < offset || in_flight.contains_key(&id) {
                     continue; // delivered again while still in flight
                 }
-                if self.health.was_set_aside(&update_key(id)) {
+                if self.set_aside_keys.holds_update(id) {
                     // Set aside before a crash kept the offset from moving past it.
                     tracing::info!(
                         update_id = id,

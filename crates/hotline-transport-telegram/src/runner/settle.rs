@@ -18,31 +18,31 @@ use std::sync::Mutex;
 /// The keys of the updates set aside: a delivery of one again (after a crash before the offset
 /// was confirmed) is not handed to the desk again.
 #[derive(Debug, Default)]
-pub(crate) struct Health {
-    set_aside: Mutex<std::collections::HashSet<String>>,
-}
+pub(crate) struct SetAsideKeys(Mutex<std::collections::HashSet<String>>);
 
-impl Health {
+impl SetAsideKeys {
     fn keys(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
-        self.set_aside.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn remember_set_aside(&self, key: &str) {
+    pub(crate) fn remember(&self, key: &str) {
         self.keys().insert(key.to_owned());
     }
 
-    pub(crate) fn forget_set_aside(&self, key: &str) {
+    pub(crate) fn forget(&self, key: &str) {
         self.keys().remove(key);
     }
 
-    pub(crate) fn was_set_aside(&self, key: &str) -> bool {
+    /// Whether the Telegram update `update_id` was set aside. Asked of every update a runner
+    /// receives: with nothing set aside (the usual case) it builds no key.
+    pub(crate) fn holds_update(&self, update_id: i64) -> bool {
         let keys = self.keys();
-        !keys.is_empty() && keys.contains(key)
+        !keys.is_empty() && keys.contains(&update_key(update_id))
     }
 }
 
 /// The key a Telegram update is set aside under.
-pub(crate) fn update_key(update_id: i64) -> String {
+fn update_key(update_id: i64) -> String {
     format!("telegram:{update_id}")
 }
 
@@ -122,7 +122,7 @@ impl Hotline {
             last_failed: self.desk.now(),
         };
         let kept = self.desk.store().set_aside(letter).await?;
-        self.health.remember_set_aside(&key);
+        self.set_aside_keys.remember(&key);
         tracing::error!(update_id = update.id(), dead_letter = %kept.id, attempts, error = %error_chain(error), "hotline: an update was set aside after its attempts failed");
         if kept.created {
             let notice = dead_letter_notice(kept.id, attempts, error);

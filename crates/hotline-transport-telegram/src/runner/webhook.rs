@@ -1,6 +1,6 @@
 //! The webhook endpoint (axum).
 
-use super::settle::{Settled, update_key};
+use super::settle::Settled;
 use crate::Error;
 use crate::albums::Run;
 use crate::decode::RawUpdate;
@@ -140,7 +140,7 @@ async fn receive(
         }
     };
     if let Some(id) = update.id()
-        && hotline.health.was_set_aside(&update_key(id))
+        && hotline.set_aside_keys.holds_update(id)
     {
         return StatusCode::OK;
     }
