@@ -24,6 +24,13 @@ fn live_topic(st: &State, chat_id: i64, thread_id: i64) -> ApiResult<()> {
     }
 }
 
+fn topic_mut(st: &mut State, chat_id: i64, thread_id: i64) -> ApiResult<&mut TopicRec> {
+    st.chat_mut(chat_id)?
+        .topics
+        .get_mut(&thread_id)
+        .ok_or_else(|| ApiError::bad("message thread not found"))
+}
+
 fn topic_service(
     st: &mut State,
     chat_id: i64,
@@ -105,11 +112,7 @@ pub(super) fn edit_topic(st: &mut State, p: &Params) -> ApiResult {
         }
     }
     st.flood(chat_id)?;
-    let topic = st
-        .chat_mut(chat_id)?
-        .topics
-        .get_mut(&thread_id)
-        .ok_or_else(|| ApiError::bad("message thread not found"))?;
+    let topic = topic_mut(st, chat_id, thread_id)?;
     let name_changed = name.as_ref().is_some_and(|n| *n != topic.name);
     let emoji_changed = emoji
         .as_ref()
@@ -145,11 +148,7 @@ pub(super) fn close_topic(st: &mut State, p: &Params, close: bool) -> ApiResult 
         return Err(ApiError::bad("not enough rights to manage topics"));
     }
     st.flood(chat_id)?;
-    let topic = st
-        .chat_mut(chat_id)?
-        .topics
-        .get_mut(&thread_id)
-        .ok_or_else(|| ApiError::bad("message thread not found"))?;
+    let topic = topic_mut(st, chat_id, thread_id)?;
     if topic.is_closed == close {
         return Err(ApiError::bad("TOPIC_NOT_MODIFIED"));
     }
