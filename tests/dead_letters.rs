@@ -124,6 +124,58 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.remove_dead_letter(id).await
     }
+
+    async fn append_updates(
+        &self,
+        updates: Vec<hotline::core::Fetched>,
+        received: hotline::core::Timestamp,
+    ) -> Result<Vec<hotline::core::LogId>, StoreError> {
+        self.inner.append_updates(updates, received).await
+    }
+
+    async fn logged_updates(
+        &self,
+        after: hotline::core::LogId,
+        limit: usize,
+    ) -> Result<Vec<hotline::core::Logged>, StoreError> {
+        self.inner.logged_updates(after, limit).await
+    }
+
+    async fn log_head(&self) -> Result<hotline::core::LogHead, StoreError> {
+        self.inner.log_head().await
+    }
+
+    async fn consumer(&self, name: &str) -> Result<Option<hotline::core::Consumer>, StoreError> {
+        self.inner.consumer(name).await
+    }
+
+    async fn register_consumer(
+        &self,
+        name: &str,
+        start: hotline::core::LogId,
+    ) -> Result<hotline::core::Consumer, StoreError> {
+        self.inner.register_consumer(name, start).await
+    }
+
+    async fn confirm_updates(
+        &self,
+        name: &str,
+        upto: hotline::core::LogId,
+    ) -> Result<(), StoreError> {
+        self.inner.confirm_updates(name, upto).await
+    }
+
+    async fn save_consumer_settings(
+        &self,
+        name: &str,
+        settings: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.inner.save_consumer_settings(name, settings).await
+    }
+
+    async fn prune_updates(&self, expired: hotline::core::Timestamp) -> Result<u64, StoreError> {
+        self.inner.prune_updates(expired).await
+    }
 }
 
 /// A transport that panics on any copy out of one user's chat while `armed`.

@@ -57,7 +57,7 @@ pub use memory_transport::{ChatMessage, MemberRole, MemoryTransport, Sender, Top
 pub use message::{Command, IncomingMessage, TextEntity, UserProfile};
 pub use retry::{Interrupted, RetryPolicy, Stop};
 pub use store::{
-    Conversation, DeadLetter, DeadLetterId, MemoryStore, MessageLink, NewDeadLetter, Origin,
-    Status, Store, StoreError,
+    Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged, MemoryStore,
+    MessageLink, NewDeadLetter, Origin, Status, Store, StoreError,
 };
 pub use transport::{Transport, TransportError};

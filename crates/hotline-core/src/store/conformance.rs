@@ -11,7 +11,8 @@
 //! truncated tables). Each check panics with a message naming the rule that was broken.
 
 use super::{
-    Commit, Conversation, DeadLetterId, MessageLink, NewDeadLetter, Origin, Status, Store,
+    Commit, Conversation, DeadLetterId, Fetched, LogId, MessageLink, NewDeadLetter, Origin, Status,
+    Store,
 };
 use crate::event::{EventKey, EventKind};
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
@@ -36,6 +37,9 @@ where
     autoclose_finds_stale_support_answered(make().await).await;
     concurrent_commits_all_land(make().await).await;
     dead_letters_are_kept_until_removed(make().await).await;
+    the_update_log_numbers_and_keeps_updates(make().await).await;
+    each_consumer_confirms_on_its_own(make().await).await;
+    the_log_is_pruned_when_all_confirmed_or_expired(make().await).await;
 }
 
 fn profile(id: i64) -> UserProfile {
@@ -582,4 +586,230 @@ async fn dead_letters_are_kept_until_removed<S: Store>(store: S) {
         None
     );
     assert_eq!(store.dead_letters(10).await.expect("list").len(), 1);
+}
+
+fn fetched(upstream_id: i64) -> Fetched {
+    Fetched {
+        upstream_id,
+        payload: format!(
+            r#"{{"update_id":{upstream_id},"message":{{"text":"n\u00b0{upstream_id} 'quoted' \"x\""}}}}"#
+        ),
+    }
+}
+
+async fn the_update_log_numbers_and_keeps_updates<S: Store>(store: S) {
+    let head = store.log_head().await.expect("head");
+    assert_eq!(
+        (head.last_id, head.last_upstream_id),
+        (LogId::ZERO, None),
+        "an empty log stands before its first id"
+    );
+    assert!(
+        store
+            .logged_updates(LogId::ZERO, 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let ids = store
+        .append_updates(
+            vec![fetched(900_000_100), fetched(900_000_101)],
+            Timestamp(10),
+        )
+        .await
+        .expect("append");
+    assert_eq!(ids, [LogId(1), LogId(2)], "log ids count from 1 in order");
+    // Telegram sent 101 again (its confirmation was lost) along with a new one.
+    let ids = store
+        .append_updates(
+            vec![fetched(900_000_101), fetched(900_000_102)],
+            Timestamp(11),
+        )
+        .await
+        .expect("append");
+    assert_eq!(
+        ids,
+        [LogId(2), LogId(3)],
+        "an update already logged keeps its id and is not appended twice"
+    );
+    assert_eq!(
+        store
+            .append_updates(Vec::new(), Timestamp(12))
+            .await
+            .expect("append nothing"),
+        Vec::<LogId>::new()
+    );
+    let head = store.log_head().await.expect("head");
+    assert_eq!(
+        (head.last_id, head.last_upstream_id),
+        (LogId(3), Some(900_000_102))
+    );
+    let all = store.logged_updates(LogId::ZERO, 10).await.expect("read");
+    assert_eq!(
+        all.iter()
+            .map(|l| (l.id, l.upstream_id))
+            .collect::<Vec<_>>(),
+        [
+            (LogId(1), 900_000_100),
+            (LogId(2), 900_000_101),
+            (LogId(3), 900_000_102)
+        ]
+    );
+    assert_eq!(
+        all[1].payload,
+        fetched(900_000_101).payload,
+        "the payload reads back byte for byte"
+    );
+    assert_eq!(all[0].received, Timestamp(10));
+    assert_eq!(all[2].received, Timestamp(11));
+    let after_one = store.logged_updates(LogId(1), 1).await.expect("read");
+    assert_eq!(
+        after_one.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [LogId(2)],
+        "read after an id, with a limit"
+    );
+}
+
+async fn each_consumer_confirms_on_its_own<S: Store>(store: S) {
+    assert_eq!(store.consumer("desk").await.expect("read"), None);
+    store
+        .append_updates(vec![fetched(1), fetched(2), fetched(3)], Timestamp(10))
+        .await
+        .expect("append");
+    let desk = store
+        .register_consumer("desk", LogId::ZERO)
+        .await
+        .expect("register");
+    assert_eq!(desk.confirmed, LogId::ZERO);
+    let late = store
+        .register_consumer("late", LogId(3))
+        .await
+        .expect("register");
+    assert_eq!(late.confirmed, LogId(3), "a consumer can start at the head");
+    store
+        .confirm_updates("desk", LogId(2))
+        .await
+        .expect("confirm");
+    store
+        .confirm_updates("desk", LogId(1))
+        .await
+        .expect("confirm an older id");
+    let desk = store.consumer("desk").await.expect("read").expect("kept");
+    assert_eq!(desk.confirmed, LogId(2), "a confirmation never moves back");
+    let again = store
+        .register_consumer("desk", LogId::ZERO)
+        .await
+        .expect("register again");
+    assert_eq!(
+        again.confirmed,
+        LogId(2),
+        "registering again leaves a consumer as it is"
+    );
+    assert_eq!(
+        store
+            .consumer("late")
+            .await
+            .expect("read")
+            .expect("kept")
+            .confirmed,
+        LogId(3),
+        "one consumer's confirmation is not another's"
+    );
+    let settings = r#"{"allowed_updates":["message"],"webhook":{"url":"http://127.0.0.1:1/h"}}"#;
+    store
+        .save_consumer_settings("bot", Some(settings.to_owned()))
+        .await
+        .expect("save settings");
+    let bot = store
+        .consumer("bot")
+        .await
+        .expect("read")
+        .expect("registered by its settings");
+    assert_eq!(bot.settings.as_deref(), Some(settings));
+    assert_eq!(bot.confirmed, LogId::ZERO);
+    store
+        .confirm_updates("bot", LogId(1))
+        .await
+        .expect("confirm");
+    let bot = store.consumer("bot").await.expect("read").expect("kept");
+    assert_eq!(
+        (bot.confirmed, bot.settings.as_deref()),
+        (LogId(1), Some(settings)),
+        "confirming keeps the settings"
+    );
+    store
+        .save_consumer_settings("bot", None)
+        .await
+        .expect("clear");
+    let bot = store.consumer("bot").await.expect("read").expect("kept");
+    assert_eq!((bot.confirmed, bot.settings), (LogId(1), None));
+}
+
+async fn the_log_is_pruned_when_all_confirmed_or_expired<S: Store>(store: S) {
+    store
+        .register_consumer("desk", LogId::ZERO)
+        .await
+        .expect("register");
+    store
+        .register_consumer("bot", LogId::ZERO)
+        .await
+        .expect("register");
+    store
+        .append_updates(vec![fetched(10), fetched(11)], Timestamp(100))
+        .await
+        .expect("append");
+    store
+        .append_updates(vec![fetched(12), fetched(13)], Timestamp(200))
+        .await
+        .expect("append");
+    store
+        .confirm_updates("desk", LogId(4))
+        .await
+        .expect("confirm");
+    store
+        .confirm_updates("bot", LogId(1))
+        .await
+        .expect("confirm");
+    assert_eq!(
+        store.prune_updates(Timestamp(50)).await.expect("prune"),
+        1,
+        "only what every consumer confirmed goes"
+    );
+    let kept: Vec<LogId> = store
+        .logged_updates(LogId::ZERO, 10)
+        .await
+        .expect("read")
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(kept, [LogId(2), LogId(3), LogId(4)]);
+    assert_eq!(
+        store.prune_updates(Timestamp(150)).await.expect("prune"),
+        1,
+        "an update past the retention goes, confirmed or not"
+    );
+    let kept: Vec<LogId> = store
+        .logged_updates(LogId::ZERO, 10)
+        .await
+        .expect("read")
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(kept, [LogId(3), LogId(4)]);
+    store
+        .confirm_updates("bot", LogId(4))
+        .await
+        .expect("confirm");
+    assert_eq!(store.prune_updates(Timestamp(0)).await.expect("prune"), 2);
+    let head = store.log_head().await.expect("head");
+    assert_eq!(
+        (head.last_id, head.last_upstream_id),
+        (LogId(4), Some(13)),
+        "the head survives the pruning of everything"
+    );
+    let ids = store
+        .append_updates(vec![fetched(14)], Timestamp(300))
+        .await
+        .expect("append");
+    assert_eq!(ids, [LogId(5)], "ids are never reused");
 }

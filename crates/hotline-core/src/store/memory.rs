@@ -1,8 +1,8 @@
 //! `MemoryStore`: the whole state in process memory, for tests, benchmarks and the sandbox.
 
 use super::{
-    Commit, Conversation, DeadLetter, DeadLetterId, MessageLink, NewDeadLetter, SetAside, Status,
-    Store, StoreError,
+    Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
+    MessageLink, NewDeadLetter, SetAside, Status, Store, StoreError,
 };
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
@@ -35,6 +35,10 @@ struct Inner {
     processed: HashSet<EventKey>,
     dead_letters: BTreeMap<DeadLetterId, DeadLetter>,
     next_dead_letter: i64,
+    log: BTreeMap<LogId, Logged>,
+    log_by_upstream: HashMap<i64, LogId>,
+    log_head: LogHead,
+    consumers: BTreeMap<String, Consumer>,
 }
 
 /// A conversation encoded with postcard.
@@ -245,6 +249,133 @@ impl Store for MemoryStore {
 
     async fn remove_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError> {
         Ok(self.lock().dead_letters.remove(&id).is_some())
+    }
+
+    async fn append_updates(
+        &self,
+        updates: Vec<Fetched>,
+        received: Timestamp,
+    ) -> Result<Vec<LogId>, StoreError> {
+        let mut inner = self.lock();
+        let fresh = updates
+            .iter()
+            .filter(|u| !inner.log_by_upstream.contains_key(&u.upstream_id))
+            .count();
+        if inner.log_head.last_id.0 + fresh as i64 > LogId::MAX.0 {
+            return Err(StoreError::backend(
+                "the update log has used every id below 2^31",
+            ));
+        }
+        let mut ids = Vec::with_capacity(updates.len());
+        for update in updates {
+            if let Some(&id) = inner.log_by_upstream.get(&update.upstream_id) {
+                ids.push(id);
+                continue;
+            }
+            let id = inner.log_head.last_id.next();
+            inner.log_head = LogHead {
+                last_id: id,
+                last_upstream_id: Some(update.upstream_id),
+            };
+            inner.log_by_upstream.insert(update.upstream_id, id);
+            inner.log.insert(
+                id,
+                Logged {
+                    id,
+                    upstream_id: update.upstream_id,
+                    payload: update.payload,
+                    received,
+                },
+            );
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    async fn logged_updates(&self, after: LogId, limit: usize) -> Result<Vec<Logged>, StoreError> {
+        Ok(self
+            .lock()
+            .log
+            .range(after.next()..)
+            .take(limit)
+            .map(|(_, logged)| logged.clone())
+            .collect())
+    }
+
+    async fn log_head(&self) -> Result<LogHead, StoreError> {
+        Ok(self.lock().log_head)
+    }
+
+    async fn consumer(&self, name: &str) -> Result<Option<Consumer>, StoreError> {
+        Ok(self.lock().consumers.get(name).cloned())
+    }
+
+    async fn register_consumer(&self, name: &str, start: LogId) -> Result<Consumer, StoreError> {
+        Ok(self
+            .lock()
+            .consumers
+            .entry(name.to_owned())
+            .or_insert_with(|| Consumer {
+                name: name.to_owned(),
+                confirmed: start,
+                settings: None,
+            })
+            .clone())
+    }
+
+    async fn confirm_updates(&self, name: &str, upto: LogId) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let consumer = inner
+            .consumers
+            .entry(name.to_owned())
+            .or_insert_with(|| Consumer {
+                name: name.to_owned(),
+                confirmed: LogId::ZERO,
+                settings: None,
+            });
+        consumer.confirmed = consumer.confirmed.max(upto);
+        Ok(())
+    }
+
+    async fn save_consumer_settings(
+        &self,
+        name: &str,
+        settings: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .consumers
+            .entry(name.to_owned())
+            .or_insert_with(|| Consumer {
+                name: name.to_owned(),
+                confirmed: LogId::ZERO,
+                settings: None,
+            })
+            .settings = settings;
+        Ok(())
+    }
+
+    async fn prune_updates(&self, expired: Timestamp) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let confirmed_by_all = inner
+            .consumers
+            .values()
+            .map(|c| c.confirmed)
+            .min()
+            .unwrap_or(LogId::MAX);
+        let Inner {
+            log,
+            log_by_upstream,
+            ..
+        } = &mut *inner;
+        let before = log.len();
+        log.retain(|id, logged| {
+            let keep = *id > confirmed_by_all && logged.received >= expired;
+            if !keep {
+                log_by_upstream.remove(&logged.upstream_id);
+            }
+            keep
+        });
+        Ok((before - log.len()) as u64)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The `Store` trait: what the desk remembers, and the in-memory implementation.
 //!
 //! The desk's whole state is three things (and the dead letters, updates set aside after every
-//! attempt failed, see [`DeadLetter`]): a [`Conversation`] per user (user ↔ topic, status,
+//! attempt failed, see [`DeadLetter`]; and the update log its runners read from, see
+//! [`Logged`]): a [`Conversation`] per user (user ↔ topic, status,
 //! activation, ban), [`MessageLink`]s pairing each relayed message with its copy (replies, edits and
 //! reactions follow them), and the keys of events already handled (idempotency). Every write goes
 //! through [`Store::commit`], one [`Commit`] at a time, applied atomically: a SQL store maps it onto
@@ -10,12 +11,14 @@
 mod conversation;
 mod dead_letter;
 mod memory;
+mod update_log;
 
 pub mod conformance;
 
 pub use conversation::{Conversation, MessageLink, Origin, Status};
 pub use dead_letter::{DeadLetter, DeadLetterId, NewDeadLetter, SetAside};
 pub use memory::MemoryStore;
+pub use update_log::{Consumer, Fetched, LogHead, LogId, Logged, RETENTION_SECS};
 
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
@@ -99,6 +102,47 @@ pub trait Store: Send + Sync {
     /// Forgets a dead letter (handled after a retry, or dropped by an operator). Whether it was
     /// there.
     async fn remove_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError>;
+
+    /// Appends updates fetched upstream to the update log (see [`Logged`]), atomically, in the
+    /// order given, each under the next [`LogId`]; returns the log id of each. An update whose
+    /// upstream id is already in the log (Telegram sent it again: its confirmation was lost in a
+    /// crash) is not appended twice: its existing id is returned. Ids past [`LogId::MAX`] are
+    /// refused with [`StoreError::Backend`] and nothing is written.
+    async fn append_updates(
+        &self,
+        updates: Vec<Fetched>,
+        received: Timestamp,
+    ) -> Result<Vec<LogId>, StoreError>;
+
+    /// Logged updates with an id above `after`, in log order, at most `limit`.
+    async fn logged_updates(&self, after: LogId, limit: usize) -> Result<Vec<Logged>, StoreError>;
+
+    /// Where the log stands (its last id and last upstream id, kept even when every update was
+    /// pruned).
+    async fn log_head(&self) -> Result<LogHead, StoreError>;
+
+    /// A consumer of the log, if registered.
+    async fn consumer(&self, name: &str) -> Result<Option<Consumer>, StoreError>;
+
+    /// Registers a consumer that has confirmed everything up to `start` (a new reader that must
+    /// see only what comes next starts at the log's last id; one that must see what is kept
+    /// starts at [`LogId::ZERO`]); an already registered one is left as it is. Returns its
+    /// state. Only registered consumers hold updates in the log.
+    async fn register_consumer(&self, name: &str, start: LogId) -> Result<Consumer, StoreError>;
+
+    /// Moves a consumer's confirmation forward to `upto` (never back; registering it if new).
+    async fn confirm_updates(&self, name: &str, upto: LogId) -> Result<(), StoreError>;
+
+    /// Replaces a consumer's settings (registering it at [`LogId::ZERO`] if new).
+    async fn save_consumer_settings(
+        &self,
+        name: &str,
+        settings: Option<String>,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets the logged updates every registered consumer has confirmed, and those received
+    /// before `expired` (confirmed or not: see [`RETENTION_SECS`]). How many were forgotten.
+    async fn prune_updates(&self, expired: Timestamp) -> Result<u64, StoreError>;
 
     /// Claims the user for the handling of one event, across every process sharing this store;
     /// the claim lasts until the returned guard is dropped. Stores used by one process only may
