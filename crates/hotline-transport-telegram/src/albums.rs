@@ -50,11 +50,6 @@ fn media_group(event: &Event) -> Option<(&str, &IncomingMessage)> {
 }
 
 impl Albums {
-    /// How long an album waits after its last part before it is copied.
-    pub(crate) fn quiet(&self) -> Duration {
-        self.quiet
-    }
-
     pub(crate) fn new(quiet: Duration) -> Self {
         Self {
             quiet,

@@ -1,6 +1,5 @@
 //! The Bot API client: frankenstein's, called with JSON parameters, answers classified.
 
-use crate::decode::{Guarded, RawUpdate};
 use crate::secret::BotToken;
 use frankenstein::client_reqwest::Bot;
 use frankenstein::reqwest::StatusCode;
@@ -223,25 +222,35 @@ impl TelegramClient {
         &self.bot
     }
 
-    /// `getUpdates`, each update read in the same pass as the answer (see
-    /// `decode/update_json.rs`): its id, and its content, a message already decoded. If a
-    /// message could not be read that way, the same answer is read again with every content
-    /// kept raw, so that message alone fails, later, and is skipped.
-    pub(crate) async fn get_updates_raw(&self, params: Value) -> Result<Vec<RawUpdate>, ApiError> {
+    /// `getUpdates`, each update kept as Telegram wrote it (for the update log), with its
+    /// `update_id`. An element without a readable `update_id` is left out: it could not be
+    /// confirmed, nor told from a repeat.
+    pub(crate) async fn get_updates_json(
+        &self,
+        params: Value,
+    ) -> Result<Vec<(i64, Box<serde_json::value::RawValue>)>, ApiError> {
         #[derive(serde::Deserialize)]
-        struct Envelope<T> {
-            result: Vec<T>,
+        struct Envelope {
+            result: Vec<Box<serde_json::value::RawValue>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Id {
+            update_id: i64,
         }
         self.post("getUpdates", &params, |body| {
-            match serde_json::from_slice::<Envelope<RawUpdate>>(body) {
-                Ok(envelope) => Ok(envelope.result),
-                Err(_) => serde_json::from_slice::<Envelope<Guarded>>(body)
-                    .map(|envelope| envelope.result.into_iter().map(|g| g.0).collect())
-                    .map_err(|error| ApiError::Decode {
-                        method: "getUpdates".into(),
-                        reason: error.to_string(),
-                    }),
-            }
+            let envelope: Envelope =
+                serde_json::from_slice(body).map_err(|error| ApiError::Decode {
+                    method: "getUpdates".into(),
+                    reason: error.to_string(),
+                })?;
+            Ok(envelope
+                .result
+                .into_iter()
+                .filter_map(|raw| {
+                    let id = serde_json::from_str::<Id>(raw.get()).ok()?.update_id;
+                    Some((id, raw))
+                })
+                .collect())
         })
         .await
     }

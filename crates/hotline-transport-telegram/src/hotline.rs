@@ -5,6 +5,7 @@ use crate::albums::{Albums, Run};
 use crate::client::{ApiError, TelegramClient};
 use crate::completion::Completion;
 use crate::decode::{self, HUMAN_CALLBACK};
+use crate::feed::UpdateLog;
 use crate::pacing::Limits;
 use crate::runner::SetAsideKeys;
 use crate::secret::BotToken;
@@ -43,6 +44,7 @@ pub struct Hotline {
     pub(crate) client: TelegramClient,
     pub(crate) albums: Albums,
     pub(crate) set_aside_keys: Arc<SetAsideKeys>,
+    pub(crate) update_log: UpdateLog,
     /// Whether the timed work (auto-close) runs: started by the first update handed over, so
     /// `AUTOCLOSE` never silently fails to fire because a host forgot to start it.
     ticking: Arc<std::sync::atomic::AtomicBool>,
@@ -154,6 +156,7 @@ impl HotlineBuilder {
             transport = layer(transport);
         }
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let update_log = UpdateLog::new(Arc::clone(&store));
         let mut desk = Desk::builder(self.config, store, transport)
             .stop(stop)
             .event_retry(self.update_retry);
@@ -165,6 +168,7 @@ impl HotlineBuilder {
         }
         Ok(Hotline {
             desk: desk.build(),
+            update_log,
             client,
             albums: Albums::new(self.album_quiet),
             set_aside_keys: Arc::default(),
@@ -226,6 +230,22 @@ impl Hotline {
     /// The Bot API client Hotline uses.
     pub fn client(&self) -> &TelegramClient {
         &self.client
+    }
+
+    /// The update log in the desk's store, which [`Hotline::run_polling`] fills and the desk
+    /// reads; other consumers (a host bot behind the gateway) read it too, each at its own pace.
+    pub fn update_log(&self) -> &UpdateLog {
+        &self.update_log
+    }
+
+    /// Whether an update (JSON text, as Telegram sent it) is the desk's alone: operators'
+    /// traffic in the backend group, Hotline's own buttons. A host bot must not see those. An
+    /// update that cannot be read is not the desk's (the host may know its kind).
+    pub fn is_desks_alone(&self, update: &str) -> bool {
+        serde_json::from_str::<decode::RawUpdate>(update)
+            .ok()
+            .and_then(|raw| raw.decode_caught(self.backend_group()).ok())
+            .is_some_and(|decoded| decoded.consumed)
     }
 
     /// Hands one update to the desk and says whether the host bot should handle it too (see

@@ -54,6 +54,18 @@ impl Hotline {
         self.intercept(self.client.bot().clone())
     }
 
+    /// Mirrors a host bot's Bot API call made outside an [`Intercepted`] client (through the
+    /// gateway, say), as [`Intercepted`] would: `method` as called (any case), `chat_id` the
+    /// call's `chat_id` parameter (needed for `copyMessage`, `copyMessages` and
+    /// `forwardMessages`, which answer with ids alone), `answer` the whole answer envelope
+    /// (`{"ok":true,"result":...}`). Anything but a successful send or edit to a user is
+    /// ignored. Returns at once; the desk mirrors in the user's order.
+    pub fn mirror_host_call(&self, method: &str, chat_id: Option<i64>, answer: &Value) {
+        if answer.get("ok").and_then(Value::as_bool) == Some(true) {
+            self.observe(method, chat_id, answer);
+        }
+    }
+
     /// Looks at a successful Bot API answer of the host bot and mirrors messages sent to users:
     /// what `send*` and `forwardMessage` answer with (`sendMediaGroup` as one album), edits, and
     /// the ids `copyMessage`, `copyMessages` and `forwardMessages` answer with (`to` is the chat

@@ -33,6 +33,7 @@ mod completion;
 mod dead_letters;
 mod decode;
 mod error;
+pub mod feed;
 mod hotline;
 mod intercept;
 mod pacing;

@@ -1,19 +1,16 @@
-//! Reading a `getUpdates` answer in one pass: each update's id and its content.
+//! Reading an update in one pass: its id and its content.
 //!
-//! A polling runner gets every update it holds again with each poll (the offset is the low
-//! watermark), so most of an answer could be only checked by id; but with the runner asking when
-//! three quarters of its window are free, most updates in an answer are fresh. So the answer is
-//! read once, each update as it comes: its id, and its content, a message (nearly all of a desk's
+//! Each update (from the update log, or a webhook POST) is read once: its id, and its content,
+//! a message (nearly all of a desk's
 //! traffic) decoded straight into a [`LeanMessage`] (only the fields the desk reads), any other
 //! kind kept as raw JSON text, decoded into frankenstein's types when needed (frankenstein's
 //! `Update` flattens its content, which makes serde buffer it in an intermediate tree and decode it
 //! twice, so the content is decoded on its own).
 //!
-//! Nothing in an answer may fail the whole answer (the runner would then ask again forever).
-//! An element that is not an update object is read as [`RawUpdate::Unreadable`] and skipped.
-//! A message that the lean type cannot read fails the one-pass reading; the client then reads
-//! the same answer again with [`Guarded`] updates, which keep every content raw, so that
-//! message alone fails to decode, and is skipped.
+//! Nothing in an update may stop the runner: an element that is not an update object is read
+//! as [`RawUpdate::Unreadable`] and skipped. A message that the lean type cannot read fails the
+//! one-pass reading; the runner then reads it again as [`Guarded`], which keeps every content
+//! raw, so that it fails to decode with a reason, and is skipped.
 
 use crate::decode::{self, Decoded, LeanMessage};
 use frankenstein::types::{CallbackQuery, ChatMemberUpdated, MessageReactionUpdated};

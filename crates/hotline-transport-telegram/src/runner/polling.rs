@@ -1,20 +1,21 @@
-//! Long polling with an offset that moves past an update only once the desk has handled it.
+//! Long polling through the update log: the upstream poller (`feed/upstream.rs`) appends, the
+//! desk's reader here takes updates from the log and confirms its place in it.
 //!
 //! Updates are handled concurrently (each user's in order), so they finish out of order. The
-//! offset acknowledged to Telegram is the low watermark: the first update not yet finished. Telegram
-//! then delivers the unfinished ones again with the next batch; they are recognised by id and
-//! skipped. A crash therefore re-delivers at most what was in flight, and the store's record of
-//! handled events keeps those from being relayed twice.
+//! place the desk confirms in the log is the low watermark: just before the first update not
+//! yet finished. A crash therefore reads again at most what was in flight, and the store's
+//! record of handled events keeps those from being relayed twice.
 
 use super::settle::Settled;
 use crate::Error;
 use crate::albums::Run;
 use crate::decode::RawUpdate;
+use crate::feed::DESK_CONSUMER;
 use crate::hotline::Hotline;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use hotline_core::{RetryPolicy, TransportError};
+use hotline_core::{LogId, Logged, RetryPolicy, TransportError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -27,9 +28,13 @@ use tokio::time::Instant;
 /// handled and returns: well within the 10 s a container gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
-/// The most updates a poll brings (`getUpdates`' `limit`, at most 100 on Telegram), so the most
-/// the runner holds at once.
-const WINDOW: usize = 100;
+/// The most updates the desk's reader holds at once (taken from the log and not yet finished):
+/// enough that a backlog keeps every lane busy and an album's parts are taken in within its
+/// quiet period, few enough to bound the memory a backlog takes.
+const WINDOW: usize = 1_000;
+
+/// How often, under traffic, the desk saves its place in the update log.
+const CONFIRM_EVERY: Duration = Duration::from_millis(200);
 
 /// The update kinds the desk needs (`allowed_updates`): a host bot that sets its own list should
 /// include these. `message_reaction` must be asked for explicitly on Telegram.
@@ -74,138 +79,141 @@ impl Hotline {
     }
 
     /// Runs the bot alone with long polling until `shutdown` resolves (pass
-    /// [`crate::shutdown_signal`] for Ctrl-C / SIGTERM), then stops within a few seconds: it
-    /// takes no more updates, gives the desk's every wait (a 429's `retry_after`, pacing,
-    /// back-off) up at once, lets the calls already sent finish (for up to
-    /// [`STOP_GRACE`]), confirms to Telegram only the updates that were handled, and returns.
-    /// The others come again after a restart; the store's record of handled events keeps what
-    /// was relayed of them from being sent twice.
+    /// [`crate::shutdown_signal`] for Ctrl-C / SIGTERM), then stops within a few seconds.
+    ///
+    /// Two halves share the store's update log ([`Hotline::update_log`]): one poller fetches
+    /// from Telegram and appends every update to the log *before* its next poll confirms it
+    /// upstream, so a wait or a slow desk never makes Telegram send the same updates again; the
+    /// desk reads the log from its own cursor, handling each user's updates in order, and moves
+    /// the cursor past what it has finished. A crash re-reads what was in flight from the log,
+    /// and the store's record of handled events keeps it from being relayed twice.
+    ///
+    /// At `shutdown` it takes no more updates, gives the desk's every wait (a 429's
+    /// `retry_after`, pacing, back-off) up at once, lets the calls already sent finish (for up
+    /// to [`STOP_GRACE`]), confirms in the log only the updates that were handled, and returns.
     ///
     /// An update whose handling fails is handed to the desk again by the update policy
     /// ([`crate::HotlineBuilder::update_retry`]) and, if it keeps failing while others go
     /// through, set aside as a dead letter (the operators are told), so it never holds back
     /// the rest. A webhook left set on the bot is removed first (Telegram refuses `getUpdates`
     /// while one is set). An update that cannot be decoded (a kind newer than this library) is
-    /// logged and skipped.
+    /// logged and skipped. With the default in-memory store the log is in memory too: what was
+    /// fetched and not yet handled is lost with the process, so give a durable store in
+    /// production.
     pub async fn run_polling(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         tokio::pin!(shutdown);
         tokio::select! {
             started = self.remove_webhook() => started?,
             () = &mut shutdown => return Ok(()),
         }
+        let desk = self.desk.clone();
+        let feeder =
+            crate::feed::upstream::poll_into(&self.client, &self.update_log, move || desk.now());
+        self.consume_log(feeder, shutdown).await
+    }
+
+    /// Runs the desk on the update log alone, until `shutdown` resolves, for a process where
+    /// something else fills the log ([`UpdateLog::append`](crate::feed::UpdateLog::append):
+    /// the gateway's Telegram webhook, say). Stops as [`Hotline::run_polling`] does.
+    pub async fn run_from_log(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        self.consume_log(std::future::pending(), shutdown).await
+    }
+
+    /// The desk's reader of the log: takes in what `feeder` (or anyone) appends, at most
+    /// [`WINDOW`] updates in hand, until `shutdown`.
+    async fn consume_log(
+        &self,
+        feeder: impl Future<Output = ()>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), Error> {
+        tokio::pin!(shutdown);
+        tokio::pin!(feeder);
         self.load_set_aside().await?;
+        let log = &self.update_log;
+        let store = log.store();
+        let mut appended = log.appended();
+        let registered = tokio::select! {
+            registered = register_desk(log) => registered,
+            () = &mut shutdown => return Ok(()),
+        };
         let ticker = self.spawn_ticker(self.tick_every);
-        // The tasks handling updates (see `handle_on_a_task`), each resolving to its update's id
-        // when the desk is done with it; waited for whenever the loop waits (for a poll's
-        // answer, for the pause), and to the end at shutdown.
+        // The tasks handling updates (see `handle_on_a_task`), each resolving to its update's
+        // log id when the desk is done with it.
         let hotline = Arc::new(self.clone());
-        let mut finishing: FuturesUnordered<BoxFuture<'static, (i64, Settled)>> =
+        let mut finishing: FuturesUnordered<BoxFuture<'static, (LogId, Settled)>> =
             FuturesUnordered::new();
-        // update_id → finished? for every update at or after the offset.
-        let mut in_flight: BTreeMap<i64, bool> = BTreeMap::new();
-        let mut offset: i64 = 0;
-        let mut last_poll: Option<(i64, Instant)> = None;
-        let mut last_full = false;
-        // An album's first part stays in flight until the album is copied, which waits for a
-        // quiet period after its last part: the next parts must be asked for well within it, or
-        // the album would be copied in pieces.
-        let pause = Duration::from_millis(250).min(self.albums.quiet() / 2);
-        // One timer for the pause, moved when the pause moves: the loop goes round once per
-        // finished update, and a fresh timer each time was a measurable share of its work.
-        let pause_timer = tokio::time::sleep_until(Instant::now());
-        tokio::pin!(pause_timer);
-        'polling: loop {
+        // log id → finished? for every update taken in and not yet confirmed.
+        let mut in_flight: BTreeMap<LogId, bool> = BTreeMap::new();
+        // The last update taken in, and the last one confirmed in the log.
+        let mut taken = registered;
+        let mut confirmed = registered;
+        let mut last_confirm = Instant::now();
+        log.note_desk_seen(taken);
+        'reading: loop {
             while let Some(Some(done)) = finishing.next().now_or_never() {
                 finished(&mut in_flight, done);
             }
-            offset = confirmable_offset(&mut in_flight, offset);
-            if !in_flight.is_empty() {
-                // Telegram sends every update at or past the offset again with each poll, so a
-                // poll brings back everything in hand before anything new. Ask again once three
-                // quarters of the window of 100 are free (at most one update in hand comes back
-                // per three new ones, where asking at half would bring back one per new one) if
-                // the offset has moved since the last poll (the desk keeps up:
-                // what came meanwhile is fetched at once) or that poll came back full (a backlog
-                // waits). Twenty-five calls in flight keep Telegram's side busy.
-                // Otherwise ask after a pause (250 ms, or half the album quiet period if
-                // shorter), so that new users and album parts are not held behind a slow update
-                // and a desk waiting on one does not spin.
-                let free = WINDOW.saturating_sub(in_flight.len());
-                let moved = last_poll.is_none_or(|(at_offset, _)| offset > at_offset);
-                let pause_over = last_poll.map_or(Instant::now(), |(_, at)| at + pause);
-                if !((moved || last_full) && free >= WINDOW * 3 / 4) && Instant::now() < pause_over
-                {
-                    if pause_timer.deadline() != pause_over {
-                        pause_timer.as_mut().reset(pause_over);
+            let done_up_to = confirmable(&mut in_flight, taken);
+            // One write per confirmation period under traffic, at once when idle: a crash
+            // re-reads at most a period's worth, which the store's record of handled events
+            // keeps from being relayed twice.
+            if done_up_to > confirmed
+                && (in_flight.is_empty() || last_confirm.elapsed() >= CONFIRM_EVERY)
+            {
+                match store.confirm_updates(DESK_CONSUMER, done_up_to).await {
+                    Ok(()) => confirmed = done_up_to,
+                    Err(error) => {
+                        tracing::warn!(%error, "hotline: the desk's place in the update log could not be saved");
                     }
-                    tokio::select! {
-                        () = &mut shutdown => break 'polling,
-                        Some(done) = finishing.next() => finished(&mut in_flight, done),
-                        () = &mut pause_timer => {}
-                    }
-                    continue;
                 }
+                last_confirm = Instant::now();
             }
-            last_poll = Some((offset, Instant::now()));
-            let timeout = if in_flight.is_empty() { 25 } else { 0 };
-            let poll = self.client.get_updates_raw(
-                json!({"offset": offset, "timeout": timeout, "limit": WINDOW, "allowed_updates": ALLOWED_UPDATES}),
-            );
-            tokio::pin!(poll);
-            let batch = loop {
-                tokio::select! {
-                    () = &mut shutdown => break 'polling,
-                    batch = &mut poll => break batch,
-                    Some(done) = finishing.next() => finished(&mut in_flight, done),
-                }
-            };
-            let updates = match batch {
-                Ok(updates) => {
-                    last_full = updates.len() >= WINDOW;
-                    updates
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "hotline: getUpdates failed; retrying");
-                    hotline_core::report_unobserved(
-                        "getUpdates",
-                        "hotline: getUpdates failed; retrying",
-                        &error,
-                    );
-                    tokio::select! {
-                        () = &mut shutdown => break 'polling,
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue 'polling,
-                    }
-                }
-            };
-            for update in updates {
-                let RawUpdate::Read { id, .. } = update else {
-                    tracing::warn!("hotline: an update without update_id was skipped");
-                    continue;
+            let head = *appended.borrow_and_update();
+            if head > taken && in_flight.len() < WINDOW {
+                let room = WINDOW - in_flight.len();
+                let read = tokio::select! {
+                    read = store.logged_updates(taken, room) => read,
+                    () = &mut shutdown => break 'reading,
                 };
-                if id < offset || in_flight.contains_key(&id) {
-                    continue; // delivered again while still in flight
-                }
-                if self.set_aside_keys.holds_update(id) {
-                    // Set aside before a crash kept the offset from moving past it.
-                    tracing::info!(
-                        update_id = id,
-                        "hotline: an update set aside earlier was delivered again and skipped"
-                    );
-                    in_flight.insert(id, true);
-                    continue;
-                }
-                in_flight.insert(id, false);
-                match update.decode_caught(self.backend_group()) {
-                    Ok(decoded) => {
-                        // Dispatched here, in update order, so each lane keeps its order.
-                        let completion = self.take_decoded(decoded, Run::Here).completion;
-                        finishing.push(handle_on_a_task(&hotline, id, update, completion));
+                match read {
+                    Ok(batch) if batch.is_empty() => {
+                        // Pruned (expired) before the desk got to them.
+                        tracing::warn!(from = %taken, to = %head, "hotline: updates expired from the log before the desk read them");
+                        taken = head;
+                        in_flight.entry(head).or_insert(true);
+                    }
+                    Ok(batch) => {
+                        for logged in batch {
+                            taken = logged.id;
+                            self.take_logged(&hotline, logged, &mut in_flight, &mut finishing);
+                        }
+                        log.note_desk_seen(taken);
                     }
                     Err(error) => {
-                        tracing::warn!(%error, update_id = id, "hotline: an update could not be decoded and was skipped");
-                        in_flight.insert(id, true);
+                        tracing::warn!(%error, "hotline: the update log could not be read; retrying");
+                        hotline_core::report_unobserved(
+                            "update log",
+                            "hotline: the update log could not be read; retrying",
+                            &error,
+                        );
+                        tokio::select! {
+                            () = &mut shutdown => break 'reading,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
                     }
                 }
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => break 'reading,
+                () = &mut feeder => break 'reading,
+                Some(done) = finishing.next() => finished(&mut in_flight, done),
+                changed = appended.changed() => {
+                    if changed.is_err() {
+                        break 'reading;
+                    }
+                }
+                () = tokio::time::sleep(CONFIRM_EVERY), if confirmable_now(&in_flight, taken) > confirmed => {}
             }
         }
         ticker.abort();
@@ -215,14 +223,79 @@ impl Hotline {
         while let Ok(Some(done)) = tokio::time::timeout_at(deadline, finishing.next()).await {
             finished(&mut in_flight, done);
         }
-        offset = confirmable_offset(&mut in_flight, offset);
-        if offset > 0 {
-            let confirm = json!({"offset": offset, "timeout": 0, "limit": 1, "allowed_updates": ALLOWED_UPDATES});
-            if let Err(error) = self.client.call("getUpdates", confirm).await {
-                tracing::warn!(%error, "hotline: could not confirm the last offset");
-            }
+        let done_up_to = confirmable(&mut in_flight, taken);
+        if done_up_to > confirmed
+            && let Err(error) = store.confirm_updates(DESK_CONSUMER, done_up_to).await
+        {
+            tracing::warn!(%error, "hotline: the desk's place in the update log could not be saved");
         }
         Ok(())
+    }
+
+    /// Hands one logged update to the desk (in log order, so each lane keeps its order), or
+    /// records it as finished when it is not the desk's to handle.
+    fn take_logged(
+        &self,
+        hotline: &Arc<Hotline>,
+        logged: Logged,
+        in_flight: &mut BTreeMap<LogId, bool>,
+        finishing: &mut FuturesUnordered<BoxFuture<'static, (LogId, Settled)>>,
+    ) {
+        let id = logged.id;
+        // Read in one pass (a message straight into the desk's lean type); if that fails, with
+        // the content kept raw, so the update fails below, in decoding, with a reason.
+        let read = serde_json::from_str::<RawUpdate>(&logged.payload).or_else(|_| {
+            serde_json::from_str::<crate::decode::Guarded>(&logged.payload).map(|g| g.0)
+        });
+        let update = match read {
+            Ok(update @ RawUpdate::Read { .. }) => update,
+            Ok(RawUpdate::Unreadable) | Err(_) => {
+                tracing::warn!(log_id = %id, "hotline: a logged update could not be read and was skipped");
+                in_flight.insert(id, true);
+                return;
+            }
+        };
+        if self.set_aside_keys.holds_update(logged.upstream_id) {
+            // Set aside before a crash kept the desk's place from moving past it.
+            tracing::info!(
+                update_id = logged.upstream_id,
+                "hotline: an update set aside earlier was read again and skipped"
+            );
+            in_flight.insert(id, true);
+            return;
+        }
+        match update.decode_caught(self.backend_group()) {
+            Ok(decoded) => {
+                in_flight.insert(id, false);
+                let completion = self.take_decoded(decoded, Run::Here).completion;
+                finishing.push(handle_on_a_task(hotline, id, update, completion));
+            }
+            Err(error) => {
+                tracing::warn!(%error, update_id = logged.upstream_id, "hotline: an update could not be decoded and was skipped");
+                in_flight.insert(id, true);
+            }
+        }
+    }
+}
+
+/// Registers the desk as a consumer of the log (from the start of what is kept, on a new store),
+/// waiting out a store that is down. Returns the last id it had confirmed.
+async fn register_desk(log: &crate::feed::UpdateLog) -> LogId {
+    let outage = RetryPolicy::outage();
+    let mut failures = 0;
+    loop {
+        match log
+            .store()
+            .register_consumer(DESK_CONSUMER, LogId::ZERO)
+            .await
+        {
+            Ok(consumer) => return consumer.confirmed,
+            Err(error) => {
+                failures += 1;
+                tracing::warn!(%error, "hotline: the update log could not be read; retrying");
+                tokio::time::sleep(outage.backoff(failures)).await;
+            }
+        }
     }
 }
 
@@ -237,10 +310,10 @@ impl Hotline {
 /// little more work and lets every core share it (measured in `docs/benchmarks.md`).
 fn handle_on_a_task(
     hotline: &Arc<Hotline>,
-    id: i64,
+    id: LogId,
     update: RawUpdate,
     completion: crate::Completion,
-) -> Pin<Box<dyn Future<Output = (i64, Settled)> + Send>> {
+) -> Pin<Box<dyn Future<Output = (LogId, Settled)> + Send>> {
     let hotline = Arc::clone(hotline);
     let task = tokio::spawn(async move { hotline.settle(&update, completion).await });
     Box::pin(async move {
@@ -250,7 +323,7 @@ fn handle_on_a_task(
                 // Settling catches the desk's panics; this is a bug in the runner itself. The
                 // update counts as finished: left unconfirmed it would hold the offset, and so
                 // every later update, forever.
-                tracing::error!(%error, update_id = id, "hotline: an update's task ended abnormally; it is skipped");
+                tracing::error!(%error, log_id = %id, "hotline: an update's task ended abnormally; it is skipped");
                 (id, Settled::Handled)
             }
         }
@@ -258,21 +331,28 @@ fn handle_on_a_task(
 }
 
 /// Records how an update ended: confirmable, or held (unconfirmed) until the runner stops.
-fn finished(in_flight: &mut BTreeMap<i64, bool>, (id, settled): (i64, Settled)) {
+fn finished(in_flight: &mut BTreeMap<LogId, bool>, (id, settled): (LogId, Settled)) {
     if settled.is_final() {
         in_flight.insert(id, true);
     }
 }
 
-/// Forgets the finished updates at the head of `in_flight` and returns the offset past them:
-/// the low watermark, unchanged while the oldest update is unfinished.
-fn confirmable_offset(in_flight: &mut BTreeMap<i64, bool>, offset: i64) -> i64 {
-    let mut offset = offset;
+/// Forgets the finished updates at the head of `in_flight` and returns the last id up to which
+/// every update taken in is finished: `taken` when none is left in hand, else the id before
+/// the oldest unfinished one.
+fn confirmable(in_flight: &mut BTreeMap<LogId, bool>, taken: LogId) -> LogId {
     while let Some((&id, &true)) = in_flight.first_key_value() {
         in_flight.remove(&id);
-        offset = id + 1;
     }
-    offset
+    confirmable_now(in_flight, taken)
+}
+
+/// What [`confirmable`] would say, without forgetting anything.
+fn confirmable_now(in_flight: &BTreeMap<LogId, bool>, taken: LogId) -> LogId {
+    match in_flight.iter().find(|(_, done)| !**done) {
+        Some((&oldest, _)) => LogId(oldest.0 - 1),
+        None => taken,
+    }
 }
 
 #[cfg(test)]
@@ -280,14 +360,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_offset_moves_past_finished_updates_up_to_the_first_unfinished_one() {
-        let mut in_flight = BTreeMap::from([(7, true), (8, true), (9, false), (10, true)]);
-        assert_eq!(confirmable_offset(&mut in_flight, 7), 9);
-        assert_eq!(in_flight, BTreeMap::from([(9, false), (10, true)]));
+    fn the_desk_confirms_up_to_just_before_its_first_unfinished_update() {
+        let mut in_flight = BTreeMap::from([
+            (LogId(7), true),
+            (LogId(8), true),
+            (LogId(9), false),
+            (LogId(10), true),
+        ]);
+        assert_eq!(confirmable(&mut in_flight, LogId(10)), LogId(8));
+        assert_eq!(
+            in_flight,
+            BTreeMap::from([(LogId(9), false), (LogId(10), true)])
+        );
         // Unchanged while the oldest is unfinished.
-        assert_eq!(confirmable_offset(&mut in_flight, 9), 9);
-        in_flight.insert(9, true);
-        assert_eq!(confirmable_offset(&mut in_flight, 9), 11);
+        assert_eq!(confirmable(&mut in_flight, LogId(10)), LogId(8));
+        in_flight.insert(LogId(9), true);
+        assert_eq!(confirmable(&mut in_flight, LogId(10)), LogId(10));
         assert!(in_flight.is_empty());
+        // Nothing in hand: everything taken is done.
+        assert_eq!(confirmable(&mut in_flight, LogId(12)), LogId(12));
     }
 }
