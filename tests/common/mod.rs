@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod host_bots;
+
 use hotline::core::{ChatId, Config, UserId};
 use hotline::telegram::{Hotline, Limits};
 use hotline_testkit::{FakeTelegram, NewGroup, NewMessage, NewUser};
