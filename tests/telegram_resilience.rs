@@ -104,6 +104,15 @@ async fn a_429_storm_loses_nothing_and_repeats_nothing() {
     );
     assert_all_delivered_in_order(&d, &users, 4);
     topics_in_order(&d, &users, 4).await;
+    // The offset is confirmed to Telegram on receipt (the update log keeps what the desk has
+    // not finished), so the waits for 429s make Telegram send nothing twice. With the offset at
+    // the desk's low watermark, these 60 messages once brought over 14,000 deliveries.
+    let delivered = d.tg.stats().updates_delivered;
+    let messages = (users.len() * 4) as f64;
+    assert!(
+        delivered as f64 / messages <= 1.05,
+        "{delivered} updates delivered by Telegram for {messages} messages"
+    );
     d.stop().await;
 }
 
@@ -432,8 +441,8 @@ async fn a_webhook_update_that_failed_for_a_passing_reason_is_tried_again_before
     assert_eq!(copies, 1);
 }
 
-/// While a slow update is in flight, the runner asks Telegram again only after a pause: each
-/// poll would bring the same update back, so asking at once would spin.
+/// While a slow update is in flight, the poller does not spin: the update was confirmed on
+/// receipt, so the next poll is a long poll that waits for something new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_does_not_spin_while_a_slow_update_is_in_flight() {
     let tg = fake().await;
@@ -454,17 +463,16 @@ async fn polling_does_not_spin_while_a_slow_update_is_in_flight() {
         d.tg.topics(GROUP).is_empty(),
         "the update is still in flight"
     );
-    // The desk's album quiet period is 200 ms here, so the pause is 100 ms: about 10 polls.
-    assert!(polls <= 15, "{polls} getUpdates calls in one second");
+    assert!(polls <= 2, "{polls} getUpdates calls in one second");
     let topic = d.topic_of(1001).await;
     d.wait_thread(topic, "slow to open").await;
     d.stop().await;
 }
 
-/// A backlog is fetched in windows: the runner asks again once half of its window of 100 is
-/// free, so Telegram sends each update at most about twice (once new, once more in hand).
+/// A backlog is fetched as fast as Telegram hands it out, each update once: the offset moves on
+/// receipt, not as the desk finishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backlog_is_fetched_without_asking_for_much_more_than_it_holds() {
+async fn a_backlog_is_fetched_once() {
     let (tg, users) = fake_with_users(5_000, 300).await;
     for &user in &users {
         tg.send_message(hotline_testkit::NewMessage::text(
@@ -474,28 +482,26 @@ async fn a_backlog_is_fetched_without_asking_for_much_more_than_it_holds() {
         ))
         .unwrap();
     }
-    let started = std::time::Instant::now();
     let d = start_on(tg, &[("WELCOME", "OFF")], Limits::off()).await;
     wait_relayed(&d, users.len()).await;
     assert_all_delivered_in_order(&d, &users, 1);
-    let elapsed = started.elapsed();
     let delivered = d.tg.stats().updates_delivered;
-    // Each update at most twice, plus what a poll after a pause brings back again (at most the
-    // window of 100; the pause is 100 ms here): on a loaded machine the backlog takes longer and
-    // more pauses pass.
-    let pauses = (elapsed.as_secs_f64() / 0.1).ceil() as u64;
-    let bound = 2 * users.len() as u64 + 100 * pauses;
+    assert_eq!(
+        delivered,
+        users.len() as u64,
+        "each update of the backlog delivered once"
+    );
+    let polls = d.tg.stats().calls_of("getUpdates");
     assert!(
-        delivered <= bound,
-        "{delivered} updates delivered for {} in {elapsed:?} (bound {bound})",
+        polls <= 3 + (users.len() as u64).div_ceil(100) * 2,
+        "{polls} getUpdates calls for a backlog of {}",
         users.len()
     );
     d.stop().await;
 }
 
-/// Under steady traffic the desk always has an update in flight; the runner must still ask for
-/// new ones as the offset moves, not only after its pause (which would cap it at 100 updates per
-/// pause and hold each message up to a pause).
+/// Under steady traffic the desk always has an update in flight; the poller must still fetch new
+/// ones as they come (it never waits for the desk), or each message would wait behind the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_traffic_is_fetched_as_the_offset_moves_not_once_per_pause() {
     let (tg, users) = fake_with_users(6_000, 20).await;
@@ -525,8 +531,8 @@ async fn steady_traffic_is_fetched_as_the_offset_moves_not_once_per_pause() {
     let elapsed = started.elapsed();
     let polls = d.tg.stats().calls_of("getUpdates") - before;
     topics_in_order(&d, &users, 11).await;
-    // The pause is 100 ms here (album quiet 200 ms): asking only after pauses would make about
-    // one poll per 100 ms. Asking as the offset moves makes several.
+    // Fetching only after the desk finished what it holds would make about one poll per 100 ms
+    // here (copies take 40 ms); fetching as updates come makes several.
     let per_pause = polls as f64 / (elapsed.as_secs_f64() / 0.1);
     assert!(
         per_pause >= 3.0,
