@@ -9,6 +9,11 @@
 //! - Dead letters ([`Store::set_aside`]) live in a `dead_letters` table, one row per update
 //!   key: setting an update aside again is one atomic upsert on that key, so two processes
 //!   racing on it still keep one record, and exactly one of them is told it is new.
+//! - The update log ([`Store::append_updates`]) is an `update_log` table numbered from a
+//!   one-row `update_log_head` (kept when every row is pruned, so ids are never reused), with a
+//!   cursor per consumer in `log_consumers`. An append is one transaction that holds the head
+//!   (SQLite's write lock; on PostgreSQL a row lock taken by `hotline_append_updates`), so
+//!   replicas appending at once still get gap-free ids in order and each upstream update once.
 //! - Migrations are embedded in the binary and applied when a store is opened (forward-only).
 //! - [`PgStore`] claims users across processes with PostgreSQL advisory locks, so two replicas
 //!   never handle one user's events at the same time.

@@ -3,14 +3,15 @@
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::row::{
-    ConversationRow, DeadLetterRow, LinkRow, MAX_ATTEMPTS, conversation_columns,
-    conversation_from_row, dead_letter_columns, dead_letter_from_row, explain_conflict,
-    link_from_row, pending_ids, sql_limit,
+    ConsumerRow, ConversationRow, DeadLetterRow, LinkRow, LogHeadRow, LoggedRow, MAX_ATTEMPTS,
+    consumer_columns, consumer_from_row, conversation_columns, conversation_from_row,
+    dead_letter_columns, dead_letter_from_row, explain_conflict, link_from_row, log_head_from_row,
+    logged_columns, logged_from_row, pending_ids, sql_limit,
 };
 use async_trait::async_trait;
 use hotline_core::store::{
-    Commit, Conversation, DeadLetter, DeadLetterId, MessageLink, NewDeadLetter, SetAside, Status,
-    UserClaim,
+    Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
+    MessageLink, NewDeadLetter, SetAside, Status, UserClaim,
 };
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::pool::PoolConnection;
@@ -362,6 +363,14 @@ const UPSERT_DEAD_LETTER: &str = "\
         user_id = COALESCE(excluded.user_id, dead_letters.user_id) \
     RETURNING id, (xmax = 0) AS created";
 
+/// Registers a consumer unless it is: parameters name, start. Returns the new row, or nothing
+/// when the name was taken (then the stored row is read: consumers are never removed).
+const INSERT_CONSUMER: &str = concat!(
+    "INSERT INTO log_consumers (name, confirmed) VALUES ($1, $2) \
+     ON CONFLICT (name) DO NOTHING RETURNING ",
+    consumer_columns!()
+);
+
 /// The claims' pools, which check a connection only when it sat idle for a while (queries and
 /// commits run on [`Conns`], which does the same).
 fn pool_options() -> PgPoolOptions {
@@ -654,6 +663,141 @@ impl Store for PgStore {
         .await
         .map_err(|e| backend("removing a dead letter", e))?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn append_updates(
+        &self,
+        updates: Vec<Fetched>,
+        received: Timestamp,
+    ) -> Result<Vec<LogId>, StoreError> {
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement, one round trip, one transaction: `hotline_append_updates` (migration
+        // 0004) locks the head, looks the upstream ids up, numbers and inserts the new ones.
+        let upstream: Vec<i64> = updates.iter().map(|u| u.upstream_id).collect();
+        let payloads: Vec<&str> = updates.iter().map(|u| u.payload.as_str()).collect();
+        let ids: Vec<i64> = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "SELECT hotline_append_updates($1, $2, $3, $4)"
+        )
+        .bind(&upstream)
+        .bind(&payloads)
+        .bind(received.0)
+        .bind(LogId::MAX.0)
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("appending to the update log", e))?;
+        if ids.len() != updates.len() {
+            return Err(StoreError::corrupt(format!(
+                "the update log returned {} ids for {} updates",
+                ids.len(),
+                updates.len()
+            )));
+        }
+        Ok(ids.into_iter().map(LogId).collect())
+    }
+
+    async fn logged_updates(&self, after: LogId, limit: usize) -> Result<Vec<Logged>, StoreError> {
+        let rows: Vec<LoggedRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            logged_columns!(),
+            " FROM update_log WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after.0)
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the update log", e))?;
+        Ok(rows.into_iter().map(logged_from_row).collect())
+    }
+
+    async fn log_head(&self) -> Result<LogHead, StoreError> {
+        let row: LogHeadRow = on_lease!(self.conns, |conn| sqlx::query_as(
+            "SELECT last_id, last_upstream_id FROM update_log_head"
+        )
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("reading the update log's head", e))?;
+        Ok(log_head_from_row(row))
+    }
+
+    async fn consumer(&self, name: &str) -> Result<Option<Consumer>, StoreError> {
+        let row: Option<ConsumerRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            consumer_columns!(),
+            " FROM log_consumers WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a log consumer", e))?;
+        Ok(row.map(consumer_from_row))
+    }
+
+    async fn register_consumer(&self, name: &str, start: LogId) -> Result<Consumer, StoreError> {
+        let inserted: Option<ConsumerRow> =
+            on_lease!(self.conns, |conn| sqlx::query_as(INSERT_CONSUMER)
+                .bind(name)
+                .bind(start.0)
+                .fetch_optional(conn))
+            .await
+            .map_err(|e| backend("registering a log consumer", e))?;
+        if let Some(row) = inserted {
+            return Ok(consumer_from_row(row));
+        }
+        // Registered already (by this process or another, maybe a moment ago: this statement
+        // sees what was committed before it started).
+        self.consumer(name).await?.ok_or_else(|| {
+            StoreError::backend(format!(
+                "the log consumer {name:?} was registered, then not found"
+            ))
+        })
+    }
+
+    async fn confirm_updates(&self, name: &str, upto: LogId) -> Result<(), StoreError> {
+        on_lease!(self.conns, |conn| sqlx::query(
+            "INSERT INTO log_consumers (name, confirmed) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE \
+             SET confirmed = GREATEST(log_consumers.confirmed, excluded.confirmed)"
+        )
+        .bind(name)
+        .bind(upto.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("confirming logged updates", e))?;
+        Ok(())
+    }
+
+    async fn save_consumer_settings(
+        &self,
+        name: &str,
+        settings: Option<String>,
+    ) -> Result<(), StoreError> {
+        on_lease!(self.conns, |conn| sqlx::query(
+            "INSERT INTO log_consumers (name, confirmed, settings) VALUES ($1, 0, $2) \
+             ON CONFLICT (name) DO UPDATE SET settings = excluded.settings"
+        )
+        .bind(name)
+        .bind(settings.as_deref())
+        .execute(conn))
+        .await
+        .map_err(|e| backend("saving a log consumer's settings", e))?;
+        Ok(())
+    }
+
+    async fn prune_updates(&self, expired: Timestamp) -> Result<u64, StoreError> {
+        // With no consumer registered, nothing holds an update: all go.
+        let done = on_lease!(self.conns, |conn| sqlx::query(
+            "DELETE FROM update_log \
+             WHERE id <= COALESCE((SELECT MIN(confirmed) FROM log_consumers), $2) \
+                OR received < $1"
+        )
+        .bind(expired.0)
+        .bind(LogId::MAX.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("pruning the update log", e))?;
+        Ok(done.rows_affected())
     }
 
     async fn claim_user(&self, user: UserId) -> Result<UserClaim, StoreError> {

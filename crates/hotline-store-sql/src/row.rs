@@ -1,6 +1,9 @@
 //! Conversions between the core's records and table rows, shared by both backends.
 
-use hotline_core::store::{Conversation, DeadLetter, DeadLetterId, MessageLink, Origin, Status};
+use hotline_core::store::{
+    Consumer, Conversation, DeadLetter, DeadLetterId, LogHead, LogId, Logged, MessageLink, Origin,
+    Status,
+};
 use hotline_core::{MessageId, StoreError, Timestamp, TopicId, UserId, UserProfile};
 
 /// The columns of `conversations`, in the order of [`CONVERSATION_COLUMNS`]; `P` is how the
@@ -127,6 +130,59 @@ pub(crate) fn dead_letter_from_row(row: DeadLetterRow) -> Result<DeadLetter, Sto
         first_failed: Timestamp(first_failed),
         last_failed: Timestamp(last_failed),
     })
+}
+
+/// The columns of `update_log`, in the order of `logged_columns!`: id, upstream_id, payload,
+/// received.
+pub(crate) type LoggedRow = (i64, i64, String, i64);
+
+/// The column list every update-log query selects, matching [`LoggedRow`].
+macro_rules! logged_columns {
+    () => {
+        "id, upstream_id, payload, received"
+    };
+}
+pub(crate) use logged_columns;
+
+pub(crate) fn logged_from_row(row: LoggedRow) -> Logged {
+    let (id, upstream_id, payload, received) = row;
+    Logged {
+        id: LogId(id),
+        upstream_id,
+        payload,
+        received: Timestamp(received),
+    }
+}
+
+/// The row of `update_log_head`: last_id, last_upstream_id.
+pub(crate) type LogHeadRow = (i64, Option<i64>);
+
+pub(crate) fn log_head_from_row(row: LogHeadRow) -> LogHead {
+    LogHead {
+        last_id: LogId(row.0),
+        last_upstream_id: row.1,
+    }
+}
+
+/// The columns of `log_consumers`, in the order of `consumer_columns!`: name, confirmed,
+/// settings.
+pub(crate) type ConsumerRow = (String, i64, Option<String>);
+
+/// The column list every consumer query selects (or returns), matching [`ConsumerRow`].
+macro_rules! consumer_columns {
+    () => {
+        "name, confirmed, settings"
+    };
+}
+pub(crate) use consumer_columns;
+
+pub(crate) fn consumer_from_row(row: ConsumerRow) -> Consumer {
+    let (name, confirmed, settings) = row;
+    Consumer {
+        name,
+        confirmed: LogId(confirmed),
+        settings,
+    }
 }
 
 /// The pending message ids as plain integers.

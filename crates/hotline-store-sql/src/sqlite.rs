@@ -3,13 +3,15 @@
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::row::{
-    ConversationRow, DeadLetterRow, LinkRow, MAX_ATTEMPTS, conversation_columns,
-    conversation_from_row, dead_letter_columns, dead_letter_from_row, explain_conflict,
-    link_from_row, pending_ids, sql_limit,
+    ConsumerRow, ConversationRow, DeadLetterRow, LinkRow, LogHeadRow, LoggedRow, MAX_ATTEMPTS,
+    consumer_columns, consumer_from_row, conversation_columns, conversation_from_row,
+    dead_letter_columns, dead_letter_from_row, explain_conflict, link_from_row, log_head_from_row,
+    logged_columns, logged_from_row, pending_ids, sql_limit,
 };
 use async_trait::async_trait;
 use hotline_core::store::{
-    Commit, Conversation, DeadLetter, DeadLetterId, MessageLink, NewDeadLetter, SetAside, Status,
+    Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
+    MessageLink, NewDeadLetter, SetAside, Status,
 };
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::Arguments;
@@ -562,6 +564,98 @@ impl SqliteStore {
         })
     }
 
+    /// [`Store::append_updates`] in one transaction on the writer; `None` when the new updates
+    /// would take ids past [`LogId::MAX`] (rolled back: nothing written). `BEGIN IMMEDIATE`
+    /// takes the write lock before the head and the upstream ids are read, so no other writer
+    /// (another store on the file) can hand out the same ids or log the same update in between.
+    /// Dropped half-way, the transaction rolls back.
+    async fn append_on_writer(
+        &self,
+        updates: &[Fetched],
+        received: Timestamp,
+    ) -> Result<Option<Vec<LogId>>, sqlx::Error> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let (last_id, _): LogHeadRow =
+            sqlx::query_as("SELECT last_id, last_upstream_id FROM update_log_head")
+                .fetch_one(&mut *tx)
+                .await?;
+        // The upstream ids as one JSON array: one statement (prepared once) whatever the
+        // batch's size, and no limit on bound parameters.
+        let upstream =
+            serde_json::to_string(&updates.iter().map(|u| u.upstream_id).collect::<Vec<i64>>())
+                .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let kept: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT upstream_id, id FROM update_log \
+             WHERE upstream_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(upstream)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut known: std::collections::HashMap<i64, i64> = kept.into_iter().collect();
+        let mut next = last_id;
+        let mut fresh: Vec<(i64, &Fetched)> = Vec::new();
+        let mut ids = Vec::with_capacity(updates.len());
+        for update in updates {
+            // Given twice in one batch: the second is the first's.
+            let id = *known.entry(update.upstream_id).or_insert_with(|| {
+                next += 1;
+                fresh.push((next, update));
+                next
+            });
+            ids.push(LogId(id));
+        }
+        let Some(&(last, last_update)) = fresh.last() else {
+            // Everything was logged already: nothing to write.
+            tx.commit().await?;
+            return Ok(Some(ids));
+        };
+        if last > LogId::MAX.0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        // A multi-row INSERT per chunk, the last one with the head's update: one hop to SQLite's
+        // worker thread per chunk instead of one per update. The text varies with the batch's
+        // size, so it is not kept among the connection's prepared statements (it would push
+        // the commits' out).
+        let chunks = fresh.chunks(ROWS_PER_INSERT);
+        let count = chunks.len();
+        for (i, chunk) in chunks.enumerate() {
+            let mut sql =
+                String::from("INSERT INTO update_log (id, upstream_id, payload, received) VALUES ");
+            let mut arguments = SqliteArguments::default();
+            for (j, (id, update)) in chunk.iter().enumerate() {
+                sql.push_str(if j == 0 {
+                    "(?, ?, ?, ?)"
+                } else {
+                    ", (?, ?, ?, ?)"
+                });
+                arguments.add(*id).map_err(sqlx::Error::Encode)?;
+                arguments
+                    .add(update.upstream_id)
+                    .map_err(sqlx::Error::Encode)?;
+                arguments
+                    .add(update.payload.as_str())
+                    .map_err(sqlx::Error::Encode)?;
+                arguments.add(received.0).map_err(sqlx::Error::Encode)?;
+            }
+            sql.push_str(";\n");
+            if i + 1 == count {
+                sql.push_str("UPDATE update_log_head SET last_id = ?, last_upstream_id = ?;\n");
+                arguments.add(last).map_err(sqlx::Error::Encode)?;
+                arguments
+                    .add(last_update.upstream_id)
+                    .map_err(sqlx::Error::Encode)?;
+            }
+            // Only our own fixed fragments and `?` placeholders: every value is bound.
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
+                .persistent(false)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(ids))
+    }
+
     async fn topic_owner(&self, topic: Option<TopicId>) -> Option<i64> {
         let topic = topic?;
         on_reader!(self, |conn| sqlx::query_scalar(
@@ -608,6 +702,18 @@ impl Drop for WriteGuard {
         }
     }
 }
+
+/// How many updates one `INSERT` of [`SqliteStore::append_on_writer`] carries (4 parameters
+/// each, far below SQLite's limit on bound parameters).
+const ROWS_PER_INSERT: usize = 200;
+
+/// Registers a consumer unless it is: parameters name, start. Returns the new row, or nothing
+/// when the name was taken (then the stored row is read: consumers are never removed).
+const INSERT_CONSUMER: &str = concat!(
+    "INSERT INTO log_consumers (name, confirmed) VALUES (?1, ?2) \
+     ON CONFLICT (name) DO NOTHING RETURNING ",
+    consumer_columns!()
+);
 
 /// A value bound into a commit.
 enum Value<'a> {
@@ -828,6 +934,120 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| backend("removing a dead letter", e))?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn append_updates(
+        &self,
+        updates: Vec<Fetched>,
+        received: Timestamp,
+    ) -> Result<Vec<LogId>, StoreError> {
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.append_on_writer(&updates, received)
+            .await
+            .map_err(|e| backend("appending to the update log", e))?
+            .ok_or_else(|| StoreError::backend("the update log has used every id below 2^31"))
+    }
+
+    async fn logged_updates(&self, after: LogId, limit: usize) -> Result<Vec<Logged>, StoreError> {
+        let rows: Vec<LoggedRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            logged_columns!(),
+            " FROM update_log WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
+        .bind(after.0)
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the update log", e))?;
+        Ok(rows.into_iter().map(logged_from_row).collect())
+    }
+
+    async fn log_head(&self) -> Result<LogHead, StoreError> {
+        let row: LogHeadRow = on_reader!(self, |conn| sqlx::query_as(
+            "SELECT last_id, last_upstream_id FROM update_log_head"
+        )
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("reading the update log's head", e))?;
+        Ok(log_head_from_row(row))
+    }
+
+    async fn consumer(&self, name: &str) -> Result<Option<Consumer>, StoreError> {
+        let row: Option<ConsumerRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            consumer_columns!(),
+            " FROM log_consumers WHERE name = ?1"
+        ))
+        .bind(name)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a log consumer", e))?;
+        Ok(row.map(consumer_from_row))
+    }
+
+    async fn register_consumer(&self, name: &str, start: LogId) -> Result<Consumer, StoreError> {
+        let inserted: Option<ConsumerRow> = sqlx::query_as(INSERT_CONSUMER)
+            .bind(name)
+            .bind(start.0)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(|e| backend("registering a log consumer", e))?;
+        if let Some(row) = inserted {
+            return Ok(consumer_from_row(row));
+        }
+        self.consumer(name).await?.ok_or_else(|| {
+            StoreError::backend(format!(
+                "the log consumer {name:?} was registered, then not found"
+            ))
+        })
+    }
+
+    async fn confirm_updates(&self, name: &str, upto: LogId) -> Result<(), StoreError> {
+        // (Unqualified names in `SET` are the stored row's.)
+        sqlx::query(
+            "INSERT INTO log_consumers (name, confirmed) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET confirmed = max(confirmed, excluded.confirmed)",
+        )
+        .bind(name)
+        .bind(upto.0)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| backend("confirming logged updates", e))?;
+        Ok(())
+    }
+
+    async fn save_consumer_settings(
+        &self,
+        name: &str,
+        settings: Option<String>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO log_consumers (name, confirmed, settings) VALUES (?1, 0, ?2) \
+             ON CONFLICT (name) DO UPDATE SET settings = excluded.settings",
+        )
+        .bind(name)
+        .bind(settings)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| backend("saving a log consumer's settings", e))?;
+        Ok(())
+    }
+
+    async fn prune_updates(&self, expired: Timestamp) -> Result<u64, StoreError> {
+        // With no consumer registered, nothing holds an update: all go.
+        let done = sqlx::query(
+            "DELETE FROM update_log \
+             WHERE id <= coalesce((SELECT min(confirmed) FROM log_consumers), ?2) \
+                OR received < ?1",
+        )
+        .bind(expired.0)
+        .bind(LogId::MAX.0)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| backend("pruning the update log", e))?;
+        Ok(done.rows_affected())
     }
 }
 

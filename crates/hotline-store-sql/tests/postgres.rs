@@ -550,7 +550,7 @@ async fn a_schema_from_before_dead_letters_upgrades() {
     .fetch_one(&pool)
     .await
     .expect("count");
-    assert_eq!(applied, 3, "0001, 0002, then 0003 once");
+    assert_eq!(applied, 4, "0001, 0002, then 0003 and 0004 once");
     pool.close().await;
     store.close().await;
 }
@@ -579,5 +579,149 @@ async fn a_conflict_keeps_the_database_error_as_its_source() {
     let chain = hotline_core::error_chain(&error).to_string();
     assert!(chain.starts_with("conflict: topic 10"), "{chain}");
     assert!(chain.contains("duplicate key"), "{chain}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_update_log_takes_repeats_and_large_batches() {
+    let schema = TestSchema::new("log_batches").await;
+    let store = schema.store().await;
+    common::the_update_log_takes_repeats_and_large_batches(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn appends_past_the_last_log_id_are_refused() {
+    let schema = TestSchema::new("log_full").await;
+    let store = schema.store().await;
+    let pool = sqlx::PgPool::connect(&pg_url()).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE \"{}\".update_log_head SET last_id = $1",
+        schema.name
+    )))
+    .bind(hotline_core::store::LogId::MAX.0 - 1)
+    .execute(&pool)
+    .await
+    .expect("move the head");
+    pool.close().await;
+    common::appends_past_the_last_id_are_refused(&store).await;
+    store.close().await;
+}
+
+/// Two gateway replicas (two stores on one schema) append distinct updates at once: the head's
+/// row lock keeps the ids in order and gap-free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_number_every_update_once() {
+    let schema = TestSchema::new("log_race").await;
+    common::concurrent_appends_log_each_update_once(
+        Arc::new(schema.store().await),
+        Arc::new(schema.store().await),
+        false,
+    )
+    .await;
+}
+
+/// Two replicas fetched the same updates (both polled before either confirmed) and append them
+/// at once: each is logged once and both are told its one id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_of_the_same_updates_log_each_once() {
+    let schema = TestSchema::new("log_race_same").await;
+    common::concurrent_appends_log_each_update_once(
+        Arc::new(schema.store().await),
+        Arc::new(schema.store().await),
+        true,
+    )
+    .await;
+}
+
+/// A schema created before the update log existed (migrations 0001 to 0003, with data in it)
+/// upgrades when a store connects: the log starts empty at id 0 and the old data stays.
+#[tokio::test]
+async fn a_schema_from_before_the_update_log_upgrades() {
+    let schema = TestSchema::new("upgrade_log").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in [
+        "0001_initial.sql",
+        "0002_commit_function.sql",
+        "0003_dead_letters.sql",
+    ] {
+        std::fs::copy(
+            format!("{}/migrations/postgres/{name}", env!("CARGO_MANIFEST_DIR")),
+            dir.path().join(name),
+        )
+        .expect("copy an old migration");
+    }
+    {
+        let admin = sqlx::PgPool::connect(&pg_url()).await.expect("connect");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA \"{}\"",
+            schema.name
+        )))
+        .execute(&admin)
+        .await
+        .expect("create the schema");
+        admin.close().await;
+        let old = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                pg_url()
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .expect("url")
+                    .options([("search_path", schema.name.as_str())]),
+            )
+            .await
+            .expect("connect");
+        sqlx::migrate::Migrator::new(dir.path())
+            .await
+            .expect("the old migrations")
+            .run(&old)
+            .await
+            .expect("migrate to 0003");
+        sqlx::query(
+            "INSERT INTO dead_letters (key, user_id, payload, error, attempts, first_failed, \
+             last_failed) VALUES ('telegram:9', 7, '{}', 'boom', 2, 1, 2)",
+        )
+        .execute(&old)
+        .await
+        .expect("old data");
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM information_schema.tables \
+             WHERE table_schema = $1 AND table_name LIKE '%log%'",
+        )
+        .bind(&schema.name)
+        .fetch_one(&old)
+        .await
+        .expect("count");
+        assert_eq!(tables, 0, "0001 to 0003 have no update log");
+        old.close().await;
+    }
+    let store = schema.store().await;
+    let kept = store
+        .dead_letter_by_key("telegram:9")
+        .await
+        .expect("read")
+        .expect("the old data is kept");
+    assert_eq!(kept.attempts, 2);
+    let head = store.log_head().await.expect("head");
+    assert_eq!(
+        head,
+        hotline_core::store::LogHead::default(),
+        "an empty log"
+    );
+    let ids = store
+        .append_updates(vec![common::fetched(42)], Timestamp(1))
+        .await
+        .expect("append");
+    assert_eq!(ids, [hotline_core::store::LogId(1)]);
+    let pool = sqlx::PgPool::connect(&pg_url()).await.expect("connect");
+    let applied: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM \"{}\"._sqlx_migrations",
+        schema.name
+    )))
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(applied, 4, "0001 to 0003, then 0004 once");
+    pool.close().await;
     store.close().await;
 }

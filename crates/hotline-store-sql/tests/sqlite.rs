@@ -536,3 +536,205 @@ async fn store_errors_keep_the_sqlite_error_as_their_source() {
     assert!(chain.starts_with(&message), "{chain}");
     assert!(chain.contains("not a database"), "{chain}");
 }
+
+#[tokio::test]
+async fn the_update_log_takes_repeats_and_large_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = SqliteStore::open(dir.path().join("desk.db"))
+        .await
+        .expect("open");
+    common::the_update_log_takes_repeats_and_large_batches(&file).await;
+    let memory = SqliteStore::in_memory().await.expect("open");
+    common::the_update_log_takes_repeats_and_large_batches(&memory).await;
+}
+
+#[tokio::test]
+async fn appends_past_the_last_log_id_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("desk.db");
+    SqliteStore::open(&path)
+        .await
+        .expect("create")
+        .close()
+        .await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("connect");
+    sqlx::query("UPDATE update_log_head SET last_id = ?1")
+        .bind(hotline_core::store::LogId::MAX.0 - 1)
+        .execute(&pool)
+        .await
+        .expect("move the head");
+    pool.close().await;
+    let store = SqliteStore::open(&path).await.expect("open");
+    common::appends_past_the_last_id_are_refused(&store).await;
+}
+
+/// Two stores on one file (the lock opted out of, as two processes would be): `BEGIN
+/// IMMEDIATE` keeps the ids gap-free and each update logged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_on_one_file_log_each_update_once() {
+    for same in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = SqliteOptions::file(dir.path().join("desk.db")).exclusive(false);
+        let a = options.clone().open().await.expect("open");
+        let b = options.open().await.expect("open");
+        common::concurrent_appends_log_each_update_once(Arc::new(a), Arc::new(b), same).await;
+    }
+}
+
+/// The log, its head and the consumers survive closing and reopening the file, also once every
+/// update was pruned: ids go on from the head, never reused.
+#[tokio::test]
+async fn the_update_log_survives_reopening_the_file() {
+    use hotline_core::store::{LogHead, LogId};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("desk.db");
+    let given = vec![common::fetched(500), common::fetched(501)];
+    {
+        let store = SqliteStore::open(&path).await.expect("open");
+        let ids = store
+            .append_updates(given.clone(), Timestamp(10))
+            .await
+            .expect("append");
+        assert_eq!(ids, [LogId(1), LogId(2)]);
+        store
+            .register_consumer("desk", LogId::ZERO)
+            .await
+            .expect("register");
+        store
+            .confirm_updates("desk", LogId(1))
+            .await
+            .expect("confirm");
+        store
+            .save_consumer_settings("desk", Some(r#"{"a":1}"#.to_owned()))
+            .await
+            .expect("settings");
+        store.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let logged = store.logged_updates(LogId::ZERO, 10).await.expect("read");
+    assert_eq!(
+        logged
+            .iter()
+            .map(|l| (l.id, l.upstream_id, l.payload.as_str(), l.received))
+            .collect::<Vec<_>>(),
+        [
+            (LogId(1), 500, given[0].payload.as_str(), Timestamp(10)),
+            (LogId(2), 501, given[1].payload.as_str(), Timestamp(10)),
+        ]
+    );
+    let head = LogHead {
+        last_id: LogId(2),
+        last_upstream_id: Some(501),
+    };
+    assert_eq!(store.log_head().await.expect("head"), head);
+    let desk = store.consumer("desk").await.expect("read").expect("kept");
+    assert_eq!(
+        (desk.confirmed, desk.settings.as_deref()),
+        (LogId(1), Some(r#"{"a":1}"#))
+    );
+    // Telegram sends 501 again after the restart: recognised.
+    assert_eq!(
+        store
+            .append_updates(vec![common::fetched(501)], Timestamp(11))
+            .await
+            .expect("append"),
+        [LogId(2)]
+    );
+    store
+        .confirm_updates("desk", LogId(2))
+        .await
+        .expect("confirm");
+    assert_eq!(store.prune_updates(Timestamp(0)).await.expect("prune"), 2);
+    drop(store);
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    assert_eq!(
+        store.log_head().await.expect("head"),
+        head,
+        "the head survives the pruning of everything, and a restart"
+    );
+    assert_eq!(
+        store
+            .append_updates(vec![common::fetched(502)], Timestamp(12))
+            .await
+            .expect("append"),
+        [LogId(3)],
+        "ids go on from the head"
+    );
+}
+
+/// A file created before the update log existed (migrations 0001 and 0002, with data in it)
+/// opens: the new migration adds the log, empty at id 0, and the data stays.
+#[tokio::test]
+async fn a_database_from_before_the_update_log_upgrades() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).expect("mkdir");
+    for name in ["0001_initial.sql", "0002_dead_letters.sql"] {
+        std::fs::copy(
+            format!("{}/migrations/sqlite/{name}", env!("CARGO_MANIFEST_DIR")),
+            migrations.join(name),
+        )
+        .expect("copy an old migration");
+    }
+    {
+        let pool = sqlx::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .expect("create");
+        sqlx::migrate::Migrator::new(migrations.as_path())
+            .await
+            .expect("the old migrations")
+            .run(&pool)
+            .await
+            .expect("migrate to 0002");
+        sqlx::query(
+            "INSERT INTO dead_letters (key, user_id, payload, error, attempts, first_failed, \
+             last_failed) VALUES ('telegram:9', 7, '{}', 'boom', 2, 1, 2)",
+        )
+        .execute(&pool)
+        .await
+        .expect("old data");
+        let tables: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name LIKE '%log%'")
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+        assert_eq!(tables, 0, "0001 and 0002 have no update log");
+        pool.close().await;
+    }
+    let store = SqliteStore::open(&path).await.expect("upgrade");
+    let kept = store
+        .dead_letter_by_key("telegram:9")
+        .await
+        .expect("read")
+        .expect("the old data is kept");
+    assert_eq!(kept.attempts, 2);
+    assert_eq!(
+        store.log_head().await.expect("head"),
+        hotline_core::store::LogHead::default(),
+        "an empty log"
+    );
+    assert_eq!(
+        store
+            .append_updates(vec![common::fetched(42)], Timestamp(1))
+            .await
+            .expect("append"),
+        [hotline_core::store::LogId(1)]
+    );
+    store.close().await;
+    drop(store);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("connect");
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(applied, 3, "0001 and 0002, then 0003 once");
+}

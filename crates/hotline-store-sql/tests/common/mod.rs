@@ -401,3 +401,179 @@ pub async fn concurrent_set_asides_make_one_record_per_key(a: Arc<dyn Store>, b:
         KEYS as usize
     );
 }
+
+/// An update fetched upstream, its payload naming its id (and carrying quotes and non-ASCII,
+/// to be read back byte for byte).
+pub fn fetched(upstream_id: i64) -> hotline_core::store::Fetched {
+    hotline_core::store::Fetched {
+        upstream_id,
+        payload: format!(r#"{{"update_id":{upstream_id},"message":{{"text":"n° 'x' \"y\""}}}}"#),
+    }
+}
+
+/// What the conformance suite leaves out: an upstream id given twice in one batch is logged
+/// once (the second gets the first's id), and a batch larger than one statement's worth of
+/// rows lands whole, in order.
+pub async fn the_update_log_takes_repeats_and_large_batches(store: &dyn Store) {
+    use hotline_core::store::LogId;
+    let ids = store
+        .append_updates(
+            vec![fetched(1), fetched(2), fetched(1), fetched(3), fetched(2)],
+            hotline_core::Timestamp(5),
+        )
+        .await
+        .expect("append");
+    assert_eq!(ids, [LogId(1), LogId(2), LogId(1), LogId(3), LogId(2)]);
+    let head = store.log_head().await.expect("head");
+    assert_eq!((head.last_id, head.last_upstream_id), (LogId(3), Some(3)));
+    // Already logged ones only: the head stays where it is.
+    let ids = store
+        .append_updates(vec![fetched(3), fetched(1)], hotline_core::Timestamp(6))
+        .await
+        .expect("append");
+    assert_eq!(ids, [LogId(3), LogId(1)]);
+    assert_eq!(store.log_head().await.expect("head"), head);
+    let many: Vec<_> = (1_000..1_450).map(fetched).collect();
+    let ids = store
+        .append_updates(many.clone(), hotline_core::Timestamp(7))
+        .await
+        .expect("append 450");
+    assert_eq!(ids, (4..454).map(LogId).collect::<Vec<_>>());
+    let logged = store.logged_updates(LogId(3), 1_000).await.expect("read");
+    assert_eq!(logged.len(), 450);
+    for (logged, given) in logged.iter().zip(&many) {
+        assert_eq!(
+            (logged.upstream_id, logged.payload.as_str()),
+            (given.upstream_id, given.payload.as_str())
+        );
+    }
+    let head = store.log_head().await.expect("head");
+    assert_eq!(
+        (head.last_id, head.last_upstream_id),
+        (LogId(453), Some(1_449))
+    );
+}
+
+/// For a store whose head the caller moved to `LogId::MAX - 1`: a batch that would pass
+/// `LogId::MAX` is refused whole, one that reaches it lands, and then only repeats do.
+pub async fn appends_past_the_last_id_are_refused(store: &dyn Store) {
+    use hotline_core::store::LogId;
+    use hotline_core::{StoreError, Timestamp};
+    let before = store.log_head().await.expect("head");
+    assert_eq!(before.last_id, LogId(LogId::MAX.0 - 1));
+    let refused = store
+        .append_updates(vec![fetched(1), fetched(2)], Timestamp(1))
+        .await
+        .expect_err("two more ids do not fit");
+    assert!(matches!(refused, StoreError::Backend { .. }), "{refused:?}");
+    assert_eq!(
+        store.log_head().await.expect("head"),
+        before,
+        "a refused batch writes nothing"
+    );
+    assert!(
+        store
+            .logged_updates(LogId::ZERO, 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let ids = store
+        .append_updates(vec![fetched(1), fetched(1)], Timestamp(1))
+        .await
+        .expect("the last id fits");
+    assert_eq!(ids, [LogId::MAX, LogId::MAX]);
+    let ids = store
+        .append_updates(vec![fetched(1)], Timestamp(2))
+        .await
+        .expect("a repeat takes no id");
+    assert_eq!(ids, [LogId::MAX]);
+    let full = store
+        .append_updates(vec![fetched(1), fetched(3)], Timestamp(2))
+        .await
+        .expect_err("no id left");
+    assert!(matches!(full, StoreError::Backend { .. }), "{full:?}");
+    let head = store.log_head().await.expect("head");
+    assert_eq!((head.last_id, head.last_upstream_id), (LogId::MAX, Some(1)));
+}
+
+/// Two stores on one database (two gateway replicas) append 50 batches each at once, every
+/// batch in a task of its own. With `same`, both append the same upstream ids; otherwise each
+/// its own. Every upstream id is logged once, the ids are 1..=N with no gap, a batch's new
+/// updates get consecutive ids, and both sides were told the same id for an update.
+pub async fn concurrent_appends_log_each_update_once(
+    a: Arc<dyn Store>,
+    b: Arc<dyn Store>,
+    same: bool,
+) {
+    use hotline_core::store::LogId;
+    use std::collections::{BTreeMap, BTreeSet};
+    const BATCHES: i64 = 50;
+    const PER_BATCH: i64 = 10;
+    let mut tasks = Vec::new();
+    for (side, store) in [(1, &a), (2, &b)] {
+        for batch in 0..BATCHES {
+            let store = store.clone();
+            let base = if same { 0 } else { side * 1_000_000 } + batch * PER_BATCH;
+            tasks.push(tokio::spawn(async move {
+                let given: Vec<i64> = (base..base + PER_BATCH).collect();
+                let ids = store
+                    .append_updates(
+                        given.iter().copied().map(fetched).collect(),
+                        hotline_core::Timestamp(100),
+                    )
+                    .await
+                    .expect("append");
+                (given, ids)
+            }));
+        }
+    }
+    let mut told: BTreeMap<i64, BTreeSet<LogId>> = BTreeMap::new();
+    for task in tasks {
+        let (given, ids) = task.await.expect("task");
+        assert_eq!(ids.len(), given.len());
+        // (With `same`, a batch is either new to the log whole or logged whole already.)
+        assert!(
+            ids.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+            "a batch's updates get consecutive ids: {ids:?}"
+        );
+        for (upstream, id) in given.into_iter().zip(ids) {
+            told.entry(upstream).or_default().insert(id);
+        }
+    }
+    let distinct = if same {
+        BATCHES * PER_BATCH
+    } else {
+        2 * BATCHES * PER_BATCH
+    };
+    assert_eq!(told.len() as i64, distinct);
+    for (upstream, ids) in &told {
+        assert_eq!(
+            ids.len(),
+            1,
+            "upstream {upstream}: one id for everyone, got {ids:?}"
+        );
+    }
+    let logged = a.logged_updates(LogId::ZERO, 10_000).await.expect("read");
+    assert_eq!(
+        logged.iter().map(|l| l.id).collect::<Vec<_>>(),
+        (1..=distinct).map(LogId).collect::<Vec<_>>(),
+        "ids 1..=N, no gap"
+    );
+    let upstreams: BTreeSet<i64> = logged.iter().map(|l| l.upstream_id).collect();
+    assert_eq!(upstreams.len() as i64, distinct, "each update logged once");
+    for l in &logged {
+        assert_eq!(
+            told[&l.upstream_id].first(),
+            Some(&l.id),
+            "told what was logged"
+        );
+    }
+    let head = b.log_head().await.expect("head");
+    assert_eq!(head.last_id, LogId(distinct));
+    assert_eq!(
+        head.last_upstream_id,
+        logged.last().map(|l| l.upstream_id),
+        "the head names the last update appended"
+    );
+}
