@@ -98,6 +98,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let bot = Bot::new(token).set_api_url(api_url.parse()?);
 
     let handler = dptree::entry()
+        // One line per update received, for the tests: which chats the bot hears from.
+        .inspect(|update: Update| {
+            let chat = update
+                .chat()
+                .map_or("none".to_owned(), |c| c.id.to_string());
+            println!("update chat={chat}");
+        })
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_callback));
     // What `Dispatcher::dispatch` does (the default long-polling listener, which looks at

@@ -213,6 +213,16 @@ async fn conversation(kind: HostBot) {
         kind.name(),
         bot_messages(&tg, GROUP)
     );
+    // Straight on Telegram the bot hears the group (and says so, one line per update): through
+    // the gateway, the same line for the operators' group must never appear.
+    for chat in [USER, GROUP] {
+        assert!(
+            bot.output().contains(&format!("update chat={chat}")),
+            "{} heard nothing from chat {chat}\n{}",
+            kind.name(),
+            bot.output()
+        );
+    }
     let errors: Vec<_> = tg
         .calls()
         .into_iter()

@@ -24,6 +24,15 @@ BASE = os.environ["BOT_API_URL"]
 TOKEN = os.environ["BOT_TOKEN"]
 
 dp = Dispatcher()
+
+
+@dp.update.outer_middleware()
+async def seen(handler, update, data):
+    # One line per update received, for the tests: which chats the bot hears from.
+    chat = data.get("event_chat")
+    print(f"update chat={chat.id if chat else 'none'}", flush=True)
+    return await handler(update, data)
+
 # Groups and supergroups get no answer at all.
 dp.message.filter(F.chat.type == ChatType.PRIVATE)
 dp.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)

@@ -14,6 +14,7 @@ import sys
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import (
+    TypeHandler,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -65,6 +66,12 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE):
     await update.message.reply_text(f"You said: {update.message.text}")
 
 
+async def seen(update: Update, context: ContextTypes.DEFAULT_TYPE):
+    # One line per update received, for the tests: which chats the bot hears from.
+    chat = update.effective_chat
+    print(f"update chat={chat.id if chat else 'none'}", flush=True)
+
+
 def main():
     app = (
         ApplicationBuilder()
@@ -74,6 +81,7 @@ def main():
         .post_init(post_init)
         .build()
     )
+    app.add_handler(TypeHandler(Update, seen), group=-1)
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("upload", upload, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(faq, pattern="^faq$"))

@@ -18,6 +18,11 @@ if (!BASE || !TOKEN) {
 }
 
 const bot = new Bot(TOKEN, { client: { apiRoot: BASE } });
+// One line per update received, for the tests: which chats the bot hears from.
+bot.use((ctx, next) => {
+  console.log(`update chat=${ctx.chat ? ctx.chat.id : "none"}`);
+  return next();
+});
 // Groups and supergroups get no answer at all.
 const pm = bot.chatType("private");
 
