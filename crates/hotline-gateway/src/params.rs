@@ -179,7 +179,10 @@ mod tests {
         params.insert("a".into(), json!(["message", "poll"]));
         params.insert("b".into(), json!("[\"message\"]"));
         params.insert("c".into(), json!("message"));
-        assert_eq!(string_list(&params, "a").unwrap().unwrap(), ["message", "poll"]);
+        assert_eq!(
+            string_list(&params, "a").unwrap().unwrap(),
+            ["message", "poll"]
+        );
         assert_eq!(string_list(&params, "b").unwrap().unwrap(), ["message"]);
         assert!(string_list(&params, "c").unwrap().is_err());
         assert!(string_list(&params, "d").is_none());

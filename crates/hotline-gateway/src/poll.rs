@@ -62,8 +62,7 @@ pub(crate) fn effective_allowed(allowed: Option<&[String]>) -> Vec<String> {
 /// The longest long poll (`Client.h` `LONG_POLL_MAX_TIMEOUT`).
 const MAX_TIMEOUT_SECS: i64 = 50;
 
-const CONFLICT_POLL: &str =
-    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
+const CONFLICT_POLL: &str = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
 const CONFLICT_WEBHOOK: &str = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
 
 /// What a read of the bot's part of the log gives.
@@ -139,7 +138,12 @@ impl Gateway {
         let name = &self.inner.config.consumer;
         Ok(match self.store().consumer(name).await? {
             Some(consumer) => consumer.confirmed,
-            None => self.store().register_consumer(name, LogId::ZERO).await?.confirmed,
+            None => {
+                self.store()
+                    .register_consumer(name, LogId::ZERO)
+                    .await?
+                    .confirmed
+            }
         })
     }
 
@@ -242,9 +246,7 @@ async fn answer(
             confirmed = skipped;
         }
         if !visible.updates.is_empty() {
-            return Ok(Some(
-                visible.updates.into_iter().map(|(_, u)| u).collect(),
-            ));
+            return Ok(Some(visible.updates.into_iter().map(|(_, u)| u).collect()));
         }
         tokio::select! {
             changed = desk_seen.changed() => {

@@ -10,7 +10,11 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
 /// The request headers passed upstream (the rest are the hop's own).
-const KEPT: [HeaderName; 3] = [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::USER_AGENT];
+const KEPT: [HeaderName; 3] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::USER_AGENT,
+];
 
 /// Whether `method` (lower case) answers with what the desk mirrors.
 fn is_mirrored(method: &str) -> bool {
@@ -105,17 +109,21 @@ pub(crate) async fn forward(gateway: &Gateway, method: &str, request: Request) -
         Err(error) => return bad_gateway(error),
     };
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::OK);
-    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .cloned();
     if is_mirrored(&lower) && status.is_success() {
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
             Err(error) => return bad_gateway(error),
         };
         if let Ok(answer) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            gateway
-                .inner
-                .hotline
-                .mirror_host_call(method.rsplit('/').next().unwrap_or(method), chat_id, &answer);
+            gateway.inner.hotline.mirror_host_call(
+                method.rsplit('/').next().unwrap_or(method),
+                chat_id,
+                &answer,
+            );
         }
         return answered(status, content_type, Body::from(bytes));
     }
@@ -152,7 +160,10 @@ pub(crate) async fn file(gateway: &Gateway, path: &str, request: Request) -> Res
         Err(error) => return bad_gateway(error),
     };
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::OK);
-    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .cloned();
     let length = response
         .headers()
         .get(reqwest::header::CONTENT_LENGTH)

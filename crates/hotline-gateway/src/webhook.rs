@@ -57,7 +57,7 @@ pub(crate) async fn set_webhook(gateway: &Gateway, request: Request) -> Response
     {
         return store_failed(&error);
     }
-    let hook = (!url.is_empty()).then(|| Webhook {
+    let hook = (!url.is_empty()).then_some(Webhook {
         url,
         secret_token: secret,
         max_connections,
@@ -232,7 +232,11 @@ pub(crate) async fn push(gateway: Gateway) {
 }
 
 /// POSTs one update; a 2xx answer's body is returned when it is a method call.
-async fn deliver(gateway: &Gateway, hook: &Webhook, update: &Value) -> Result<Option<Value>, String> {
+async fn deliver(
+    gateway: &Gateway,
+    hook: &Webhook,
+    update: &Value,
+) -> Result<Option<Value>, String> {
     let mut request = gateway
         .inner
         .http
