@@ -703,3 +703,56 @@ async fn set_webhook_as_multipart_with_a_certificate_and_webhook_info_per_consum
     assert_eq!(info["result"]["url"], "");
     env.stop().await;
 }
+
+// ----- restarts ----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bots_place_allowed_updates_and_webhook_survive_a_restart() {
+    let store: std::sync::Arc<dyn hotline_core::Store> =
+        std::sync::Arc::new(hotline_core::MemoryStore::new());
+    let env = common::start_on(common::fake().await, store.clone()).await;
+    env.user(ANN, "Ann");
+    env.say(ANN, "before");
+    let before = env.wait_updates(1).await;
+    let id = before[0]["update_id"].as_i64().unwrap();
+    // Confirmed, with a setting of its own.
+    env.poll(json!({"offset": id + 1, "allowed_updates": ["message", "edited_message"]}))
+        .await;
+    env.say(ANN, "while polling");
+    let pending = env.wait_updates(1).await;
+    assert_eq!(update_text(&pending[0]), "while polling");
+    let tg = env.stop().await;
+
+    // The same store, a new process: what was pending is still pending, the setting holds.
+    let env = common::start_on(tg, store.clone()).await;
+    let (_, info) = env.call("getWebhookInfo", json!({})).await;
+    assert_eq!(info["result"]["pending_update_count"], 1, "{info}");
+    assert_eq!(
+        info["result"]["allowed_updates"],
+        json!(["message", "edited_message"])
+    );
+    let again = env.poll(json!({})).await;
+    assert_eq!(
+        again.iter().map(update_text).collect::<Vec<_>>(),
+        ["while polling"]
+    );
+    let last = again[0]["update_id"].as_i64().unwrap();
+    assert!(last > id);
+    let (receiver, url) = receiver::Receiver::start(Vec::new()).await;
+    env.poll(json!({"offset": last + 1})).await;
+    env.call("setWebhook", json!({"url": url, "secret_token": "kept"}))
+        .await;
+    let tg = env.stop().await;
+
+    let env = common::start_on(tg, store).await;
+    env.say(ANN, "after restart");
+    env.wait("a delivery after the restart", |_| {
+        !receiver.got().is_empty()
+    })
+    .await;
+    let got = receiver.got();
+    assert_eq!(update_text(&got[0].1), "after restart");
+    assert_eq!(got[0].0.as_deref(), Some("kept"));
+    assert!(got[0].1["update_id"].as_i64().unwrap() > last);
+    env.stop().await;
+}

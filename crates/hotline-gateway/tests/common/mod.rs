@@ -3,11 +3,12 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use hotline_core::{ChatId, Config};
+use hotline_core::{ChatId, Config, MemoryStore, Store};
 use hotline_gateway::{Gateway, GatewayConfig};
 use hotline_testkit::{FakeTelegram, NewGroup, NewMessage, NewUser};
 use hotline_transport_telegram::{Hotline, Limits};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -28,11 +29,22 @@ pub struct Env {
     task: Option<JoinHandle<Result<(), hotline_gateway::Error>>>,
 }
 
-pub async fn start() -> Env {
+/// A fake Telegram with the operators' forum group and an operator in it.
+pub async fn fake() -> FakeTelegram {
     let tg = FakeTelegram::start(TOKEN).await.expect("fake telegram");
     tg.add_group(NewGroup::forum(GROUP, "Support"));
     tg.add_user(NewUser::new(OPERATOR, "Olga"));
     tg.add_member(GROUP, OPERATOR).expect("operator");
+    tg
+}
+
+/// The desk and the gateway on a fresh fake, the desk's state in memory.
+pub async fn start() -> Env {
+    start_on(fake().await, Arc::new(MemoryStore::new())).await
+}
+
+/// The desk (on `store`) and the gateway in front of `tg`.
+pub async fn start_on(tg: FakeTelegram, store: Arc<dyn Store>) -> Env {
     let config = Config::builder(ChatId(GROUP))
         .set_all([("WELCOME", "OFF")])
         .expect("params")
@@ -42,6 +54,7 @@ pub async fn start() -> Env {
         .api_url(tg.api_url())
         .limits(Limits::off())
         .album_quiet(Duration::from_millis(100))
+        .store(store)
         .build()
         .expect("hotline");
     let gateway = Gateway::new(hotline.clone(), GatewayConfig::default());
@@ -171,8 +184,8 @@ impl Env {
         }
     }
 
-    /// Stops the gateway and checks it stopped cleanly.
-    pub async fn stop(mut self) {
+    /// Stops the gateway, checks it stopped cleanly, and gives the fake back.
+    pub async fn stop(mut self) -> FakeTelegram {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -183,6 +196,7 @@ impl Env {
                 .expect("gateway task")
                 .expect("the gateway exits cleanly");
         }
+        self.tg.clone()
     }
 }
 
