@@ -181,6 +181,8 @@ pub(crate) struct Inner {
     loaded: OnceCell<()>,
     /// Bumped by each `getUpdates`: an older long poll that sees it move answers 409.
     pub(crate) polls: watch::Sender<u64>,
+    /// The last poll's offset and when it came (the anti-spin rule, see `poll.rs`).
+    pub(crate) last_poll: Mutex<Option<(i64, std::time::Instant)>>,
     /// The last failed webhook delivery: (unix time, what went wrong).
     pub(crate) last_error: Mutex<Option<(i64, String)>>,
     /// Stops the long polls and the webhook pusher.
@@ -214,6 +216,7 @@ impl Gateway {
                 settings_changed: watch::Sender::new(0),
                 loaded: OnceCell::new(),
                 polls: watch::Sender::new(0),
+                last_poll: Mutex::new(None),
                 last_error: Mutex::new(None),
                 stop: CancellationToken::new(),
             }),

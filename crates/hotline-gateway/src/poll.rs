@@ -197,6 +197,7 @@ pub(crate) async fn get_updates(gateway: &Gateway, request: Request) -> Response
     let timeout = params::int(&params, "timeout")
         .unwrap_or(0)
         .clamp(0, MAX_TIMEOUT_SECS) as u64;
+    let timeout = slowed(gateway, offset, timeout);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     match answer(gateway, offset, limit, deadline, &mut polls).await {
         Ok(Some(updates)) => crate::ok(Value::Array(updates)),
@@ -204,6 +205,24 @@ pub(crate) async fn get_updates(gateway: &Gateway, request: Request) -> Response
         Err(error) => store_failed(&error),
     }
 }
+
+/// The official server's anti-spin rule (`Client.cpp:15714`): the same offset again within
+/// [`SPIN_WINDOW`] with a timeout under it waits that long, so a bot polling in a loop with
+/// `timeout=0` does not keep the store busy.
+fn slowed(gateway: &Gateway, offset: i64, timeout: u64) -> u64 {
+    let now = std::time::Instant::now();
+    let mut last = crate::lock(&gateway.inner.last_poll);
+    let repeated = last.is_some_and(|(o, at)| o == offset && now.duration_since(at) < SPIN_WINDOW);
+    *last = Some((offset, now));
+    if repeated {
+        timeout.max(SPIN_WINDOW.as_secs())
+    } else {
+        timeout
+    }
+}
+
+/// See [`slowed`].
+const SPIN_WINDOW: Duration = Duration::from_secs(3);
 
 /// The poll's answer, `None` when a newer poll of the consumer took over.
 async fn answer(

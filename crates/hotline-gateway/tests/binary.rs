@@ -75,6 +75,9 @@ fn a_configuration_error_is_one_line_naming_the_variable() {
         ("HOTLINE_GATEWAY_LISTEN", "not an address"),
         ("TELEGRAM_BOT_TOKEN", "nonsense"),
         ("HOTLINE_LOG", "loud"),
+        ("HOTLINE_PREFLIGHT", "maybe"),
+        // Nothing listens there: the preflight names the API URL.
+        ("TELEGRAM_API_URL", "http://127.0.0.1:9"),
     ] {
         let output = gateway("http://127.0.0.1:9")
             .env(name, value)
@@ -94,4 +97,22 @@ fn a_configuration_error_is_one_line_naming_the_variable() {
         );
         assert!(!stderr.contains("secret-token"), "{stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_group_that_is_not_a_forum_stops_it_at_start() {
+    let tg = hotline_testkit::FakeTelegram::start(TOKEN).await.unwrap();
+    tg.add_group(hotline_testkit::NewGroup::plain(GROUP, "Not a forum"));
+    let api = tg.api_url();
+    let output = tokio::task::spawn_blocking(move || gateway(&api).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("hotline-gateway: HOTLINE_BACKEND_GROUP: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("forum"), "{stderr}");
 }

@@ -412,6 +412,28 @@ async fn a_long_poll_wakes_on_a_new_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_polling_in_a_loop_is_slowed_to_3_second_polls() {
+    let env = start().await;
+    env.user(ANN, "Ann");
+    assert!(env.poll(json!({"timeout": 0})).await.is_empty());
+    let started = tokio::time::Instant::now();
+    assert!(env.poll(json!({"timeout": 0})).await.is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    // ... but never kept from what is there.
+    env.say(ANN, "at once");
+    env.topic_of(ANN).await;
+    let started = tokio::time::Instant::now();
+    let updates = env.poll(json!({"timeout": 0})).await;
+    assert_eq!(updates.len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_poll_makes_the_first_answer_409() {
     let env = start().await;
     let first = {

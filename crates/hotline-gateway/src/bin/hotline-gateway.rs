@@ -9,6 +9,7 @@
 //! | `TELEGRAM_BOT_TOKEN`, `HOTLINE_BACKEND_GROUP`, `TELEGRAM_API_URL`, ... | the desk's settings, as `hotline-desk` reads them (`Settings::from_env`) |
 //! | `HOTLINE_DATABASE` | `sqlite://path` (default `sqlite://hotline.db`, with the `sqlite` feature), `postgres://...` (with `postgres`), or `memory:` (state lost at exit: for trying out) |
 //! | `HOTLINE_GATEWAY_LISTEN` | the address bots call (default `127.0.0.1:8081`; port 0 picks one) |
+//! | `HOTLINE_PREFLIGHT` | `strict` (default, as `hotline-desk`): stop at start when the backend group is not a forum or the bot may not manage its topics; `warn`: print the problems and start anyway |
 //! | `HOTLINE_LOG` | `error`, `warn`, `info` (default), `debug`, `trace` or `off` |
 //!
 //! Runs until SIGINT or SIGTERM. A configuration error is one line naming the variable, and
@@ -129,6 +130,17 @@ impl tracing::field::Visit for Fields<'_> {
     }
 }
 
+/// Whether the start-up check of the backend group stops the gateway (as `hotline-desk`).
+fn preflight_strict() -> Result<bool, String> {
+    match var("HOTLINE_PREFLIGHT").as_deref().map(str::trim) {
+        None | Some("strict") => Ok(true),
+        Some("warn") => Ok(false),
+        Some(other) => Err(format!(
+            "HOTLINE_PREFLIGHT: `{other}` is neither `strict` nor `warn`"
+        )),
+    }
+}
+
 async fn run() -> Result<(), String> {
     let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match log_level()? {
         Some(max) => Box::new(Logger { max }),
@@ -140,11 +152,27 @@ async fn run() -> Result<(), String> {
     let listen: SocketAddr = listen.trim().parse().map_err(|_| {
         format!("HOTLINE_GATEWAY_LISTEN: `{listen}` is not an address like 127.0.0.1:8081")
     })?;
+    let strict = preflight_strict()?;
     let store = open_store(&database()).await?;
     let hotline = Hotline::from_settings(settings)
         .store(store)
         .build()
         .map_err(|e| e.to_string())?;
+    // A token Telegram refuses, an API it cannot reach, a group it cannot use: named at once.
+    let problems = hotline.preflight().await.map_err(|e| e.to_string())?;
+    if !problems.is_empty() {
+        if strict {
+            return Err(format!(
+                "HOTLINE_BACKEND_GROUP: {} (HOTLINE_PREFLIGHT=warn starts anyway)",
+                problems.join("; ")
+            ));
+        }
+        for problem in problems {
+            eprintln!(
+                "hotline-gateway: warning: {problem} (HOTLINE_PREFLIGHT=warn: starting anyway)"
+            );
+        }
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("HOTLINE_GATEWAY_LISTEN: cannot listen on {listen}: {e}"))?;
