@@ -400,6 +400,24 @@ fn token_matches(gateway: &Gateway, segment: &str) -> bool {
     bool::from(given.as_bytes().ct_eq(real.as_bytes()))
 }
 
+/// A Bot API method's name: letters, digits, `_`.
+fn is_method_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A file path without dot segments, raw or percent-encoded (which URL parsers resolve, so
+/// `photos/../../bot<token>/logOut` would call a method), nor backslashes (a separator too).
+fn is_plain_file_path(path: &str) -> bool {
+    let Some(decoded) = params::percent_decode(path) else {
+        return false;
+    };
+    !path.is_empty()
+        && !decoded.contains('\\')
+        && decoded
+            .split('/')
+            .all(|segment| segment != "." && segment != "..")
+}
+
 /// Every request: the path is read raw (percent-encodings kept), so a file path is forwarded
 /// as the bot wrote it.
 async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response {
@@ -408,6 +426,9 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
         let (token, file) = rest.split_once('/').unwrap_or((rest, ""));
         if !token_matches(&gateway, token) {
             return unauthorized();
+        }
+        if !is_plain_file_path(file) {
+            return not_found();
         }
         return proxy::file(&gateway, file, request).await;
     }
@@ -423,7 +444,9 @@ async fn dispatch(State(gateway): State<Gateway>, request: Request) -> Response 
     if !token_matches(&gateway, token) {
         return unauthorized();
     }
-    if method.is_empty() {
+    // One name (or `test/` and one name): a path with dot segments would reach another of
+    // Telegram's methods than the gateway saw (`sendMessage/../getUpdates`).
+    if !is_method_name(method.strip_prefix("test/").unwrap_or(method)) {
         return not_found();
     }
     // The test environment is another Bot API server (another bot): passed through whole.

@@ -209,6 +209,39 @@ async fn files_download_through_the_gateway_however_the_bot_encodes_the_path() {
     env.stop().await;
 }
 
+/// The status line's code of a request sent as written (clients resolve dot segments first).
+async fn raw_status(env: &common::Env, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = env.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("{answer}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_segments_cannot_reach_a_method_the_gateway_answers_itself() {
+    let env = start().await;
+    for path in [
+        format!("/file/bot{TOKEN}/photos/../../../bot{TOKEN}/logOut"),
+        format!("/file/bot{TOKEN}/photos/%2e%2e/%2E%2E/..%2F..%2Fbot{TOKEN}/logOut"),
+        format!("/file/bot{TOKEN}/photos%2F..%2F..%2F..%2Fbot{TOKEN}%2FlogOut"),
+        format!("/bot{TOKEN}/sendMessage/../logOut"),
+        format!("/bot{TOKEN}/test/../logOut"),
+    ] {
+        assert_eq!(raw_status(&env, &path).await, 404, "{path}");
+    }
+    assert!(env.tg.calls_of("logOut").is_empty());
+    env.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_out_and_close_are_answered_and_never_forwarded() {
     let env = start().await;
