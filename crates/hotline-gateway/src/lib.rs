@@ -56,6 +56,10 @@ pub struct GatewayConfig {
     /// The longest body of a call that is not an upload (JSON, form, query): a longer one is
     /// refused with 413. Uploads (multipart) stream through unbounded.
     pub max_body: usize,
+    /// Whether the desk's own updates (operators' traffic in the backend group, Hotline's
+    /// buttons: [`Hotline::is_desks_alone`]) are kept from the bot (default `true`). Off, the
+    /// bot sees them too (a bot that logs everything in its groups, say).
+    pub hide_desks_updates: bool,
 }
 
 impl Default for GatewayConfig {
@@ -63,6 +67,7 @@ impl Default for GatewayConfig {
         Self {
             consumer: BOT_CONSUMER.to_owned(),
             max_body: 1 << 20,
+            hide_desks_updates: true,
         }
     }
 }
@@ -77,6 +82,12 @@ impl GatewayConfig {
     /// The same configuration with another bound on non-upload bodies.
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
+        self
+    }
+
+    /// The same configuration, the desk's own updates kept from the bot or not.
+    pub fn hide_desks_updates(mut self, hide: bool) -> Self {
+        self.hide_desks_updates = hide;
         self
     }
 }
@@ -346,6 +357,38 @@ impl Gateway {
         *lock(&self.inner.settings) = next;
         self.inner.settings_changed.send_modify(|n| *n += 1);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consumer_settings_survive_their_json() {
+        let settings = ConsumerSettings {
+            allowed: Some(vec!["message".into(), "poll".into()]),
+            webhook: Some(Webhook {
+                url: "https://bot.example/hook".into(),
+                secret_token: Some("s".into()),
+                max_connections: 7,
+            }),
+        };
+        assert_eq!(ConsumerSettings::from_json(&settings.to_json()), settings);
+        let default = ConsumerSettings::default();
+        assert_eq!(ConsumerSettings::from_json(&default.to_json()), default);
+        assert_eq!(ConsumerSettings::from_json("not json"), default);
+    }
+
+    #[test]
+    fn method_names_and_file_paths() {
+        assert!(is_method_name("sendMessage") && is_method_name("GetUpdates"));
+        assert!(!is_method_name("") && !is_method_name("a/b") && !is_method_name(".."));
+        assert!(is_plain_file_path("photos/file_0.jpg"));
+        assert!(is_plain_file_path("photos%2Ffile_0.jpg"));
+        for bad in ["", "a/../b", "%2e%2E/x", "a\\..\\b", "./x"] {
+            assert!(!is_plain_file_path(bad), "{bad}");
+        }
     }
 }
 

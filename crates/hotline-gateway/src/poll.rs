@@ -85,7 +85,7 @@ impl Gateway {
         if !allowed.iter().any(|a| a == kind) {
             return None;
         }
-        if self.inner.hotline.is_desks_alone(payload) {
+        if self.inner.config.hide_desks_updates && self.inner.hotline.is_desks_alone(payload) {
             return None;
         }
         update.insert("update_id".into(), Value::from(id.0));
@@ -277,5 +277,23 @@ async fn answer(
             () = tokio::time::sleep_until(deadline) => return Ok(Some(Vec::new())),
             () = gateway.inner.stop.cancelled() => return Ok(Some(Vec::new())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_set_is_all_but_three_kinds() {
+        let default = effective_allowed(None);
+        assert_eq!(default.len(), UPDATE_KINDS.len() - 3);
+        assert!(
+            !default
+                .iter()
+                .any(|k| k == "chat_member" || k == "message_reaction")
+        );
+        assert_eq!(effective_allowed(Some(&[])), default);
+        assert_eq!(effective_allowed(Some(&["poll".to_owned()])), ["poll"]);
     }
 }

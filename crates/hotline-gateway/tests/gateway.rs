@@ -339,6 +339,24 @@ async fn a_users_message_reaches_the_bot_and_an_operators_never_does() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_hide_desks_updates_off_the_bot_sees_the_operators_too() {
+    let env = common::start_with(
+        common::fake().await,
+        std::sync::Arc::new(hotline_core::MemoryStore::new()),
+        hotline_gateway::GatewayConfig::default().hide_desks_updates(false),
+    )
+    .await;
+    env.user(ANN, "Ann");
+    env.say(ANN, "hi");
+    let topic = env.topic_of(ANN).await;
+    env.operator_says(topic, "seen by the bot");
+    let updates = env.wait_updates(2).await;
+    assert_eq!(update_text(&updates[1]), "seen by the bot");
+    assert_eq!(updates[1]["message"]["chat"]["id"], GROUP);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_limits_and_a_negative_offset() {
     let env = start().await;
     env.user(ANN, "Ann");

@@ -45,6 +45,12 @@ pub async fn start() -> Env {
 
 /// The desk (on `store`) and the gateway in front of `tg`.
 pub async fn start_on(tg: FakeTelegram, store: Arc<dyn Store>) -> Env {
+    start_with(tg, store, GatewayConfig::default()).await
+}
+
+/// [`start_on`] with a gateway configuration.
+pub async fn start_with(tg: FakeTelegram, store: Arc<dyn Store>, config: GatewayConfig) -> Env {
+    let gateway_config = config;
     let config = Config::builder(ChatId(GROUP))
         .set_all([("WELCOME", "OFF")])
         .expect("params")
@@ -57,7 +63,7 @@ pub async fn start_on(tg: FakeTelegram, store: Arc<dyn Store>) -> Env {
         .store(store)
         .build()
         .expect("hotline");
-    let gateway = Gateway::new(hotline.clone(), GatewayConfig::default());
+    let gateway = Gateway::new(hotline.clone(), gateway_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("listener");
