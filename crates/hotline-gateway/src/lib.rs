@@ -360,38 +360,6 @@ impl Gateway {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn consumer_settings_survive_their_json() {
-        let settings = ConsumerSettings {
-            allowed: Some(vec!["message".into(), "poll".into()]),
-            webhook: Some(Webhook {
-                url: "https://bot.example/hook".into(),
-                secret_token: Some("s".into()),
-                max_connections: 7,
-            }),
-        };
-        assert_eq!(ConsumerSettings::from_json(&settings.to_json()), settings);
-        let default = ConsumerSettings::default();
-        assert_eq!(ConsumerSettings::from_json(&default.to_json()), default);
-        assert_eq!(ConsumerSettings::from_json("not json"), default);
-    }
-
-    #[test]
-    fn method_names_and_file_paths() {
-        assert!(is_method_name("sendMessage") && is_method_name("GetUpdates"));
-        assert!(!is_method_name("") && !is_method_name("a/b") && !is_method_name(".."));
-        assert!(is_plain_file_path("photos/file_0.jpg"));
-        assert!(is_plain_file_path("photos%2Ffile_0.jpg"));
-        for bad in ["", "a/../b", "%2e%2E/x", "a\\..\\b", "./x"] {
-            assert!(!is_plain_file_path(bad), "{bad}");
-        }
-    }
-}
-
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -531,4 +499,36 @@ pub(crate) async fn read_params(
                 refuse(StatusCode::BAD_REQUEST, &format!("Bad Request: {why}"))
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consumer_settings_survive_their_json() {
+        let settings = ConsumerSettings {
+            allowed: Some(vec!["message".into(), "poll".into()]),
+            webhook: Some(Webhook {
+                url: "https://bot.example/hook".into(),
+                secret_token: Some("s".into()),
+                max_connections: 7,
+            }),
+        };
+        assert_eq!(ConsumerSettings::from_json(&settings.to_json()), settings);
+        let default = ConsumerSettings::default();
+        assert_eq!(ConsumerSettings::from_json(&default.to_json()), default);
+        assert_eq!(ConsumerSettings::from_json("not json"), default);
+    }
+
+    #[test]
+    fn method_names_and_file_paths() {
+        assert!(is_method_name("sendMessage") && is_method_name("GetUpdates"));
+        assert!(!is_method_name("") && !is_method_name("a/b") && !is_method_name(".."));
+        assert!(is_plain_file_path("photos/file_0.jpg"));
+        assert!(is_plain_file_path("photos%2Ffile_0.jpg"));
+        for bad in ["", "a/../b", "%2e%2E/x", "a\\..\\b", "./x"] {
+            assert!(!is_plain_file_path(bad), "{bad}");
+        }
+    }
 }
