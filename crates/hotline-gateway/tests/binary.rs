@@ -116,3 +116,22 @@ async fn a_backend_group_that_is_not_a_forum_stops_it_at_start() {
     );
     assert!(stderr.contains("forum"), "{stderr}");
 }
+
+#[test]
+fn help_and_version() {
+    let help = gateway("http://127.0.0.1:9")
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("HOTLINE_GATEWAY_LISTEN"), "{help}");
+    let version = gateway("http://127.0.0.1:9")
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("hotline-gateway {}", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -141,7 +141,45 @@ fn preflight_strict() -> Result<bool, String> {
     }
 }
 
+fn help() -> String {
+    format!(
+        "hotline-gateway {version}: the Bot API for an unmodified bot, with a support desk beside it
+
+usage: hotline-gateway | --help | --version
+
+environment:
+  TELEGRAM_BOT_TOKEN       required: the token @BotFather gave the bot (the bot keeps using it)
+  HOTLINE_BACKEND_GROUP    required: the operators' forum group id (-100...)
+  TELEGRAM_API_URL         the Bot API (default https://api.telegram.org)
+  HOTLINE_GATEWAY_LISTEN   the address bots call (default 127.0.0.1:8081)
+  HOTLINE_DATABASE         sqlite://path, postgres://... or memory: (default {DEFAULT_DATABASE})
+  HOTLINE_PREFLIGHT        strict (default) or warn
+  HOTLINE_LOG              error, warn, info (default), debug, trace or off
+  PRIVATE_KEYWORDS, WELCOME, AUTOCLOSE, ...   Hotline parameters (docs/configuration.md)
+
+Point the bot's API URL at the address printed at start (docs/gateway.md).
+",
+        version = env!("CARGO_PKG_VERSION"),
+    )
+}
+
 async fn run() -> Result<(), String> {
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("--help" | "-h" | "help") => {
+            print!("{}", help());
+            return Ok(());
+        }
+        Some("--version" | "-V" | "version") => {
+            println!("hotline-gateway {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        Some(other) => {
+            return Err(format!(
+                "`{other}` is not an argument: run without one to serve, or --help"
+            ));
+        }
+    }
     let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match log_level()? {
         Some(max) => Box::new(Logger { max }),
         None => Box::new(tracing::subscriber::NoSubscriber::default()),
