@@ -200,8 +200,9 @@ pub(crate) async fn get_updates(gateway: &Gateway, request: Request) -> Response
     let timeout = slowed(gateway, offset, timeout);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     match answer(gateway, offset, limit, deadline, &mut polls).await {
-        Ok(Some(updates)) => crate::ok(Value::Array(updates)),
-        Ok(None) => refuse(StatusCode::CONFLICT, CONFLICT_POLL),
+        Ok(Answer::Updates(updates)) => crate::ok(Value::Array(updates)),
+        Ok(Answer::Superseded) => refuse(StatusCode::CONFLICT, CONFLICT_POLL),
+        Ok(Answer::WebhookSet) => refuse(StatusCode::CONFLICT, CONFLICT_WEBHOOK),
         Err(error) => store_failed(&error),
     }
 }
@@ -224,14 +225,24 @@ fn slowed(gateway: &Gateway, offset: i64, timeout: u64) -> u64 {
 /// See [`slowed`].
 const SPIN_WINDOW: Duration = Duration::from_secs(3);
 
-/// The poll's answer, `None` when a newer poll of the consumer took over.
+/// How a poll ends.
+enum Answer {
+    Updates(Vec<Value>),
+    /// A newer poll of the consumer took over.
+    Superseded,
+    /// A webhook was set meanwhile: the pusher delivers from now on.
+    WebhookSet,
+}
+
+/// The poll's answer.
 async fn answer(
     gateway: &Gateway,
     offset: i64,
     limit: usize,
     deadline: tokio::time::Instant,
     polls: &mut tokio::sync::watch::Receiver<u64>,
-) -> Result<Option<Vec<Value>>, StoreError> {
+) -> Result<Answer, StoreError> {
+    let mut settings_changed = gateway.inner.settings_changed.subscribe();
     let mut desk_seen = gateway.inner.hotline.update_log().desk_seen();
     let mut confirmed = gateway.confirmed().await?;
     let seen = *desk_seen.borrow_and_update();
@@ -257,6 +268,10 @@ async fn answer(
         }
     }
     loop {
+        settings_changed.mark_unchanged();
+        if gateway.settings().webhook.is_some() {
+            return Ok(Answer::WebhookSet);
+        }
         let seen = *desk_seen.borrow_and_update();
         let visible = gateway.visible(confirmed, seen, limit).await?;
         if let Some(skipped) = visible.skipped_to.filter(|s| *s > confirmed) {
@@ -265,17 +280,21 @@ async fn answer(
             confirmed = skipped;
         }
         if !visible.updates.is_empty() {
-            return Ok(Some(visible.updates.into_iter().map(|(_, u)| u).collect()));
+            return Ok(Answer::Updates(
+                visible.updates.into_iter().map(|(_, u)| u).collect(),
+            ));
         }
         tokio::select! {
             changed = desk_seen.changed() => {
                 if changed.is_err() {
-                    return Ok(Some(Vec::new()));
+                    return Ok(Answer::Updates(Vec::new()));
                 }
             }
-            _ = polls.changed() => return Ok(None),
-            () = tokio::time::sleep_until(deadline) => return Ok(Some(Vec::new())),
-            () = gateway.inner.stop.cancelled() => return Ok(Some(Vec::new())),
+            // A webhook set meanwhile, or other kinds allowed: look again.
+            _ = settings_changed.changed() => {}
+            _ = polls.changed() => return Ok(Answer::Superseded),
+            () = tokio::time::sleep_until(deadline) => return Ok(Answer::Updates(Vec::new())),
+            () = gateway.inner.stop.cancelled() => return Ok(Answer::Updates(Vec::new())),
         }
     }
 }

@@ -139,6 +139,33 @@ async fn calls_pass_through_and_telegram_errors_come_back_verbatim() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_larger_than_the_body_limit_streams_through() {
+    let env = start().await;
+    env.user(ANN, "Ann");
+    // 3 MiB in 64 KiB chunks, chunked: the 1 MiB bound is for bodies that are not uploads.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..48).map(|i| Ok(vec![i as u8; 64 << 10])).collect();
+    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(
+        futures_util::stream::iter(chunks),
+    ))
+    .file_name("big.bin");
+    let form = reqwest::multipart::Form::new()
+        .text("chat_id", ANN.to_string())
+        .part("document", part);
+    let response = env
+        .http
+        .post(env.method_url("sendDocument"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let sent: Value = response.json().await.unwrap();
+    assert_eq!(sent["result"]["document"]["file_size"], 3 << 20, "{sent}");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_is_refused_with_413() {
     let env = start().await;
     env.user(ANN, "Ann");
@@ -715,6 +742,41 @@ async fn a_webhook_gets_the_updates_with_its_secret_again_after_a_500_and_its_re
         ["polling again"]
     );
     assert_eq!(receiver.got().len(), 2, "no delivery after deleteWebhook");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_waiting_when_a_webhook_is_set_answers_409() {
+    let env = start().await;
+    let poll = {
+        let http = env.http.clone();
+        let url = env.method_url("getUpdates");
+        tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .json(&json!({"timeout": 30}))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, url) = receiver::Receiver::start(Vec::new()).await;
+    env.call("setWebhook", json!({"url": url})).await;
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("answered at once")
+        .unwrap();
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("webhook is active"))
+    );
     env.stop().await;
 }
 
