@@ -492,10 +492,11 @@ pub(crate) async fn read_params(
 ) -> Result<params::Params, Response> {
     params::read(request, gateway.inner.config.max_body)
         .await
-        .map_err(|why| {
-            if why.contains("too long") {
+        .map_err(|why| match why {
+            params::Unreadable::TooLong => {
                 refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
-            } else {
+            }
+            params::Unreadable::Bad(why) => {
                 refuse(StatusCode::BAD_REQUEST, &format!("Bad Request: {why}"))
             }
         })

@@ -25,9 +25,17 @@ fn form_into(form: &[u8], params: &mut Params) {
     }
 }
 
+/// Why a request's parameters could not be read.
+pub(crate) enum Unreadable {
+    /// A JSON or form body over the limit.
+    TooLong,
+    /// Anything else, in words.
+    Bad(String),
+}
+
 /// Everything the request carries: its query string, then its body (which wins on a name
 /// given twice). `limit` bounds a JSON or form body; the error says why it could not be read.
-pub(crate) async fn read(request: Request, limit: usize) -> Result<Params, String> {
+pub(crate) async fn read(request: Request, limit: usize) -> Result<Params, Unreadable> {
     let mut params = query(request.uri().query());
     let kind = request
         .headers()
@@ -38,8 +46,12 @@ pub(crate) async fn read(request: Request, limit: usize) -> Result<Params, Strin
     if kind.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(request, &())
             .await
-            .map_err(|e| e.body_text())?;
-        while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+            .map_err(|e| Unreadable::Bad(e.body_text()))?;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| Unreadable::Bad(e.body_text()))?
+        {
             let Some(name) = field.name().map(str::to_owned) else {
                 continue;
             };
@@ -47,22 +59,29 @@ pub(crate) async fn read(request: Request, limit: usize) -> Result<Params, Strin
                 // A file (setWebhook's certificate): not kept at the gateway.
                 continue;
             }
-            let text = field.text().await.map_err(|e| e.body_text())?;
+            let text = field
+                .text()
+                .await
+                .map_err(|e| Unreadable::Bad(e.body_text()))?;
             params.insert(name, Value::String(text));
         }
         return Ok(params);
     }
     let body = axum::body::to_bytes(request.into_body(), limit)
         .await
-        .map_err(|_| "the request body is too long".to_owned())?;
+        .map_err(|_| Unreadable::TooLong)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(params);
     }
     if kind.starts_with("application/json") {
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(object)) => params.extend(object),
-            Ok(_) => return Err("the JSON body is not an object".into()),
-            Err(error) => return Err(format!("the JSON body cannot be read: {error}")),
+            Ok(_) => return Err(Unreadable::Bad("the JSON body is not an object".into())),
+            Err(error) => {
+                return Err(Unreadable::Bad(format!(
+                    "the JSON body cannot be read: {error}"
+                )));
+            }
         }
     } else {
         form_into(&body, &mut params);

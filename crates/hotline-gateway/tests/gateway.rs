@@ -176,6 +176,27 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error_code"], 413);
     assert!(env.tg.calls_of("sendMessage").is_empty());
+    // The same bound for the methods the gateway answers; unreadable JSON is a 400.
+    let (status, _) = env
+        .call("getUpdates", json!({"allowed_updates": [text]}))
+        .await;
+    assert_eq!(status, 413);
+    let bad = env
+        .http
+        .post(env.method_url("getUpdates"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert!(
+        bad["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Bad Request: ")),
+        "{bad}"
+    );
     env.stop().await;
 }
 
