@@ -17,3 +17,6 @@ pub mod architecture {}
 
 #[doc = include_str!("../docs/benchmarks.md")]
 pub mod benchmarks {}
+
+#[doc = include_str!("../docs/gateway.md")]
+pub mod gateway {}

@@ -13,6 +13,7 @@
 //! | `telegram` (default) | [`telegram`] (`hotline-transport-telegram`) | the desk on the Bot API: embedded in a frankenstein bot, or standalone |
 //! | `sqlite` (default) | [`store_sql`] (`hotline-store-sql`) | `SqliteStore`: the desk's state in one file, for one process |
 //! | `postgres` | [`store_sql`] (`hotline-store-sql`) | `PgStore`: state in PostgreSQL, shared by several desk replicas |
+//! | `gateway` | `gateway` (`hotline-gateway`) | a Bot API-compatible proxy: an unmodified bot in any language gets the desk beside it |
 //!
 //! With `telegram` and `sqlite` (the defaults) the package also builds `hotline-desk`, a
 //! standalone desk configured from the environment (see `src/bin/hotline-desk.rs` and
@@ -62,3 +63,7 @@ pub use hotline_transport_telegram::{Hotline, Settings, human_button, shutdown_s
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use hotline_store_sql as store_sql;
+
+/// The Bot API gateway (`hotline-gateway`): a bot in any language points its API URL at it.
+#[cfg(feature = "gateway")]
+pub use hotline_gateway as gateway;

@@ -54,8 +54,14 @@ impl std::fmt::Debug for RunningBot {
     }
 }
 
+/// The workspace root: the package's own directory for the facade's tests, two levels up for
+/// a member crate's (`crates/hotline-gateway` runs these bots through the gateway).
 pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("tests/host_bots").is_dir())
+        .map_or(manifest.clone(), Path::to_path_buf)
 }
 
 impl HostBot {

@@ -42,6 +42,13 @@ impl BotToken {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The token itself, for a caller that must put it on the wire or compare with it (the
+    /// Bot API gateway builds its upstream URLs with it and checks its clients' tokens against
+    /// it, in constant time). Never log, format or store what this returns.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for BotToken {
