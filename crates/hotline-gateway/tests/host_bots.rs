@@ -1,11 +1,13 @@
-//! Unmodified host bots (aiogram, python-telegram-bot, grammY; the workspace's
-//! `tests/host_bots`) pointed at the gateway instead of Telegram: the bot's conversation works
-//! as it does against Telegram (buttons, downloads through `/file/`, uploads), the user gets a
-//! topic, and the bot's replies are mirrored into it.
+//! Unmodified host bots (aiogram, python-telegram-bot, grammY, teloxide; the workspace's
+//! `tests/host_bots`) pointed at the gateway instead of Telegram, with the desk opening topics
+//! on a keyword (`PRIVATE_KEYWORDS`): the bot's conversation works as it does against Telegram
+//! (its greeting, its FAQ button, downloads through `/file/`, uploads), the user's keyword
+//! opens a topic, the bot's replies are mirrored into it, an operator's reply reaches the user,
+//! and the bot never hears a word of the operators' group.
 //!
 //! The bots' runtimes are found or installed as `tests/common/host_bots.rs` says (Python:
-//! `$HOTLINE_PYTHON` or `<workspace>/.venv`; node: `npm ci`). teloxide is left out here: its
-//! example is built by the facade's tests (`tests/host_bots.rs`).
+//! `$HOTLINE_PYTHON` or `<workspace>/.venv`; node: `npm ci`; teloxide: the workspace's
+//! `teloxide_bot` example, built if missing).
 
 mod common;
 
@@ -13,7 +15,7 @@ mod common;
 #[path = "../../../tests/common/host_bots.rs"]
 mod host_bots;
 
-use common::{Env, start, text_of};
+use common::{Env, GROUP, text_of};
 use host_bots::HostBot;
 use hotline_testkit::NewMessage;
 use serde_json::Value;
@@ -73,7 +75,13 @@ async fn fake_file_len(env: &Env, file_id: &str) -> usize {
 }
 
 async fn conversation(kind: HostBot) {
-    let env = start().await;
+    let env = common::start_with_params(
+        common::fake().await,
+        std::sync::Arc::new(hotline_core::MemoryStore::new()),
+        hotline_gateway::GatewayConfig::default(),
+        &[("PRIVATE_KEYWORDS", "operator")],
+    )
+    .await;
     env.user(USER, "Ann");
     let bot = kind.spawn(&env.url, common::TOKEN).await;
 
@@ -85,6 +93,12 @@ async fn conversation(kind: HostBot) {
         .into_iter()
         .find(|m| text_of(m) == "Welcome to Acme! Tap FAQ for answers.")
         .unwrap();
+    assert_eq!(
+        welcome["reply_markup"]["inline_keyboard"],
+        serde_json::json!([[{"text": "FAQ", "callback_data": "faq"}]]),
+        "{}: the greeting keeps its button",
+        kind.name()
+    );
     let query = env
         .tg
         .press_button(USER, USER, welcome["message_id"].as_i64().unwrap(), "faq")
@@ -97,6 +111,16 @@ async fn conversation(kind: HostBot) {
         "{}: answerCallbackQuery went through",
         kind.name()
     );
+    assert!(
+        env.tg.topics(GROUP).is_empty(),
+        "{}: no keyword yet, no topic",
+        kind.name()
+    );
+
+    // The keyword: the desk opens Ann's topic; the bot answers it as any text.
+    env.say(USER, "operator");
+    bot_says(&env, &bot, "You said: operator").await;
+    let topic = env.topic_of(USER).await;
 
     // A photo: the framework downloads it through the gateway's /file/ route.
     let photo = env
@@ -121,14 +145,51 @@ async fn conversation(kind: HostBot) {
     env.say(USER, "hello there");
     bot_says(&env, &bot, "You said: hello there").await;
 
-    // The desk: Ann has a topic, her words and the bot's replies are in it.
-    let topic = env.topic_of(USER).await;
-    env.wait("the bot's reply mirrored", |e| {
+    // The desk: Ann's words and the bot's replies are in her topic.
+    env.wait("the bot's replies mirrored", |e| {
         let texts = e.thread_texts(topic);
         texts.iter().any(|t| t == "hello there")
             && texts.iter().any(|t| t.contains("You said: hello there"))
+            && texts.iter().any(|t| t.contains("Got your file"))
     })
     .await;
+    env.wait("the bot's upload mirrored", |e| {
+        e.tg.thread_messages(GROUP, topic)
+            .iter()
+            .any(|m| m["document"]["file_name"] == "report.txt")
+    })
+    .await;
+
+    // An operator answers in the topic: Ann gets it from the bot; the bot never hears it.
+    env.operator_says(topic, "Hi Ann, Olga here");
+    env.wait("the operator's reply reaches Ann", |e| {
+        e.tg.messages(USER)
+            .iter()
+            .any(|m| text_of(m) == "Hi Ann, Olga here")
+    })
+    .await;
+    // The bot's every update is one line on its stdout; a message after the operator's, answered,
+    // shows the bot has read past it.
+    env.say(USER, "still there?");
+    bot_says(&env, &bot, "You said: still there?").await;
+    let output = bot.output();
+    assert!(
+        output.contains(&format!("update chat={USER}")),
+        "{}: the bot hears the user\n{output}",
+        kind.name()
+    );
+    assert!(
+        !output.contains(&format!("update chat={GROUP}")),
+        "{}: the bot heard the operators' group\n{output}",
+        kind.name()
+    );
+    assert!(
+        !bot_texts(&env)
+            .iter()
+            .any(|t| t.starts_with("You said: Hi Ann")),
+        "{}: the bot did not echo the operator",
+        kind.name()
+    );
     assert!(
         env.tg.calls_of("deleteWebhook").len() <= 1,
         "{}: only the desk's own deleteWebhook reaches Telegram",
@@ -153,14 +214,7 @@ async fn grammy_through_the_gateway() {
     conversation(HostBot::Grammy).await;
 }
 
-/// teloxide's example is built by the facade's package, whose tests need the SQL stores: until
-/// those build on every branch, this runs when `HOTLINE_TELOXIDE_BOT` names the binary
-/// (`cargo build --example teloxide_bot` at the workspace root makes it) and says so otherwise.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn teloxide_through_the_gateway() {
-    if std::env::var_os("HOTLINE_TELOXIDE_BOT").is_none() {
-        eprintln!("teloxide_through_the_gateway: skipped, HOTLINE_TELOXIDE_BOT is not set");
-        return;
-    }
     conversation(HostBot::Teloxide).await;
 }

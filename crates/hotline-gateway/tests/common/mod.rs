@@ -50,9 +50,23 @@ pub async fn start_on(tg: FakeTelegram, store: Arc<dyn Store>) -> Env {
 
 /// [`start_on`] with a gateway configuration.
 pub async fn start_with(tg: FakeTelegram, store: Arc<dyn Store>, config: GatewayConfig) -> Env {
+    start_with_params(tg, store, config, &[]).await
+}
+
+/// [`start_with`], with Hotline parameters on top of `WELCOME=OFF`.
+pub async fn start_with_params(
+    tg: FakeTelegram,
+    store: Arc<dyn Store>,
+    config: GatewayConfig,
+    params: &[(&str, &str)],
+) -> Env {
     let gateway_config = config;
     let config = Config::builder(ChatId(GROUP))
-        .set_all([("WELCOME", "OFF")])
+        .set_all(
+            [("WELCOME", "OFF")]
+                .into_iter()
+                .chain(params.iter().copied()),
+        )
         .expect("params")
         .build()
         .expect("config");
