@@ -247,8 +247,22 @@ async fn answer(
     let mut confirmed = gateway.confirmed().await?;
     let seen = *desk_seen.borrow_and_update();
     if offset > 0 {
-        // Everything below `offset` is confirmed; an offset past the end confirms all.
-        let upto = LogId(offset - 1).min(seen);
+        // Everything below `offset` is confirmed; an offset past the end confirms all. The end
+        // is the log's, not what the desk has seen: after a restart the desk starts again
+        // from its own place, behind what the bot was already given (and confirms now).
+        let mut upto = LogId(offset - 1);
+        if upto > seen {
+            upto = upto.min(
+                gateway
+                    .inner
+                    .hotline
+                    .update_log()
+                    .store()
+                    .log_head()
+                    .await?
+                    .last_id,
+            );
+        }
         if upto > confirmed {
             gateway.confirm(upto).await?;
             confirmed = upto;
