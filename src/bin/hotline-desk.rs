@@ -39,15 +39,12 @@
 //! Bot API refuses is `TELEGRAM_BOT_TOKEN`, a Bot API it cannot reach `TELEGRAM_API_URL` (with
 //! the host), a group the bot cannot see or use `HOTLINE_BACKEND_GROUP`.
 
+use hotline::telegram::standalone::{
+    DEFAULT_DATABASE, database, describe_database as describe, start_logging,
+};
 use hotline::{Hotline, Settings, shutdown_signal};
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Metadata, span};
-
-/// Where the state goes when `HOTLINE_DATABASE` is not set.
-const DEFAULT_DATABASE: &str = "sqlite://hotline.db";
 
 /// How the desk receives updates.
 enum Mode {
@@ -92,123 +89,6 @@ fn mode() -> Result<Mode, String> {
             "HOTLINE_MODE: `{other}` is neither `polling` nor `webhook`"
         )),
     }
-}
-
-/// The database the desk uses: `HOTLINE_DATABASE`, or `sqlite://hotline.db`; a SQLite file
-/// given by a relative path is made absolute (against the working directory), so that the
-/// help and the start-up line say where the state really is.
-fn database() -> String {
-    let url = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
-    absolute_database(url.trim())
-}
-
-fn absolute_database(url: &str) -> String {
-    let Some(rest) = url.strip_prefix("sqlite:") else {
-        return url.to_owned();
-    };
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let (path, query) = match rest.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (rest, None),
-    };
-    if path.is_empty() || path.starts_with(":memory:") {
-        return url.to_owned();
-    }
-    match std::path::absolute(path) {
-        Ok(path) => {
-            let query = query.map(|q| format!("?{q}")).unwrap_or_default();
-            format!("sqlite://{}{query}", path.display())
-        }
-        Err(_) => url.to_owned(),
-    }
-}
-
-/// The database URL without its password, for the status line.
-fn describe(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://…@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
-/// Prints the log events of the desk (and warnings of anything else) to stderr, one line each:
-/// a runner needs no more than that, and the library needs no logging crate for it.
-struct Logger {
-    max: Level,
-}
-
-impl tracing::Subscriber for Logger {
-    fn enabled(&self, meta: &Metadata<'_>) -> bool {
-        // Levels compare by verbosity: ERROR < WARN < INFO < DEBUG < TRACE.
-        *meta.level() <= self.max
-            && (meta.target().starts_with("hotline") || *meta.level() <= Level::WARN)
-    }
-
-    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
-        span::Id::from_u64(1)
-    }
-
-    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
-
-    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let mut line = format!("hotline-desk: {}", event.metadata().level());
-        event.record(&mut Fields(&mut line));
-        eprintln!("{line}");
-    }
-
-    fn enter(&self, _: &span::Id) {}
-
-    fn exit(&self, _: &span::Id) {}
-}
-
-/// Appends an event's fields: the message as is, the others as `name=value`.
-struct Fields<'a>(&'a mut String);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let _ = if field.name() == "message" {
-            write!(self.0, " {value:?}")
-        } else {
-            write!(self.0, " {}={value:?}", field.name())
-        };
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = if field.name() == "message" {
-            write!(self.0, " {value}")
-        } else {
-            write!(self.0, " {}={value}", field.name())
-        };
-    }
-}
-
-fn start_logging() -> Result<(), String> {
-    let max = match var("HOTLINE_LOG").as_deref().map(str::trim) {
-        None | Some("info") => Level::INFO,
-        Some("error") => Level::ERROR,
-        Some("warn") => Level::WARN,
-        Some("debug") => Level::DEBUG,
-        Some("trace") => Level::TRACE,
-        // A subscriber that drops everything: without one, the desk would print its first
-        // failures to stderr itself (`hotline::core::report_unobserved`).
-        Some("off") => {
-            return tracing::subscriber::set_global_default(
-                tracing::subscriber::NoSubscriber::default(),
-            )
-            .map_err(|e| format!("HOTLINE_LOG: {e}"));
-        }
-        Some(other) => {
-            return Err(format!(
-                "HOTLINE_LOG: `{other}` is not one of error, warn, info, debug, trace, off"
-            ));
-        }
-    };
-    tracing::subscriber::set_global_default(Logger { max }).map_err(|e| format!("HOTLINE_LOG: {e}"))
 }
 
 /// What the command line asks for.
@@ -375,10 +255,10 @@ async fn run() -> Result<(), String> {
             return Ok(());
         }
         Command::DeadLetters(command) => {
-            start_logging()?;
+            start_logging("hotline-desk")?;
             return dead_letters(command).await;
         }
-        Command::Serve => start_logging()?,
+        Command::Serve => start_logging("hotline-desk")?,
     }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let mode = mode()?;

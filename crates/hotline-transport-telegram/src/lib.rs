@@ -40,6 +40,7 @@ mod pacing;
 mod runner;
 mod secret;
 mod settings;
+pub mod standalone;
 mod transport;
 
 pub use client::{ApiError, TELEGRAM_API_URL, TelegramClient};

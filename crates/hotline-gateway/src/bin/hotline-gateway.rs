@@ -17,43 +17,15 @@
 
 use hotline_core::Store;
 use hotline_gateway::{Gateway, GatewayConfig};
+use hotline_transport_telegram::standalone::{DEFAULT_DATABASE, database, start_logging};
 use hotline_transport_telegram::{Hotline, Settings, shutdown_signal};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Where the state goes when `HOTLINE_DATABASE` is not set (as `hotline-desk`).
-const DEFAULT_DATABASE: &str = "sqlite://hotline.db";
-
 /// A variable's value; unset and blank are the same.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// `HOTLINE_DATABASE`, a relative SQLite path made absolute. Copied from `hotline-desk`
-/// (`src/bin/hotline-desk.rs`, `database`/`absolute_database`): the facade's binary is not a
-/// library to share it from.
-fn database() -> String {
-    let url = var("HOTLINE_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.into());
-    let url = url.trim();
-    let Some(rest) = url.strip_prefix("sqlite:") else {
-        return url.to_owned();
-    };
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let (path, query) = match rest.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (rest, None),
-    };
-    if path.is_empty() || path.starts_with(":memory:") {
-        return url.to_owned();
-    }
-    match std::path::absolute(path) {
-        Ok(path) => {
-            let query = query.map(|q| format!("?{q}")).unwrap_or_default();
-            format!("sqlite://{}{query}", path.display())
-        }
-        Err(_) => url.to_owned(),
-    }
 }
 
 async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
@@ -73,60 +45,6 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
              `sqlite`, `postgres`); `memory:` keeps the state in memory",
             url.split_once(':').map_or(url, |(scheme, _)| scheme)
         ))
-    }
-}
-
-/// `HOTLINE_LOG`: tracing's own subscriber is not a dependency here; the level is checked and
-/// events go to stderr through `tracing`'s log of the desk when one is installed. Without a
-/// subscriber the desk prints its first failures itself.
-fn log_level() -> Result<Option<tracing::Level>, String> {
-    match var("HOTLINE_LOG").as_deref().map(str::trim) {
-        None | Some("info") => Ok(Some(tracing::Level::INFO)),
-        Some("error") => Ok(Some(tracing::Level::ERROR)),
-        Some("warn") => Ok(Some(tracing::Level::WARN)),
-        Some("debug") => Ok(Some(tracing::Level::DEBUG)),
-        Some("trace") => Ok(Some(tracing::Level::TRACE)),
-        Some("off") => Ok(None),
-        Some(other) => Err(format!(
-            "HOTLINE_LOG: `{other}` is not one of error, warn, info, debug, trace, off"
-        )),
-    }
-}
-
-/// One line per event on stderr (the same shape as `hotline-desk`'s log, smaller).
-struct Logger {
-    max: tracing::Level,
-}
-
-impl tracing::Subscriber for Logger {
-    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
-        *meta.level() <= self.max
-            && (meta.target().starts_with("hotline") || *meta.level() <= tracing::Level::WARN)
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut line = format!("hotline-gateway: {}", event.metadata().level());
-        event.record(&mut Fields(&mut line));
-        eprintln!("{line}");
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-struct Fields<'a>(&'a mut String);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        use std::fmt::Write as _;
-        let _ = if field.name() == "message" {
-            write!(self.0, " {value:?}")
-        } else {
-            write!(self.0, " {}={value:?}", field.name())
-        };
     }
 }
 
@@ -180,11 +98,7 @@ async fn run() -> Result<(), String> {
             ));
         }
     }
-    let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match log_level()? {
-        Some(max) => Box::new(Logger { max }),
-        None => Box::new(tracing::subscriber::NoSubscriber::default()),
-    };
-    tracing::subscriber::set_global_default(subscriber).map_err(|e| format!("HOTLINE_LOG: {e}"))?;
+    start_logging("hotline-gateway")?;
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let listen = var("HOTLINE_GATEWAY_LISTEN").unwrap_or_else(|| "127.0.0.1:8081".into());
     let listen: SocketAddr = listen.trim().parse().map_err(|_| {
