@@ -27,7 +27,10 @@
 mod params;
 mod poll;
 mod proxy;
+mod upstream;
 mod webhook;
+
+use upstream::TelegramWebhook;
 
 use axum::Router;
 use axum::body::Body;
@@ -256,6 +259,38 @@ impl Gateway {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
+        self.run(listener, None, shutdown).await
+    }
+
+    /// [`Gateway::serve`], with updates from Telegram's webhook instead of long polling:
+    /// Telegram POSTs them to `public_url` (HTTPS, reaching `telegram` through your proxy),
+    /// signed with `secret`; each is written to the update log before it is answered. The
+    /// webhook is registered (`setWebhook`) at start and again whenever the bot asks for other
+    /// update kinds. Bots still call the gateway on `bots` (keep that one private).
+    pub async fn serve_with_telegram_webhook(
+        &self,
+        bots: tokio::net::TcpListener,
+        telegram: tokio::net::TcpListener,
+        public_url: &str,
+        secret: &str,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let router = self.inner.hotline.log_webhook_router(secret)?;
+        let webhook = TelegramWebhook {
+            listener: telegram,
+            router,
+            public_url: public_url.to_owned(),
+            secret: secret.to_owned(),
+        };
+        self.run(bots, Some(webhook), shutdown).await
+    }
+
+    async fn run(
+        &self,
+        listener: tokio::net::TcpListener,
+        webhook: Option<TelegramWebhook>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
         self.ready().await?;
         let stop = self.inner.stop.clone();
         let stopper = {
@@ -267,10 +302,27 @@ impl Gateway {
                 }
             })
         };
+        let receiving = webhook.is_some();
         let desk = {
             let hotline = self.inner.hotline.clone();
             let stop = stop.clone();
-            async move { hotline.run_polling(stop.cancelled_owned()).await }
+            async move {
+                if receiving {
+                    hotline.run_from_log(stop.cancelled_owned()).await
+                } else {
+                    hotline.run_polling(stop.cancelled_owned()).await
+                }
+            }
+        };
+        let upstream = {
+            let hotline = self.inner.hotline.clone();
+            let stop = stop.clone();
+            async move {
+                match webhook {
+                    Some(webhook) => webhook.receive(&hotline, stop).await,
+                    None => Ok(()),
+                }
+            }
         };
         let http = {
             let stop = stop.clone();
@@ -282,7 +334,7 @@ impl Gateway {
             }
         };
         let pusher = webhook::push(self.clone());
-        let (desk, http, ()) = tokio::join!(
+        let (desk, http, upstream, ()) = tokio::join!(
             async {
                 let result = desk.await;
                 // The desk ended (stopped, or failed at start): the rest follows.
@@ -294,11 +346,19 @@ impl Gateway {
                 stop.cancel();
                 result
             },
+            async {
+                let result = upstream.await;
+                if result.is_err() {
+                    stop.cancel();
+                }
+                result
+            },
             pusher
         );
         stopper.abort();
         desk?;
         http?;
+        upstream?;
         Ok(())
     }
 

@@ -9,6 +9,8 @@
 //! | `TELEGRAM_BOT_TOKEN`, `HOTLINE_BACKEND_GROUP`, `TELEGRAM_API_URL`, ... | the desk's settings, as `hotline-desk` reads them (`Settings::from_env`) |
 //! | `HOTLINE_DATABASE` | `sqlite://path` (default `sqlite://hotline.db`, with the `sqlite` feature), `postgres://...` (with `postgres`), or `memory:` (state lost at exit: for trying out) |
 //! | `HOTLINE_GATEWAY_LISTEN` | the address bots call (default `127.0.0.1:8081`; port 0 picks one) |
+//! | `HOTLINE_MODE` | `polling` (default: the gateway long-polls Telegram) or `webhook` (Telegram posts to it) |
+//! | `HOTLINE_WEBHOOK_LISTEN`, `HOTLINE_WEBHOOK_URL`, `HOTLINE_WEBHOOK_SECRET` | webhook mode: where Telegram's posts are served (default `0.0.0.0:8080`), the public HTTPS URL given to `setWebhook`, its secret |
 //! | `HOTLINE_PREFLIGHT` | `strict` (default, as `hotline-desk`): stop at start when the backend group is not a forum or the bot may not manage its topics; `warn`: print the problems and start anyway |
 //! | `HOTLINE_LOG` | `error`, `warn`, `info` (default), `debug`, `trace` or `off` |
 //!
@@ -48,6 +50,46 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     }
 }
 
+/// How the gateway gets updates from Telegram.
+enum Upstream {
+    Polling,
+    Webhook {
+        listen: SocketAddr,
+        url: String,
+        secret: String,
+    },
+}
+
+/// `HOTLINE_MODE` and, for `webhook`, where Telegram posts (as `hotline-desk` reads them).
+fn upstream() -> Result<Upstream, String> {
+    let required = |name: &str, what: &str| {
+        var(name).ok_or_else(|| format!("{name}: not set: {what} (HOTLINE_MODE=webhook)"))
+    };
+    match var("HOTLINE_MODE").as_deref().map(str::trim) {
+        None | Some("polling") => Ok(Upstream::Polling),
+        Some("webhook") => {
+            let listen = var("HOTLINE_WEBHOOK_LISTEN").unwrap_or_else(|| "0.0.0.0:8080".into());
+            let listen = listen.trim().parse().map_err(|_| {
+                format!("HOTLINE_WEBHOOK_LISTEN: `{listen}` is not an address like 0.0.0.0:8080")
+            })?;
+            Ok(Upstream::Webhook {
+                listen,
+                url: required(
+                    "HOTLINE_WEBHOOK_URL",
+                    "the public URL Telegram posts updates to",
+                )?,
+                secret: required(
+                    "HOTLINE_WEBHOOK_SECRET",
+                    "a secret of 1-256 characters A-Z, a-z, 0-9, _ and -",
+                )?,
+            })
+        }
+        Some(other) => Err(format!(
+            "HOTLINE_MODE: `{other}` is neither `polling` nor `webhook`"
+        )),
+    }
+}
+
 /// Whether the start-up check of the backend group stops the gateway (as `hotline-desk`).
 fn preflight_strict() -> Result<bool, String> {
     match var("HOTLINE_PREFLIGHT").as_deref().map(str::trim) {
@@ -70,6 +112,10 @@ environment:
   HOTLINE_BACKEND_GROUP    required: the operators' forum group id (-100...)
   TELEGRAM_API_URL         the Bot API (default https://api.telegram.org)
   HOTLINE_GATEWAY_LISTEN   the address bots call (default 127.0.0.1:8081)
+  HOTLINE_MODE             polling (default) or webhook (Telegram posts to the gateway)
+  HOTLINE_WEBHOOK_LISTEN   webhook mode: where Telegram's posts are served (default 0.0.0.0:8080)
+  HOTLINE_WEBHOOK_URL      webhook mode: the public HTTPS URL given to setWebhook
+  HOTLINE_WEBHOOK_SECRET   webhook mode: the secret Telegram sends with each update
   HOTLINE_DATABASE         sqlite://path, postgres://... or memory: (default {DEFAULT_DATABASE})
   HOTLINE_PREFLIGHT        strict (default) or warn
   HOTLINE_LOG              error, warn, info (default), debug, trace or off
@@ -105,6 +151,7 @@ async fn run() -> Result<(), String> {
         format!("HOTLINE_GATEWAY_LISTEN: `{listen}` is not an address like 127.0.0.1:8081")
     })?;
     let strict = preflight_strict()?;
+    let upstream = upstream()?;
     let store = open_store(&database()).await?;
     let hotline = Hotline::from_settings(settings)
         .store(store)
@@ -133,10 +180,23 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("HOTLINE_GATEWAY_LISTEN: {e}"))?;
     println!("hotline-gateway: bots point at http://{bound}");
     let gateway = Gateway::new(hotline, GatewayConfig::default());
-    gateway
-        .serve(listener, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    match upstream {
+        Upstream::Polling => gateway.serve(listener, shutdown_signal()).await,
+        Upstream::Webhook {
+            listen,
+            url,
+            secret,
+        } => {
+            let telegram = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| format!("HOTLINE_WEBHOOK_LISTEN: cannot listen on {listen}: {e}"))?;
+            println!("hotline-gateway: Telegram posts to {url} (served on {listen})");
+            gateway
+                .serve_with_telegram_webhook(listener, telegram, &url, &secret, shutdown_signal())
+                .await
+        }
+    }
+    .map_err(|e| e.to_string())?;
     println!("hotline-gateway: stopped");
     Ok(())
 }

@@ -136,7 +136,9 @@ impl UpdateLog {
         all.into_iter().collect()
     }
 
-    pub(crate) fn wanted_changed(&self) -> watch::Receiver<u64> {
+    /// Changes whenever [`UpdateLog::allowed_updates`] may have: whoever receives from Telegram
+    /// by webhook sets it again with the new list.
+    pub fn wanted_changed(&self) -> watch::Receiver<u64> {
         self.inner.wanted_changed.subscribe()
     }
 }

@@ -54,6 +54,21 @@ impl Hotline {
         Ok(Router::new().route("/", post(receive)).with_state(state))
     }
 
+    /// An axum router taking Telegram's webhook POSTs at `/` into the update log
+    /// ([`Hotline::update_log`]) instead of handing them to the desk: for a process whose desk
+    /// reads the log ([`Hotline::run_from_log`]) beside other consumers (the gateway). Each
+    /// update is answered 200 once it is written (Telegram then forgets it), 500 if the store
+    /// failed (Telegram sends it again). Requests without the right
+    /// `X-Telegram-Bot-Api-Secret-Token` get 401 and change nothing.
+    pub fn log_webhook_router(&self, secret: &str) -> Result<Router, Error> {
+        check_secret(secret)?;
+        let state = Arc::new(WebhookState {
+            hotline: self.clone(),
+            secret: secret.as_bytes().into(),
+        });
+        Ok(Router::new().route("/", post(append)).with_state(state))
+    }
+
     /// Serves [`Hotline::webhook_router`] on `addr` and registers `public_url` with Telegram
     /// (`setWebhook`, with the secret), until `shutdown` resolves. Then it stops as
     /// [`Hotline::run_polling`] does: every wait is given up at once, the requests in hand are
@@ -149,5 +164,47 @@ async fn receive(
         Settled::Handled | Settled::SetAside => StatusCode::OK,
         // Telegram sends it again; what did complete is recorded and not repeated.
         Settled::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+async fn append(
+    State(state): State<Arc<WebhookState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let given = headers
+        .get(WEBHOOK_SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !bool::from(given.ct_eq(&state.secret)) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    #[derive(serde::Deserialize)]
+    struct Id {
+        update_id: i64,
+    }
+    let (Ok(payload), Ok(Id { update_id })) = (
+        std::str::from_utf8(&body),
+        serde_json::from_slice::<Id>(&body),
+    ) else {
+        // Answering an error would make Telegram send it again forever.
+        tracing::warn!("hotline: a webhook update without a readable update_id was skipped");
+        return StatusCode::OK;
+    };
+    let hotline = &state.hotline;
+    let fetched = hotline_core::Fetched {
+        upstream_id: update_id,
+        payload: payload.to_owned(),
+    };
+    match hotline
+        .update_log()
+        .append(vec![fetched], hotline.desk.now())
+        .await
+    {
+        Ok(_) => StatusCode::OK,
+        Err(error) => {
+            tracing::error!(%error, "hotline: a webhook update could not be written to the log; Telegram will send it again");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
