@@ -106,28 +106,38 @@ impl Hotline {
             started = self.remove_webhook() => started?,
             () = &mut shutdown => return Ok(()),
         }
-        let desk = self.desk.clone();
-        let feeder =
-            crate::feed::upstream::poll_into(&self.client, &self.update_log, move || desk.now());
-        self.consume_log(feeder, shutdown).await
+        // The poller runs on a task of its own: polled from the reader's loop, it would sit
+        // suspended mid-append (holding a SQL store's one writer) whenever the reader awaits
+        // the store itself, and the reader would wait for that writer forever.
+        let (client, log, desk) = (
+            self.client.clone(),
+            self.update_log.clone(),
+            self.desk.clone(),
+        );
+        let feeder = tokio::spawn(async move {
+            crate::feed::upstream::poll_into(&client, &log, move || desk.now()).await;
+        });
+        let _stop_feeding = AbortOnDrop(feeder.abort_handle());
+        self.consume_log(Some(feeder.abort_handle()), shutdown)
+            .await
     }
 
     /// Runs the desk on the update log alone, until `shutdown` resolves, for a process where
     /// something else fills the log ([`UpdateLog::append`](crate::feed::UpdateLog::append):
     /// the gateway's Telegram webhook, say). Stops as [`Hotline::run_polling`] does.
     pub async fn run_from_log(&self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
-        self.consume_log(std::future::pending(), shutdown).await
+        self.consume_log(None, shutdown).await
     }
 
-    /// The desk's reader of the log: takes in what `feeder` (or anyone) appends, at most
-    /// [`WINDOW`] updates in hand, until `shutdown`.
+    /// The desk's reader of the log: takes in what the poller `feeder` (or anyone) appends, at
+    /// most [`WINDOW`] updates in hand, until `shutdown`; then stops the feeder first, so that
+    /// nothing more is fetched while the desk finishes.
     async fn consume_log(
         &self,
-        feeder: impl Future<Output = ()>,
+        feeder: Option<tokio::task::AbortHandle>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         tokio::pin!(shutdown);
-        tokio::pin!(feeder);
         self.load_set_aside().await?;
         let log = &self.update_log;
         let store = log.store();
@@ -206,7 +216,6 @@ impl Hotline {
             }
             tokio::select! {
                 () = &mut shutdown => break 'reading,
-                () = &mut feeder => break 'reading,
                 Some(done) = finishing.next() => finished(&mut in_flight, done),
                 changed = appended.changed() => {
                     if changed.is_err() {
@@ -215,6 +224,9 @@ impl Hotline {
                 }
                 () = tokio::time::sleep(CONFIRM_EVERY), if confirmable_now(&in_flight, taken) > confirmed => {}
             }
+        }
+        if let Some(feeder) = &feeder {
+            feeder.abort();
         }
         ticker.abort();
         // Every wait ends now; what is on the wire may finish, for a bounded time.
@@ -275,6 +287,15 @@ impl Hotline {
                 in_flight.insert(id, true);
             }
         }
+    }
+}
+
+/// Aborts a task when dropped: the poller must not outlive its runner, however it ends.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
