@@ -67,9 +67,9 @@ pub(crate) async fn read(request: Request, limit: usize) -> Result<Params, Unrea
         }
         return Ok(params);
     }
-    let body = axum::body::to_bytes(request.into_body(), limit)
+    let body = read_bounded(request.into_body(), limit)
         .await
-        .map_err(|_| Unreadable::TooLong)?;
+        .ok_or(Unreadable::TooLong)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(params);
     }
@@ -176,6 +176,31 @@ pub(crate) fn percent_decode(segment: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+/// A body of at most `limit` bytes, or `None` for a longer one (or one that broke off). A
+/// longer one is still read to its end (up to 16 times the limit) before the caller refuses
+/// it: a server that answers 413 while the client is still writing closes the connection under
+/// it, and the client sees a broken pipe instead of the answer.
+pub(crate) async fn read_bounded(
+    body: axum::body::Body,
+    limit: usize,
+) -> Option<axum::body::Bytes> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit.saturating_mul(16) {
+            return None;
+        }
+        if seen <= limit {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    (seen <= limit).then(|| axum::body::Bytes::from(kept))
 }
 
 #[cfg(test)]

@@ -85,15 +85,7 @@ pub(crate) async fn forward(gateway: &Gateway, method: &str, request: Request) -
         upstream = upstream.body(reqwest::Body::wrap_stream(body.into_data_stream()));
     } else {
         let limit = gateway.inner.config.max_body;
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit) {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
-        }
-        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        let Some(bytes) = params::read_bounded(body, limit).await else {
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
         };
         if is_mirrored(&lower) {
