@@ -86,12 +86,12 @@ where
             .endpoint(|| async { Ok(()) })
     };
     dptree::entry()
-        .branch(kind(Update::filter_message().chain(dptree::entry())))
-        .branch(kind(Update::filter_edited_message().chain(dptree::entry())))
-        .branch(kind(Update::filter_callback_query().chain(dptree::entry())))
-        .branch(kind(Update::filter_my_chat_member().chain(dptree::entry())))
+        .branch(kind(Update::filter_message()))
+        .branch(kind(Update::filter_edited_message()))
+        .branch(kind(Update::filter_callback_query()))
+        .branch(kind(Update::filter_my_chat_member()))
         .branch(kind(
-            Update::filter_message_reaction_updated().chain(dptree::entry()),
+            Update::filter_message_reaction_updated(),
         ))
 }
 
