@@ -111,7 +111,8 @@ pub fn handle_update(hotline: &Hotline, update: &Update) -> Handled {
 /// A teloxide update as the Bot API JSON Telegram sent.
 ///
 /// teloxide serializes its types back to Telegram's JSON, with one exception handled here:
-/// `message_reaction`, whose `user` (or `actor_chat`) teloxide flattens into the reaction.
+/// `message_reaction`, whose `user` (or `actor_chat`) and `message_id` teloxide flattens into
+/// the reaction: it is rebuilt from teloxide's fields.
 pub fn update_json(update: &Update) -> Result<Vec<u8>, serde_json::Error> {
     let mut value = serde_json::to_value(update)?;
     if let (UpdateKind::MessageReaction(reaction), Some(object)) =
@@ -119,7 +120,7 @@ pub fn update_json(update: &Update) -> Result<Vec<u8>, serde_json::Error> {
     {
         let mut fixed = json!({
             "chat": reaction.chat,
-            "message_id": reaction.message_id,
+            "message_id": reaction.message_id.0,
             "date": reaction.date.timestamp(),
             "old_reaction": reaction.old_reaction,
             "new_reaction": reaction.new_reaction,

@@ -10,3 +10,18 @@ fn a_sent_message_reads_back_as_the_bot_apis() {
     let read: Result<FMessage, _> = serde_json::from_value(back.clone());
     assert!(read.is_ok(), "{back}: {read:?}");
 }
+
+#[test]
+fn a_reaction_keeps_its_user_as_the_bot_api_sends_it() {
+    let json = r#"{"update_id":5,"message_reaction":{"chat":{"id":-1001000000777,"type":"supergroup","title":"Support","is_forum":true},"message_id":7,"user":{"id":2001,"is_bot":false,"first_name":"Olga"},"date":1700000000,"old_reaction":[],"new_reaction":[{"type":"emoji","emoji":"👍"}]}}"#;
+    let update: teloxide::types::Update = serde_json::from_str(json).expect("teloxide");
+    assert!(
+        matches!(update.kind, teloxide::types::UpdateKind::MessageReaction(_)),
+        "{:?}",
+        update.kind
+    );
+    let back: serde_json::Value =
+        serde_json::from_slice(&hotline_teloxide::update_json(&update).expect("json")).expect("value");
+    let original: serde_json::Value = serde_json::from_str(json).expect("value");
+    assert_eq!(back, original);
+}
