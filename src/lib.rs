@@ -14,6 +14,7 @@
 //! | `sqlite` (default) | [`store_sql`] (`hotline-store-sql`) | `SqliteStore`: the desk's state in one file, for one process |
 //! | `postgres` | [`store_sql`] (`hotline-store-sql`) | `PgStore`: state in PostgreSQL, shared by several desk replicas |
 //! | `gateway` | `gateway` (`hotline-gateway`) | a Bot API-compatible proxy: an unmodified bot in any language gets the desk beside it |
+//! | `teloxide` | `teloxide` (`hotline-teloxide`) | the desk inside a teloxide bot: a dptree branch and a `Requester` adaptor that mirrors the bot's replies |
 //!
 //! With `telegram` and `sqlite` (the defaults) the package also builds `hotline-desk`, a
 //! standalone desk configured from the environment (see `src/bin/hotline-desk.rs` and
@@ -67,3 +68,8 @@ pub use hotline_store_sql as store_sql;
 /// The Bot API gateway (`hotline-gateway`): a bot in any language points its API URL at it.
 #[cfg(feature = "gateway")]
 pub use hotline_gateway as gateway;
+
+/// The desk inside a teloxide bot (`hotline-teloxide`): a dptree branch put first, and
+/// `Mirror`, the `Requester` adaptor that mirrors the bot's replies into users' topics.
+#[cfg(feature = "teloxide")]
+pub use hotline_teloxide as teloxide;

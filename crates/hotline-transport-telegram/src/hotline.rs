@@ -258,6 +258,27 @@ impl Hotline {
         self.take_decoded(decode::decode(update, self.backend_group()), Run::Spawned)
     }
 
+    /// [`Hotline::handle_update`] for an update as Bot API JSON (the bytes Telegram sent, or a
+    /// framework's update serialized back to JSON: a teloxide bot's, say). An update that
+    /// cannot be read is not the desk's business: it passes through to the host.
+    pub fn handle_update_json(&self, update: &[u8]) -> Handled {
+        match serde_json::from_slice::<decode::RawUpdate>(update)
+            .map_err(|error| error.to_string())
+            .and_then(|raw| {
+                raw.decode_caught(self.backend_group())
+                    .map_err(|error| error.to_string())
+            }) {
+            Ok(decoded) => self.take_decoded(decoded, Run::Spawned),
+            Err(error) => {
+                tracing::debug!(%error, "hotline: an update the desk cannot read passes through");
+                Handled {
+                    consumed: false,
+                    completion: Completion::ready(),
+                }
+            }
+        }
+    }
+
     /// The backend group's chat id.
     pub(crate) fn backend_group(&self) -> hotline_core::ChatId {
         self.desk.config().backend_group
