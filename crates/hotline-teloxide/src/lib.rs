@@ -90,9 +90,7 @@ where
         .branch(kind(Update::filter_edited_message()))
         .branch(kind(Update::filter_callback_query()))
         .branch(kind(Update::filter_my_chat_member()))
-        .branch(kind(
-            Update::filter_message_reaction_updated(),
-        ))
+        .branch(kind(Update::filter_message_reaction_updated()))
 }
 
 /// Hands one teloxide update to the desk (see [`Hotline::handle_update_json`]): returns at

@@ -21,7 +21,8 @@ fn a_reaction_keeps_its_user_as_the_bot_api_sends_it() {
         update.kind
     );
     let back: serde_json::Value =
-        serde_json::from_slice(&hotline_teloxide::update_json(&update).expect("json")).expect("value");
+        serde_json::from_slice(&hotline_teloxide::update_json(&update).expect("json"))
+            .expect("value");
     let original: serde_json::Value = serde_json::from_str(json).expect("value");
     assert_eq!(back, original);
 }
