@@ -40,55 +40,13 @@
 //! the host), a group the bot cannot see or use `HOTLINE_BACKEND_GROUP`.
 
 use hotline::telegram::standalone::{
-    DEFAULT_DATABASE, database, describe_database as describe, start_logging,
+    DEFAULT_DATABASE, Mode, database, describe_database as describe, mode, start_logging,
 };
 use hotline::{Hotline, Settings, shutdown_signal};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-/// How the desk receives updates.
-enum Mode {
-    Polling,
-    Webhook {
-        listen: SocketAddr,
-        url: String,
-        secret: String,
-    },
-}
-
-/// A variable's value; unset and blank are the same.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn required(name: &str, what: &str) -> Result<String, String> {
-    var(name).ok_or_else(|| format!("{name}: not set: {what}"))
-}
-
-fn mode() -> Result<Mode, String> {
-    match var("HOTLINE_MODE").as_deref().map(str::trim) {
-        None | Some("polling") => Ok(Mode::Polling),
-        Some("webhook") => {
-            let listen = var("HOTLINE_WEBHOOK_LISTEN").unwrap_or_else(|| "0.0.0.0:8080".into());
-            let listen = listen.trim().parse().map_err(|_| {
-                format!("HOTLINE_WEBHOOK_LISTEN: `{listen}` is not an address like 0.0.0.0:8080")
-            })?;
-            Ok(Mode::Webhook {
-                listen,
-                url: required(
-                    "HOTLINE_WEBHOOK_URL",
-                    "the public URL Telegram posts updates to",
-                )?,
-                secret: required(
-                    "HOTLINE_WEBHOOK_SECRET",
-                    "a secret of 1-256 characters A-Z, a-z, 0-9, _ and -",
-                )?,
-            })
-        }
-        Some(other) => Err(format!(
-            "HOTLINE_MODE: `{other}` is neither `polling` nor `webhook`"
-        )),
-    }
 }
 
 /// What the command line asks for.

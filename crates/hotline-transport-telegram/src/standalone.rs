@@ -15,6 +15,54 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// How a standalone program receives updates from Telegram (`HOTLINE_MODE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Long polling (the default).
+    Polling,
+    /// Telegram posts to `url`, served on `listen`, signed with `secret`.
+    Webhook {
+        /// `HOTLINE_WEBHOOK_LISTEN` (default `0.0.0.0:8080`).
+        listen: std::net::SocketAddr,
+        /// `HOTLINE_WEBHOOK_URL`: the public HTTPS URL given to `setWebhook`.
+        url: String,
+        /// `HOTLINE_WEBHOOK_SECRET`.
+        secret: String,
+    },
+}
+
+/// A variable's value; unset and blank are the same.
+fn required(name: &str, what: &str) -> Result<String, String> {
+    var(name).ok_or_else(|| format!("{name}: not set: {what}"))
+}
+
+/// `HOTLINE_MODE` and, for `webhook`, its three variables; the error names the variable.
+pub fn mode() -> Result<Mode, String> {
+    match var("HOTLINE_MODE").as_deref().map(str::trim) {
+        None | Some("polling") => Ok(Mode::Polling),
+        Some("webhook") => {
+            let listen = var("HOTLINE_WEBHOOK_LISTEN").unwrap_or_else(|| "0.0.0.0:8080".into());
+            let listen = listen.trim().parse().map_err(|_| {
+                format!("HOTLINE_WEBHOOK_LISTEN: `{listen}` is not an address like 0.0.0.0:8080")
+            })?;
+            Ok(Mode::Webhook {
+                listen,
+                url: required(
+                    "HOTLINE_WEBHOOK_URL",
+                    "the public URL Telegram posts updates to",
+                )?,
+                secret: required(
+                    "HOTLINE_WEBHOOK_SECRET",
+                    "a secret of 1-256 characters A-Z, a-z, 0-9, _ and -",
+                )?,
+            })
+        }
+        Some(other) => Err(format!(
+            "HOTLINE_MODE: `{other}` is neither `polling` nor `webhook`"
+        )),
+    }
+}
+
 /// The database the desk uses: `HOTLINE_DATABASE`, or `sqlite://hotline.db`; a SQLite file
 /// given by a relative path is made absolute (against the working directory), so that the
 /// help and the start-up line say where the state really is.

@@ -19,7 +19,9 @@
 
 use hotline_core::Store;
 use hotline_gateway::{Gateway, GatewayConfig};
-use hotline_transport_telegram::standalone::{DEFAULT_DATABASE, database, start_logging};
+use hotline_transport_telegram::standalone::{
+    DEFAULT_DATABASE, Mode, database, mode, start_logging,
+};
 use hotline_transport_telegram::{Hotline, Settings, shutdown_signal};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -47,46 +49,6 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
              `sqlite`, `postgres`); `memory:` keeps the state in memory",
             url.split_once(':').map_or(url, |(scheme, _)| scheme)
         ))
-    }
-}
-
-/// How the gateway gets updates from Telegram.
-enum Upstream {
-    Polling,
-    Webhook {
-        listen: SocketAddr,
-        url: String,
-        secret: String,
-    },
-}
-
-/// `HOTLINE_MODE` and, for `webhook`, where Telegram posts (as `hotline-desk` reads them).
-fn upstream() -> Result<Upstream, String> {
-    let required = |name: &str, what: &str| {
-        var(name).ok_or_else(|| format!("{name}: not set: {what} (HOTLINE_MODE=webhook)"))
-    };
-    match var("HOTLINE_MODE").as_deref().map(str::trim) {
-        None | Some("polling") => Ok(Upstream::Polling),
-        Some("webhook") => {
-            let listen = var("HOTLINE_WEBHOOK_LISTEN").unwrap_or_else(|| "0.0.0.0:8080".into());
-            let listen = listen.trim().parse().map_err(|_| {
-                format!("HOTLINE_WEBHOOK_LISTEN: `{listen}` is not an address like 0.0.0.0:8080")
-            })?;
-            Ok(Upstream::Webhook {
-                listen,
-                url: required(
-                    "HOTLINE_WEBHOOK_URL",
-                    "the public URL Telegram posts updates to",
-                )?,
-                secret: required(
-                    "HOTLINE_WEBHOOK_SECRET",
-                    "a secret of 1-256 characters A-Z, a-z, 0-9, _ and -",
-                )?,
-            })
-        }
-        Some(other) => Err(format!(
-            "HOTLINE_MODE: `{other}` is neither `polling` nor `webhook`"
-        )),
     }
 }
 
@@ -151,7 +113,7 @@ async fn run() -> Result<(), String> {
         format!("HOTLINE_GATEWAY_LISTEN: `{listen}` is not an address like 127.0.0.1:8081")
     })?;
     let strict = preflight_strict()?;
-    let upstream = upstream()?;
+    let upstream = mode()?;
     let store = open_store(&database()).await?;
     let hotline = Hotline::from_settings(settings)
         .store(store)
@@ -181,8 +143,8 @@ async fn run() -> Result<(), String> {
     println!("hotline-gateway: bots point at http://{bound}");
     let gateway = Gateway::new(hotline, GatewayConfig::default());
     match upstream {
-        Upstream::Polling => gateway.serve(listener, shutdown_signal()).await,
-        Upstream::Webhook {
+        Mode::Polling => gateway.serve(listener, shutdown_signal()).await,
+        Mode::Webhook {
             listen,
             url,
             secret,
