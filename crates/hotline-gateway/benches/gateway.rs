@@ -204,6 +204,79 @@ fn bot_client() -> reqwest::Client {
         .expect("bot client")
 }
 
+/// The floor of any extra HTTP hop on this machine, measured beside the gateway: a pass-through
+/// proxy on the gateway's own stack (axum server with `TCP_NODELAY`, a keep-alive reqwest
+/// client) that reads no parameter, keeps no log and mirrors nothing; every call, `getUpdates`
+/// included, goes to the fake as it came.
+struct BareProxy {
+    url: String,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl BareProxy {
+    async fn start(upstream: String) -> Self {
+        use axum::serve::ListenerExt;
+        let http = bot_client();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let (http, upstream) = (http.clone(), upstream.clone());
+            async move { pass_through(&http, &upstream, request).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listener");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the bare proxy serves");
+        });
+        Self { url, stop, task }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("the bare proxy stops")
+            .expect("bare proxy task");
+    }
+}
+
+async fn pass_through(
+    http: &reqwest::Client,
+    upstream: &str,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::http::header::CONTENT_TYPE;
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("the bot's body");
+    let mut forwarded = http.post(format!("{upstream}{path}")).body(body);
+    if let Some(content_type) = parts.headers.get(CONTENT_TYPE) {
+        forwarded = forwarded.header(CONTENT_TYPE, content_type.clone());
+    }
+    let answer = forwarded.send().await.expect("the fake answers");
+    let status = axum::http::StatusCode::from_u16(answer.status().as_u16()).expect("status");
+    let content_type = answer.headers().get(CONTENT_TYPE).cloned();
+    let bytes = answer.bytes().await.expect("the fake's body");
+    let mut response = (status, bytes).into_response();
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(CONTENT_TYPE, content_type);
+    }
+    response
+}
+
 async fn call(http: &reqwest::Client, base: &str, method: &str, params: &Value) -> Value {
     let response = http
         .post(format!("{base}/bot{TOKEN}/{method}"))
@@ -307,16 +380,24 @@ enum Sender {
     Gateway,
     /// Through the gateway, the recipient with an open topic: every send mirrored.
     GatewayTopic,
+    /// Through [`BareProxy`]: the floor of an extra hop.
+    BareProxy,
 }
 
 impl Sender {
-    const ALL: [Sender; 3] = [Sender::Direct, Sender::Gateway, Sender::GatewayTopic];
+    const ALL: [Sender; 4] = [
+        Sender::Direct,
+        Sender::Gateway,
+        Sender::GatewayTopic,
+        Sender::BareProxy,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Sender::Direct => "direct",
             Sender::Gateway => "gateway",
             Sender::GatewayTopic => "gateway, open topic",
+            Sender::BareProxy => "bare proxy (floor)",
         }
     }
 }
@@ -397,14 +478,19 @@ async fn run_sender(sender: Sender) -> SendRun {
     let tg = fake().await;
     let http = bot_client();
     let serving = match sender {
-        Sender::Direct => None,
+        Sender::Direct | Sender::BareProxy => None,
         Sender::Gateway | Sender::GatewayTopic => {
             Some(serve(build(&tg, StoreKind::Sqlite, &[]).await))
         }
     };
-    let base = match &serving {
-        Some(s) => s.url.clone(),
-        None => tg.api_url(),
+    let bare = match sender {
+        Sender::BareProxy => Some(BareProxy::start(tg.api_url()).await),
+        _ => None,
+    };
+    let base = match (&serving, &bare) {
+        (Some(s), _) => s.url.clone(),
+        (None, Some(b)) => b.url.clone(),
+        (None, None) => tg.api_url(),
     };
     let mut topic = None;
     if sender == Sender::GatewayTopic {
@@ -465,6 +551,9 @@ async fn run_sender(sender: Sender) -> SendRun {
     if let Some(s) = serving {
         s.stop().await;
     }
+    if let Some(b) = bare {
+        b.stop().await;
+    }
     tg.shutdown().await;
     SendRun {
         sequential,
@@ -523,6 +612,7 @@ async fn send_phase(rounds: usize) {
     for (through, what) in [
         (Sender::Gateway, "no topic (target)"),
         (Sender::GatewayTopic, "open topic (beside)"),
+        (Sender::BareProxy, "bare proxy (the floor of a hop)"),
     ] {
         for (mode, per_sec, p50) in [
             (format!("{IN_FLIGHT} in flight"), "par/s", "par p50"),
@@ -549,6 +639,23 @@ async fn send_phase(rounds: usize) {
             );
         }
     }
+    for (mode, per_sec) in [
+        (format!("{IN_FLIGHT} in flight"), "par/s"),
+        ("sequential".to_owned(), "seq/s"),
+    ] {
+        let mut ratio = per_round(
+            &series,
+            Sender::Gateway,
+            Sender::BareProxy,
+            per_sec,
+            |a, b| a / b,
+        );
+        let (lo, hi) = range(&ratio);
+        println!(
+            "  gateway / bare proxy throughput, sendMessage {mode}: {:.3}; rounds {lo:.3}–{hi:.3}",
+            median(&mut ratio)
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,14 +668,17 @@ enum Receiver {
     /// The update log's appends alone, in SQLite, in the poll's batches of 100: no HTTP, no
     /// desk, no bot.
     SqliteAppends,
+    /// The bot long-polling the fake through [`BareProxy`]: the floor of an extra hop.
+    BareProxy,
 }
 
 impl Receiver {
-    const ALL: [Receiver; 4] = [
+    const ALL: [Receiver; 5] = [
         Receiver::Direct,
         Receiver::Gateway(StoreKind::Sqlite),
         Receiver::Gateway(StoreKind::Memory),
         Receiver::SqliteAppends,
+        Receiver::BareProxy,
     ];
 
     /// Its name in `GATEWAY_BENCH_RECEIVERS`.
@@ -578,6 +688,7 @@ impl Receiver {
             Receiver::Gateway(StoreKind::Sqlite) => "sqlite",
             Receiver::Gateway(StoreKind::Memory) => "memory",
             Receiver::SqliteAppends => "appends",
+            Receiver::BareProxy => "bare",
         }
     }
 
@@ -587,6 +698,7 @@ impl Receiver {
             Receiver::Gateway(StoreKind::Sqlite) => "gateway, SQLite",
             Receiver::Gateway(StoreKind::Memory) => "gateway, MemoryStore",
             Receiver::SqliteAppends => "SQLite appends alone",
+            Receiver::BareProxy => "bare proxy (floor)",
         }
     }
 }
@@ -712,13 +824,22 @@ async fn run_receiver(receiver: Receiver) -> ReceiveRun {
     let http = bot_client();
     let mut seen = HashSet::with_capacity(UPDATES + TRIALS);
     let run = match receiver {
-        Receiver::Direct => {
-            let base = tg.api_url();
+        Receiver::Direct | Receiver::BareProxy => {
+            let bare = match receiver {
+                Receiver::BareProxy => Some(BareProxy::start(tg.api_url()).await),
+                _ => None,
+            };
+            let base = bare
+                .as_ref()
+                .map_or_else(|| tg.api_url(), |b| b.url.clone());
             call(&http, &base, "getMe", &json!({})).await;
             let started = Instant::now();
             let (polls, offset) = receive(&http, &base, 0, UPDATES, &mut seen).await;
             let elapsed = started.elapsed();
             let latencies = idle_latency(&tg, &http, &base, offset, &mut seen).await;
+            if let Some(bare) = bare {
+                bare.stop().await;
+            }
             ReceiveRun {
                 elapsed,
                 polls,
@@ -868,6 +989,41 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
              rounds {alo:.3}–{ahi:.3} ms",
             goal(added <= 0.5)
         );
+    }
+    if receivers.contains(&Receiver::BareProxy) {
+        let mut ratio = per_round(
+            &series,
+            Receiver::Direct,
+            Receiver::BareProxy,
+            "time",
+            |d, b| d / b,
+        );
+        let mut added = per_round(
+            &series,
+            Receiver::BareProxy,
+            Receiver::Direct,
+            "p50",
+            |b, d| b - d,
+        );
+        let ((rlo, rhi), (alo, ahi)) = (range(&ratio), range(&added));
+        println!(
+            "  floor: bare proxy / direct throughput, getUpdates: {:.3}; rounds {rlo:.3}–{rhi:.3}; \
+             added idle p50 {:.3} ms; rounds {alo:.3}–{ahi:.3} ms",
+            median(&mut ratio),
+            median(&mut added)
+        );
+        for kind in [StoreKind::Sqlite, StoreKind::Memory] {
+            let through = Receiver::Gateway(kind);
+            if receivers.contains(&through) {
+                let mut ratio =
+                    per_round(&series, Receiver::BareProxy, through, "time", |b, g| b / g);
+                println!(
+                    "  {} / bare proxy throughput, getUpdates: {:.3}",
+                    through.label(),
+                    median(&mut ratio)
+                );
+            }
+        }
     }
     let mut vs_direct = per_round(
         &series,

@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+mod cursor;
 mod params;
 mod poll;
 mod proxy;
@@ -37,6 +38,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use hotline_core::{LogId, StoreError};
 use hotline_transport_telegram::Hotline;
 use serde_json::{Value, json};
@@ -197,6 +199,8 @@ pub(crate) struct Inner {
     pub(crate) polls: watch::Sender<u64>,
     /// The last poll's offset and when it came (the anti-spin rule, see `poll.rs`).
     pub(crate) last_poll: Mutex<Option<(i64, std::time::Instant)>>,
+    /// The bot's place in the log.
+    pub(crate) cursor: cursor::Cursor,
     /// The last failed webhook delivery: (unix time, what went wrong).
     pub(crate) last_error: Mutex<Option<(i64, String)>>,
     /// Stops the long polls and the webhook pusher.
@@ -231,6 +235,7 @@ impl Gateway {
                 loaded: OnceCell::new(),
                 polls: watch::Sender::new(0),
                 last_poll: Mutex::new(None),
+                cursor: cursor::Cursor::default(),
                 last_error: Mutex::new(None),
                 stop: CancellationToken::new(),
             }),
@@ -327,6 +332,11 @@ impl Gateway {
         let http = {
             let stop = stop.clone();
             let app = self.router();
+            // A bot's call and its answer are each one small write: sent at once, not held
+            // back for the peer's delayed acknowledgement (Nagle).
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(stop.cancelled_owned())
@@ -334,7 +344,7 @@ impl Gateway {
             }
         };
         let pusher = webhook::push(self.clone());
-        let (desk, http, upstream, ()) = tokio::join!(
+        let (desk, http, upstream, (), ()) = tokio::join!(
             async {
                 let result = desk.await;
                 // The desk ended (stopped, or failed at start): the rest follows.
@@ -353,9 +363,12 @@ impl Gateway {
                 }
                 result
             },
-            pusher
+            pusher,
+            self.write_trailing()
         );
         stopper.abort();
+        // A poll answered during the stop may have moved the cursor after the last write.
+        self.write_cursor().await;
         desk?;
         http?;
         upstream?;
@@ -370,6 +383,7 @@ impl Gateway {
             .get_or_try_init(|| async {
                 let name = &self.inner.config.consumer;
                 let consumer = self.store().register_consumer(name, LogId::ZERO).await?;
+                self.inner.cursor.load(consumer.confirmed);
                 let settings = consumer
                     .settings
                     .as_deref()

@@ -133,26 +133,6 @@ impl Gateway {
         Ok(visible)
     }
 
-    /// Where the consumer stands in the log.
-    pub(crate) async fn confirmed(&self) -> Result<LogId, StoreError> {
-        let name = &self.inner.config.consumer;
-        Ok(match self.store().consumer(name).await? {
-            Some(consumer) => consumer.confirmed,
-            None => {
-                self.store()
-                    .register_consumer(name, LogId::ZERO)
-                    .await?
-                    .confirmed
-            }
-        })
-    }
-
-    pub(crate) async fn confirm(&self, upto: LogId) -> Result<(), StoreError> {
-        self.store()
-            .confirm_updates(&self.inner.config.consumer, upto)
-            .await
-    }
-
     /// The last id the bot may see: what the desk has taken in.
     pub(crate) fn seen(&self) -> LogId {
         *self.inner.hotline.update_log().desk_seen().borrow()
@@ -264,7 +244,7 @@ async fn answer(
             );
         }
         if upto > confirmed {
-            gateway.confirm(upto).await?;
+            gateway.confirm_soon(upto).await?;
             confirmed = upto;
         }
     } else if offset < 0 {
@@ -277,7 +257,7 @@ async fn answer(
             all.skipped_to
         };
         if let Some(upto) = upto.filter(|u| *u > confirmed) {
-            gateway.confirm(upto).await?;
+            gateway.confirm_soon(upto).await?;
             confirmed = upto;
         }
     }
@@ -290,7 +270,7 @@ async fn answer(
         let visible = gateway.visible(confirmed, seen, limit).await?;
         if let Some(skipped) = visible.skipped_to.filter(|s| *s > confirmed) {
             // Not the bot's: past them at once, so they are never read again.
-            gateway.confirm(skipped).await?;
+            gateway.confirm_soon(skipped).await?;
             confirmed = skipped;
         }
         if !visible.updates.is_empty() {

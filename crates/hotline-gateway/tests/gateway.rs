@@ -912,3 +912,56 @@ async fn the_bots_place_allowed_updates_and_webhook_survive_a_restart() {
     assert!(got[0].1["update_id"].as_i64().unwrap() > last);
     env.stop().await;
 }
+
+/// Polls in quick succession move the bot's place in memory and the store gets the latest of
+/// them (within a period, and at stop): a restarted gateway gives a bot that polls without an
+/// offset only what it never confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_polls_confirm_durably_by_the_stop() {
+    let store: std::sync::Arc<dyn hotline_core::Store> =
+        std::sync::Arc::new(hotline_core::MemoryStore::new());
+    let env = common::start_on(common::fake().await, store.clone()).await;
+    env.user(ANN, "Ann");
+    for n in 0..6 {
+        env.say(ANN, &format!("m{n}"));
+    }
+    let all = env.wait_updates(6).await;
+    let first = all[0]["update_id"].as_i64().unwrap();
+    // One update a poll, each poll confirming the one before: far quicker than the period.
+    let mut offset = first;
+    for n in 0..5 {
+        let got = env.poll(json!({"offset": offset, "limit": 1})).await;
+        assert_eq!(update_text(&got[0]), format!("m{n}"));
+        offset = got[0]["update_id"].as_i64().unwrap() + 1;
+    }
+    // `offset` confirms m0..m4; the trailing write brings the store up to it while running.
+    env.poll(json!({"offset": offset, "limit": 1, "timeout": 0}))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = store.consumer("bot").await.unwrap().unwrap().confirmed;
+        if stored.0 == offset - 1 {
+            break;
+        }
+        assert!(stored.0 < offset, "confirmed past the offset: {stored:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the store stayed at {stored:?}, the bot confirmed {}",
+            offset - 1
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Now everything, and stop at once: the last confirmation is written by the stop.
+    env.poll(json!({"offset": offset + 1, "limit": 1, "timeout": 0}))
+        .await;
+    let tg = env.stop().await;
+    assert_eq!(
+        store.consumer("bot").await.unwrap().unwrap().confirmed.0,
+        offset,
+        "the stop wrote the bot's last confirmation"
+    );
+    let env = common::start_on(tg, store).await;
+    let again = env.poll(json!({"timeout": 0})).await;
+    assert!(again.is_empty(), "confirmed updates came again: {again:?}");
+    env.stop().await;
+}

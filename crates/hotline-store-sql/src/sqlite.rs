@@ -186,6 +186,7 @@ impl SqliteOptions {
             SqliteStore {
                 readers: None,
                 writer: pool,
+                commit_turn: Arc::default(),
                 path: None,
                 _lock: None,
                 cache: Arc::new(Cache::new(self.cache)),
@@ -222,6 +223,7 @@ impl SqliteOptions {
             SqliteStore {
                 readers: Some(readers),
                 writer,
+                commit_turn: Arc::default(),
                 path: Some(path),
                 _lock: lock,
                 cache: Arc::new(Cache::new(if self.exclusive { self.cache } else { 0 })),
@@ -257,6 +259,13 @@ pub struct SqliteStore {
     /// connection (every `:memory:` connection is a database of its own).
     readers: Option<Conns<SqliteConnection>>,
     writer: SqlitePool,
+    /// Taken by a conversation commit for as long as it waits for and holds the writer, so at
+    /// most one of them is ever queued on the writer's pool. The pool serves its queue in
+    /// order: without this, a burst of the desk's commits (one per update in hand, up to a
+    /// window of them) would queue ahead of the update log's appends and cursor moves, and a
+    /// bot behind the gateway would wait for the desk's whole backlog at every poll. Every
+    /// other write goes to the pool directly, behind at most the one commit under way.
+    commit_turn: Arc<tokio::sync::Mutex<()>>,
     path: Option<PathBuf>,
     /// Held open (and locked) while any clone of the store lives.
     _lock: Option<Arc<std::fs::File>>,
@@ -490,6 +499,7 @@ impl SqliteStore {
         // transaction that read first could fail with SQLITE_BUSY on upgrade instead of waiting
         // (another process, a backup).
         let sql = format!("BEGIN IMMEDIATE;\n{sql}COMMIT;");
+        let _turn = self.commit_turn.lock().await;
         let mut writer = WriteGuard {
             conn: Some(self.writer.acquire().await?),
             settled: false,
