@@ -15,12 +15,17 @@
 //!   (SQLite file) and with `MemoryStore`; beside them the floor, the SQLite appends alone.
 //!   Then the latency of one message when idle: injected after the previous one arrived.
 //!
+//! Beside them, two floors measured in the same run: a bare pass-through proxy on the
+//! gateway's own stack (the cost of any extra hop), and the desk alone on the same store until
+//! it has taken in the last update (a bot behind the gateway gets an update only then).
+//!
 //! Targets (issue): gateway / direct throughput >= 0.9 and added p50 latency <= 0.5 ms, both
 //! the median of the rounds' figures. Each contender's run has a fresh fake (and gateway and
 //! store), the order rotates from round to round, and a message lost or duplicated panics.
 //!
 //! Run with `cargo bench -p hotline-gateway --bench gateway` (`GATEWAY_BENCH_ROUNDS`,
-//! `GATEWAY_BENCH_PHASES=send,updates`). See `docs/benchmarks.md`.
+//! `GATEWAY_BENCH_PHASES=send,updates`, `GATEWAY_BENCH_RECEIVERS=direct,sqlite,memory,appends,bare,desk-sqlite,desk-memory`).
+//! See `docs/benchmarks.md`.
 
 #![allow(missing_docs)]
 
@@ -670,15 +675,22 @@ enum Receiver {
     SqliteAppends,
     /// The bot long-polling the fake through [`BareProxy`]: the floor of an extra hop.
     BareProxy,
+    /// The desk alone (`run_polling`, no gateway, no bot) on a store of this kind: until it
+    /// has taken in the last update, which is when a bot behind the gateway may have it (the
+    /// desk takes a user's update before the bot can answer it, so the desk's copy of the
+    /// user's message precedes the mirror of the answer in the topic).
+    DeskAlone(StoreKind),
 }
 
 impl Receiver {
-    const ALL: [Receiver; 5] = [
+    const ALL: [Receiver; 7] = [
         Receiver::Direct,
         Receiver::Gateway(StoreKind::Sqlite),
         Receiver::Gateway(StoreKind::Memory),
         Receiver::SqliteAppends,
         Receiver::BareProxy,
+        Receiver::DeskAlone(StoreKind::Sqlite),
+        Receiver::DeskAlone(StoreKind::Memory),
     ];
 
     /// Its name in `GATEWAY_BENCH_RECEIVERS`.
@@ -689,6 +701,8 @@ impl Receiver {
             Receiver::Gateway(StoreKind::Memory) => "memory",
             Receiver::SqliteAppends => "appends",
             Receiver::BareProxy => "bare",
+            Receiver::DeskAlone(StoreKind::Sqlite) => "desk-sqlite",
+            Receiver::DeskAlone(StoreKind::Memory) => "desk-memory",
         }
     }
 
@@ -699,6 +713,8 @@ impl Receiver {
             Receiver::Gateway(StoreKind::Memory) => "gateway, MemoryStore",
             Receiver::SqliteAppends => "SQLite appends alone",
             Receiver::BareProxy => "bare proxy (floor)",
+            Receiver::DeskAlone(StoreKind::Sqlite) => "desk alone, SQLite",
+            Receiver::DeskAlone(StoreKind::Memory) => "desk alone, Memory",
         }
     }
 }
@@ -864,6 +880,38 @@ async fn run_receiver(receiver: Receiver) -> ReceiveRun {
                 latencies,
             }
         }
+        Receiver::DeskAlone(kind) => {
+            let built = build(&tg, kind, &[("HAND_OVER_ONLY", "true")]).await;
+            let hotline = built.hotline.clone();
+            let mut taken = hotline.update_log().desk_seen();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let started = Instant::now();
+            let desk = tokio::spawn(async move {
+                hotline
+                    .run_polling(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+            });
+            let last = hotline_core::LogId(UPDATES as i64);
+            tokio::time::timeout(WAIT, taken.wait_for(|seen| *seen >= last))
+                .await
+                .expect("the desk takes every update in")
+                .expect("the desk runs");
+            let elapsed = started.elapsed();
+            let _ = stop.send(());
+            tokio::time::timeout(WAIT, desk)
+                .await
+                .expect("the desk stops")
+                .expect("desk task")
+                .expect("the desk stops cleanly");
+            drop(built);
+            ReceiveRun {
+                elapsed,
+                polls: 0,
+                latencies: Vec::new(),
+            }
+        }
         Receiver::SqliteAppends => {
             let payloads: Vec<Fetched> = tg
                 .pending_updates()
@@ -893,7 +941,7 @@ async fn run_receiver(receiver: Receiver) -> ReceiveRun {
             }
         }
     };
-    if receiver != Receiver::SqliteAppends {
+    if !matches!(receiver, Receiver::SqliteAppends | Receiver::DeskAlone(_)) {
         assert_eq!(seen.len(), UPDATES + TRIALS, "every message delivered once");
     }
     tg.shutdown().await;
@@ -1023,6 +1071,20 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
                     median(&mut ratio)
                 );
             }
+        }
+    }
+    for kind in [StoreKind::Sqlite, StoreKind::Memory] {
+        let (alone, through) = (Receiver::DeskAlone(kind), Receiver::Gateway(kind));
+        if receivers.contains(&alone) && receivers.contains(&through) {
+            let mut ratio = per_round(&series, alone, through, "time", |a, g| a / g);
+            let mut floor = per_round(&series, Receiver::Direct, alone, "time", |d, a| d / a);
+            println!(
+                "  floor: direct time / {} time: {:.3}; {} / the desk alone: {:.3} (medians of rounds)",
+                alone.label(),
+                median(&mut floor),
+                through.label(),
+                median(&mut ratio)
+            );
         }
     }
     let mut vs_direct = per_round(
