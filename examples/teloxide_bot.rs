@@ -87,7 +87,11 @@ pub async fn run(
 /// The bot's dispatcher over `client`, after the branches already in `handler`.
 async fn serve<B: Client>(
     client: B,
-    handler: dptree::Handler<'static, Result<(), Error>, teloxide::dispatching::DpHandlerDescription>,
+    handler: dptree::Handler<
+        'static,
+        Result<(), Error>,
+        teloxide::dispatching::DpHandlerDescription,
+    >,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error>
 where

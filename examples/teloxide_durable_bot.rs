@@ -66,7 +66,10 @@ pub async fn run(
                 }
             }
         };
-        tokio::join!(dispatcher.dispatch_with_listener(listener, errors), stopping);
+        tokio::join!(
+            dispatcher.dispatch_with_listener(listener, errors),
+            stopping
+        );
     };
     tokio::select! {
         // The desk returns before its stop signal only when it cannot go on.

@@ -2,12 +2,12 @@
 //! scripted exchange, asserted on what users and operators see; and `docs/embedding.md`'s diff
 //! kept equal to the `// hotline` lines of `examples/parallel_bot.rs`.
 
+#[path = "common/example_kit.rs"]
+mod example_kit;
 #[path = "../examples/feedback_bot.rs"]
 pub mod feedback_bot;
 #[path = "../examples/parallel_bot.rs"]
 pub mod parallel_bot;
-#[path = "common/example_kit.rs"]
-mod example_kit;
 
 use example_kit::*;
 use hotline::Settings;

@@ -4,10 +4,10 @@
 //! the user; and `docs/embedding.md`'s teloxide diff kept equal to the example's `// hotline`
 //! lines.
 
-#[path = "../examples/teloxide_bot.rs"]
-pub mod teloxide_bot;
 #[path = "common/example_kit.rs"]
 mod example_kit;
+#[path = "../examples/teloxide_bot.rs"]
+pub mod teloxide_bot;
 
 use example_kit::*;
 use hotline_testkit::NewMessage;
@@ -72,9 +72,13 @@ async fn teloxide_bot_keeps_its_dialogue_and_adds_the_desk() {
         t == "/start"
     })
     .await;
-    bot_message(&tg, "the bot's greeting as context", GROUP, Some(thread), |t| {
-        t.contains("Welcome to Example Shop! What is your name?")
-    })
+    bot_message(
+        &tg,
+        "the bot's greeting as context",
+        GROUP,
+        Some(thread),
+        |t| t.contains("Welcome to Example Shop! What is your name?"),
+    )
     .await;
     bot_message(&tg, "Hotline's welcome at Ann", ANN, None, |t| {
         t.starts_with("Hello, Ann Lee!")
@@ -95,9 +99,13 @@ async fn teloxide_bot_keeps_its_dialogue_and_adds_the_desk() {
     // Ann writes: her message and the bot's reply both show in the topic.
     tg.send_message(NewMessage::text(ANN, ANN, "My parcel is late"))
         .expect("Ann writes");
-    bot_message(&tg, "Ann's message in the topic", GROUP, Some(thread), |t| {
-        t == "My parcel is late"
-    })
+    bot_message(
+        &tg,
+        "Ann's message in the topic",
+        GROUP,
+        Some(thread),
+        |t| t == "My parcel is late",
+    )
     .await;
     bot_message(&tg, "the bot's reply mirrored", GROUP, Some(thread), |t| {
         t.starts_with("🤖 Bot:") && t.contains("Thanks, Ann!")

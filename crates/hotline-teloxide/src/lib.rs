@@ -173,16 +173,16 @@ pub fn update_json(update: &Update) -> Result<Vec<u8>, Error> {
 /// Hotline's own "talk to a human" button, for the host's keyboards: a press hands the user to
 /// an operator ([`branch`] consumes it and answers the callback; the host never sees it).
 pub fn human_button(text: &str) -> teloxide::types::InlineKeyboardButton {
-    teloxide::types::InlineKeyboardButton::callback(text, hotline_transport_telegram::HUMAN_CALLBACK)
+    teloxide::types::InlineKeyboardButton::callback(
+        text,
+        hotline_transport_telegram::HUMAN_CALLBACK,
+    )
 }
 
 /// Hands a user to an operator (the host's own "talk to a human" button): see
 /// [`Hotline::hand_over`]. The hand-over runs whether or not the completion is awaited; an
 /// error means the user could not be read as the Bot API's `User` (nothing was done).
-pub fn hand_over(
-    hotline: &Hotline,
-    user: &teloxide::types::User,
-) -> Result<Completion, Error> {
+pub fn hand_over(hotline: &Hotline, user: &teloxide::types::User) -> Result<Completion, Error> {
     let user: hotline_transport_telegram::frankenstein::types::User =
         serde_json::from_value(serde_json::to_value(user)?)?;
     Ok(hotline.hand_over(&user))

@@ -95,10 +95,13 @@ impl<'a> AsUpdateStream<'a> for LogListener {
             unconfirmed: None,
             ready: VecDeque::new(),
         };
-        Box::pin(futures_util::stream::unfold(reader, |mut reader| async move {
-            let next = reader.next().await?;
-            Some((next, reader))
-        }))
+        Box::pin(futures_util::stream::unfold(
+            reader,
+            |mut reader| async move {
+                let next = reader.next().await?;
+                Some((next, reader))
+            },
+        ))
     }
 }
 
@@ -191,7 +194,11 @@ impl Reader {
             return None;
         };
         let kind = update.keys().find(|k| k.as_str() != "update_id")?;
-        if self.kinds.as_ref().is_some_and(|kinds| !kinds.contains(kind)) {
+        if self
+            .kinds
+            .as_ref()
+            .is_some_and(|kinds| !kinds.contains(kind))
+        {
             return None;
         }
         if self.hotline.is_desks_alone(payload) {

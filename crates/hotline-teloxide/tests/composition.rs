@@ -105,14 +105,19 @@ async fn a_callback_query_without_a_message_reaches_the_desk_or_the_host() {
     let topic = h.wait_topic().await;
     h.wait_thread(topic, "quiet: a question first").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let presses = h.seen.lock().expect("seen").iter().filter(|c| **c == 0).count();
-    assert_eq!(presses, 1, "the host never saw Hotline's button");
-    let answered = h
-        .tg
-        .calls_of("answerCallbackQuery")
-        .into_iter()
-        .filter(|c| c.params["callback_query_id"] == "inline-2")
+    let presses = h
+        .seen
+        .lock()
+        .expect("seen")
+        .iter()
+        .filter(|c| **c == 0)
         .count();
+    assert_eq!(presses, 1, "the host never saw Hotline's button");
+    let answered =
+        h.tg.calls_of("answerCallbackQuery")
+            .into_iter()
+            .filter(|c| c.params["callback_query_id"] == "inline-2")
+            .count();
     assert_eq!(answered, 1, "Hotline answered its button");
     h.stop().await;
 }
@@ -155,7 +160,11 @@ async fn three_hundred_users_ten_messages_each_arrive_in_order() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(h.tg.topics(GROUP).len(), USERS as usize, "one topic per user");
+    assert_eq!(
+        h.tg.topics(GROUP).len(),
+        USERS as usize,
+        "one topic per user"
+    );
     for u in 0..USERS {
         let topic = h.wait_topic_of(FIRST + u).await;
         let expected: Vec<String> = (0..MESSAGES).map(|m| format!("quiet u{u} m{m}")).collect();

@@ -90,7 +90,10 @@ async fn the_host_reads_the_desks_log_and_never_sees_the_operators_group() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let thread = |tg: &hotline_testkit::FakeTelegram| -> Vec<String> {
-        tg.thread_messages(GROUP, topic).iter().map(text_of).collect()
+        tg.thread_messages(GROUP, topic)
+            .iter()
+            .map(text_of)
+            .collect()
     };
     tg.wait_for("the message and the host's reply in the topic", WAIT, |t| {
         let texts = thread(t);
@@ -103,7 +106,9 @@ async fn the_host_reads_the_desks_log_and_never_sees_the_operators_group() {
     tg.send_message(NewMessage::text(OPERATOR, GROUP, "an operator here").thread(topic))
         .expect("operator message");
     tg.wait_for("the operator's answer at the user", WAIT, |t| {
-        t.messages(USER).iter().any(|m| text_of(m) == "an operator here")
+        t.messages(USER)
+            .iter()
+            .any(|m| text_of(m) == "an operator here")
     })
     .await
     .expect("answered");
@@ -118,7 +123,11 @@ async fn the_host_reads_the_desks_log_and_never_sees_the_operators_group() {
     .await
     .expect("echoed");
     let seen_now = seen.lock().expect("seen").clone();
-    assert_eq!(seen_now, [USER, USER], "the host saw only the user's messages");
+    assert_eq!(
+        seen_now,
+        [USER, USER],
+        "the host saw only the user's messages"
+    );
 
     // The desk's poller asks Telegram for its own kinds and the host's (chat_join_request).
     let want: BTreeSet<String> = [

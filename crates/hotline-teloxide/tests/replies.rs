@@ -92,7 +92,9 @@ async fn the_hosts_edit_follows_in_the_topic() {
     h.wait_thread(topic, "quiet: the price please").await;
     h.say("/price");
     h.wait("the edited price in the topic", |h| {
-        h.thread_texts(topic).iter().any(|t| t == "🤖 Bot:\nPrice: 12")
+        h.thread_texts(topic)
+            .iter()
+            .any(|t| t == "🤖 Bot:\nPrice: 12")
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -136,14 +138,13 @@ async fn edits_follow_both_ways() {
         h.user_texts().iter().any(|t| t == "It left on Tuesday")
     })
     .await;
-    let at_user: Vec<String> = h
-        .tg
-        .messages(USER)
-        .iter()
-        .filter(|m| m["from"]["is_bot"] == true)
-        .map(text_of)
-        .filter(|t| t.starts_with("It left"))
-        .collect();
+    let at_user: Vec<String> =
+        h.tg.messages(USER)
+            .iter()
+            .filter(|m| m["from"]["is_bot"] == true)
+            .map(text_of)
+            .filter(|t| t.starts_with("It left"))
+            .collect();
     assert_eq!(at_user, ["It left on Tuesday"], "edited in place");
     // The operators' traffic (their answer and its edit) never reached the host.
     let seen = h.seen.lock().expect("seen").clone();

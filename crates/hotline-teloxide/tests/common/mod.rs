@@ -193,7 +193,10 @@ impl Host {
             if let Some(topic) = self.topic_of(user).await {
                 return topic;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no topic for {user}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no topic for {user}"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
