@@ -36,7 +36,8 @@ const PAGE: usize = 100;
 /// desk's own kinds), and the dispatcher gets only those kinds. The listener confirms an update
 /// once the dispatcher has taken the whole page it came in: like teloxide's own polling, an
 /// update in the host's hands at a crash is not given again (the desk's part of it is never
-/// lost: the desk has its own cursor).
+/// lost: the desk has its own cursor). On its first start over a store the listener reads the
+/// log from its beginning: the updates the log still keeps (up to 24 hours) are the host's too.
 pub fn listener(hotline: Hotline) -> LogListener {
     let (stop, flag) = mk_stop_token();
     LogListener {
