@@ -13,7 +13,7 @@
 use crate::Error;
 use futures_util::stream::BoxStream;
 use hotline_transport_telegram::Hotline;
-use hotline_transport_telegram::hotline_core::LogId;
+use hotline_transport_telegram::hotline_core::{LogId, RetryPolicy};
 use serde_json::Value;
 use std::collections::{BTreeSet, VecDeque};
 use teloxide::stop::{StopFlag, StopToken, mk_stop_token};
@@ -95,6 +95,7 @@ impl<'a> AsUpdateStream<'a> for LogListener {
             cursor: None,
             unconfirmed: None,
             ready: VecDeque::new(),
+            failures: 0,
         };
         Box::pin(futures_util::stream::unfold(
             reader,
@@ -118,6 +119,8 @@ struct Reader {
     /// The end of the last page read, confirmed when the dispatcher asks for more.
     unconfirmed: Option<LogId>,
     ready: VecDeque<Update>,
+    /// Reads of the log that failed in a row: the next waits out the outage policy's back-off.
+    failures: u32,
 }
 
 impl Reader {
@@ -131,19 +134,30 @@ impl Reader {
                 self.confirm().await;
                 return None;
             }
+            if self.failures > 0 {
+                // The store failed: wait (the dispatcher's error handler has logged it) rather
+                // than ask it again at once.
+                let wait = RetryPolicy::outage().backoff(self.failures);
+                let flag = &mut self.flag;
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {},
+                    () = flag => continue,
+                }
+            }
             // The dispatcher took every update of the last page: confirm it.
             self.confirm().await;
             let cursor = match self.cursor {
                 Some(cursor) => cursor,
                 None => match self.register().await {
                     Ok(cursor) => *self.cursor.insert(cursor),
-                    Err(error) => return Some(Err(error)),
+                    Err(error) => return Some(Err(self.failed(error))),
                 },
             };
             let seen = *self.seen.borrow_and_update();
             if cursor < seen {
-                if let Err(error) = self.read(cursor, seen).await {
-                    return Some(Err(error));
+                match self.read(cursor, seen).await {
+                    Ok(()) => self.failures = 0,
+                    Err(error) => return Some(Err(self.failed(error))),
                 }
                 continue;
             }
@@ -156,6 +170,11 @@ impl Reader {
                 () = flag => {},
             }
         }
+    }
+
+    fn failed(&mut self, error: Error) -> Error {
+        self.failures = self.failures.saturating_add(1);
+        error
     }
 
     async fn register(&self) -> Result<LogId, Error> {
