@@ -1,125 +1,194 @@
-//! A host bot written with teloxide, unmodified but for its API URL: one of the four bots CI
-//! runs through the Bot API gateway (`tests/host_bots.rs`). Its twins in aiogram,
-//! python-telegram-bot and grammY live in `tests/host_bots/` and behave the same.
-//!
-//! Environment: `BOT_API_URL` (e.g. `http://127.0.0.1:8081`), `BOT_TOKEN`. Prints one line
-//! `ready` on stdout once it is about to poll. Private chats only; groups get no answer.
-//!
-//! * `/start`: a welcome with an inline "FAQ" button (`callback_data` "faq");
-//! * the button: the callback is answered, then the FAQ text is sent;
-//! * a photo or a document: downloaded with teloxide's own downloader, then "Got your file: N
-//!   bytes";
-//! * `/upload`: a `report.txt` uploaded from memory, caption "Here is your report";
-//! * any other text: "You said: <text>".
+//! A bot of its own, written with teloxide, with Hotline bolted on: the bot keeps its dialogue
+//! (it asks the user's name, then offers its FAQ buttons), answers the FAQ itself, and Hotline
+//! adds the human desk beside it, reached through a "Talk to a human" button.
 //!
 //! ```sh
-//! BOT_API_URL=http://127.0.0.1:8081 BOT_TOKEN=123:ABC cargo run --example teloxide_bot
+//! TELEGRAM_BOT_TOKEN=123456:ABC... HOTLINE_BACKEND_GROUP=-1001234567890 \
+//!     cargo run --example teloxide_bot
 //! ```
+//!
+//! A user reaches an operator only by tapping "Talk to a human" (`HAND_OVER_ONLY`, on by
+//! default here, overridable from the environment); from then on the bot's own replies to them
+//! are mirrored into their topic (`INTERCEPT_EXTERNAL`, on by default), and the operators'
+//! answers reach them as the bot. Everything else stays between the user and the bot.
+//!
+//! Every line Hotline adds ends with `// hotline`: strip them and this is the same bot without
+//! the desk (`docs/embedding.md`'s teloxide section shows the diff, and a test keeps it honest).
+//!
+//! The bot's own settings: `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL` (default Telegram's).
+//! Hotline's: `HOTLINE_BACKEND_GROUP` and the rest of `Settings` (`HOTLINE_LIMITS`, `WELCOME`,
+//! ...), and `HOTLINE_DATABASE` (default `sqlite://hotline.db`, a SQLite file created if missing).
 
-use std::error::Error;
-use std::io::Write;
-
-use teloxide::dispatching::{Dispatcher, UpdateFilterExt};
-use teloxide::error_handlers::LoggingErrorHandler;
-use teloxide::net::Download;
+use hotline::{Hotline, Settings}; // hotline
+use std::future::Future;
+use teloxide::dispatching::dialogue::{Dialogue, InMemStorage};
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, InputFile};
-use teloxide::update_listeners;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::{RequestError, dptree};
 
-type HandlerResult = Result<(), Box<dyn Error + Send + Sync>>;
+/// Whatever stops the bot. teloxide's request errors name no URL, so they never show the token.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The command a text starts with (`/start`, `/start@some_bot`, `/start payload` → `/start`).
-fn command(text: &str) -> &str {
-    let first = text.split_whitespace().next().unwrap_or_default();
-    first.split('@').next().unwrap_or_default()
+/// What the bot sends with: teloxide's `Bot`, or an adaptor around it.
+pub trait Client: Requester<Err = RequestError> + Clone + Send + Sync + 'static {}
+impl<B: Requester<Err = RequestError> + Clone + Send + Sync + 'static> Client for B {}
+
+/// Where a user is in the bot's dialogue.
+#[derive(Clone, Debug, Default)]
+pub enum State {
+    /// Nothing said yet (or `/start`).
+    #[default]
+    Start,
+    /// The bot asked for the user's name.
+    AskedName,
+    /// The bot knows the user's name and shows its menu.
+    Menu {
+        /// The name the user gave.
+        name: String,
+    },
 }
 
-async fn on_message(bot: Bot, msg: Message) -> HandlerResult {
-    if !msg.chat.is_private() {
-        return Ok(());
-    }
-    let file_id = if let Some(sizes) = msg.photo() {
-        sizes
-            .iter()
-            .max_by_key(|p| u64::from(p.width) * u64::from(p.height))
-            .map(|p| p.file.id.clone())
+type Chat = Dialogue<State, InMemStorage<State>>;
+
+/// The questions the bot answers itself: callback data, question, answer.
+const FAQ: [(&str, &str, &str); 2] = [
+    (
+        "faq:1",
+        "How do I track my order?",
+        "Open the shop, tap Orders, and pick the order: its status and tracking link are there.",
+    ),
+    (
+        "faq:2",
+        "What are your opening hours?",
+        "We answer every day from 9:00 to 18:00 UTC.",
+    ),
+];
+
+/// Runs the bot with teloxide's long polling until `shutdown` resolves. `var` reads a setting
+/// (the process environment in `main`, a map in tests).
+pub async fn run(
+    var: impl Fn(&str) -> Option<String>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let token = var("TELEGRAM_BOT_TOKEN").ok_or("TELEGRAM_BOT_TOKEN is not set")?;
+    let api_url = var("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into());
+    let bot = Bot::new(token).set_api_url(api_url.parse()?);
+    let setting = |n: &str| var(n).or_else(|| (n == "HAND_OVER_ONLY").then(|| "true".into())); // hotline
+    let database = var("HOTLINE_DATABASE").unwrap_or_else(|| "sqlite://hotline.db".into()); // hotline
+    let store = hotline::store_sql::connect(&database).await?; // hotline
+    let hotline = Hotline::from_settings(Settings::from_vars(setting)?).store(store); // hotline
+    let hotline = hotline.build()?; // hotline
+    let bot = hotline_teloxide::Mirror::new(bot, hotline.clone()); // hotline
+    let handler = dptree::entry();
+    let handler = handler.branch(hotline_teloxide::branch(hotline.clone())); // hotline
+    serve(bot, handler, shutdown).await
+}
+
+/// The bot's dispatcher over `client`, after the branches already in `handler`.
+async fn serve<B: Client>(
+    client: B,
+    handler: dptree::Handler<
+        'static,
+        Result<(), Error>,
+        teloxide::dispatching::DpHandlerDescription,
+    >,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error>
+where
+    B::GetUpdates: Send,
+{
+    let me = client.get_me().await?;
+    println!("teloxide_bot: @{} is running; Ctrl-C stops", me.username());
+    let handler = handler
+        .branch(
+            Update::filter_message()
+                .filter(|msg: Message| msg.chat.is_private())
+                .enter_dialogue::<Message, InMemStorage<State>, State>()
+                .endpoint(on_message::<B>),
+        )
+        .branch(Update::filter_callback_query().endpoint(on_button::<B>));
+    let mut dispatcher = Dispatcher::builder(client, handler)
+        .dependencies(dptree::deps![InMemStorage::<State>::new()])
+        .build();
+    let stop = dispatcher.shutdown_token();
+    let stopping = async {
+        shutdown.await;
+        // Finishes the updates in hand and confirms the last one to Telegram. A dispatcher
+        // still starting (asking for `getMe`) cannot be stopped yet: ask again.
+        loop {
+            match stop.shutdown() {
+                Ok(stopped) => break stopped.await,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        }
+    };
+    tokio::join!(dispatcher.dispatch(), stopping);
+    println!("teloxide_bot: stopped");
+    Ok(())
+}
+
+/// The dialogue: `/start` (or a first message) asks for a name, the name brings the menu.
+async fn on_message<B: Client>(bot: B, chat: Chat, msg: Message) -> Result<(), Error> {
+    let text = msg.text().unwrap_or_default();
+    let state = if text.starts_with("/start") {
+        State::Start
     } else {
-        msg.document().map(|d| d.file.id.clone())
+        chat.get_or_default().await?
     };
-    if let Some(file_id) = file_id {
-        let file = bot.get_file(file_id).await?;
-        let mut buf: Vec<u8> = Vec::new();
-        bot.download_file(&file.path, &mut buf).await?;
-        bot.send_message(msg.chat.id, format!("Got your file: {} bytes", buf.len()))
-            .await?;
-        return Ok(());
-    }
-    let Some(text) = msg.text() else {
-        return Ok(());
-    };
-    match command(text) {
-        "/start" => {
-            let faq = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("FAQ", "faq")]]);
-            bot.send_message(msg.chat.id, "Welcome to Acme! Tap FAQ for answers.")
-                .reply_markup(faq)
+    match state {
+        State::Start => {
+            bot.send_message(msg.chat.id, "Welcome to Example Shop! What is your name?")
                 .await?;
+            chat.update(State::AskedName).await?;
         }
-        "/upload" => {
-            let report = InputFile::memory(&b"hello from the bot"[..]).file_name("report.txt");
-            bot.send_document(msg.chat.id, report)
-                .caption("Here is your report")
+        State::AskedName => {
+            let name = text.trim().to_owned();
+            let text = format!("Nice to meet you, {name}! Pick a question:");
+            bot.send_message(msg.chat.id, text)
+                .reply_markup(keyboard())
                 .await?;
+            chat.update(State::Menu { name }).await?;
         }
-        _ => {
-            bot.send_message(msg.chat.id, format!("You said: {text}"))
+        State::Menu { name } => {
+            let text = format!("Thanks, {name}! The answers to common questions are below.");
+            bot.send_message(msg.chat.id, text)
+                .reply_markup(keyboard())
                 .await?;
         }
     }
     Ok(())
 }
 
-async fn on_callback(bot: Bot, q: CallbackQuery) -> HandlerResult {
-    let Some(chat) = q.message.as_ref().map(|m| m.chat().clone()) else {
+/// The FAQ buttons, answered by the bot itself.
+async fn on_button<B: Client>(bot: B, query: CallbackQuery) -> Result<(), Error> {
+    let data = query.data.as_deref();
+    let Some((_, question, answer)) = FAQ.iter().find(|(key, ..)| Some(*key) == data) else {
         return Ok(());
     };
-    if !chat.is_private() || q.data.as_deref() != Some("faq") {
-        return Ok(());
-    }
-    bot.answer_callback_query(q.id.clone()).await?;
-    bot.send_message(chat.id, "FAQ: we are open 9-18, Monday to Friday.")
+    bot.answer_callback_query(query.id.clone()).await?;
+    bot.send_message(query.from.id, format!("❓ {question}\n{answer}"))
         .await?;
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
-    let api_url = std::env::var("BOT_API_URL").map_err(|_| "BOT_API_URL is not set")?;
-    let token = std::env::var("BOT_TOKEN").map_err(|_| "BOT_TOKEN is not set")?;
-    let bot = Bot::new(token).set_api_url(api_url.parse()?);
+/// The FAQ questions, one button each, and the way to a person.
+fn keyboard() -> InlineKeyboardMarkup {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = FAQ
+        .iter()
+        .map(|(key, question, _)| vec![InlineKeyboardButton::callback(*question, *key)])
+        .collect();
+    rows.push(vec![hotline_teloxide::human_button("🙋 Talk to a human")]); // hotline
+    InlineKeyboardMarkup::new(rows)
+}
 
-    let handler = dptree::entry()
-        // One line per update received, for the tests: which chats the bot hears from.
-        .inspect(|update: Update| {
-            let chat = update
-                .chat()
-                .map_or("none".to_owned(), |c| c.id.to_string());
-            println!("update chat={chat}");
-        })
-        .branch(Update::filter_message().endpoint(on_message))
-        .branch(Update::filter_callback_query().endpoint(on_callback));
-    // What `Dispatcher::dispatch` does (the default long-polling listener, which looks at
-    // the webhook first), split in two so that `ready` can be printed in between.
-    let listener = update_listeners::polling_default(bot.clone()).await;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "ready")?;
-    out.flush()?;
-    drop(out);
-    Dispatcher::builder(bot, handler)
-        .build()
-        .dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("An error from the update listener"),
-        )
-        .await;
-    Ok(())
+#[allow(dead_code)] // the tests include this file as a module and call `run`
+#[tokio::main]
+async fn main() {
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(error) = run(|name| std::env::var(name).ok(), shutdown).await {
+        eprintln!("teloxide_bot: {error}");
+        std::process::exit(1);
+    }
 }

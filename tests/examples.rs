@@ -2,173 +2,18 @@
 //! scripted exchange, asserted on what users and operators see; and `docs/embedding.md`'s diff
 //! kept equal to the `// hotline` lines of `examples/parallel_bot.rs`.
 
+#[path = "common/example_kit.rs"]
+mod example_kit;
 #[path = "../examples/feedback_bot.rs"]
 pub mod feedback_bot;
 #[path = "../examples/parallel_bot.rs"]
 pub mod parallel_bot;
 
+use example_kit::*;
 use hotline::Settings;
-use hotline_testkit::{FakeTelegram, NewGroup, NewMessage, NewUser, Topic};
-use serde_json::Value;
+use hotline_testkit::{FakeTelegram, NewMessage};
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-const TOKEN: &str = "123:ABC";
-const GROUP: i64 = -1001000000001;
-const OPERATOR: i64 = 500;
-const ANN: i64 = 1001;
-const BOB: i64 = 1002;
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The fake Telegram with an operators' forum group (the bot an admin, one operator in it) and
-/// two users, Ann Lee and Bob.
-async fn telegram() -> FakeTelegram {
-    let tg = FakeTelegram::start(TOKEN).await.expect("fake Telegram");
-    tg.add_group(NewGroup::forum(GROUP, "Support"));
-    tg.add_user(NewUser::new(OPERATOR, "Olga"));
-    tg.add_member(GROUP, OPERATOR).expect("operator");
-    tg.add_user(NewUser::new(ANN, "Ann").last_name("Lee").username("ann"));
-    tg.add_user(NewUser::new(BOB, "Bob"));
-    tg
-}
-
-/// The environment the examples read, pointing at the fake server, with pacing off.
-fn env(tg: &FakeTelegram) -> HashMap<String, String> {
-    [
-        ("TELEGRAM_BOT_TOKEN", tg.token().to_owned()),
-        ("TELEGRAM_API_URL", tg.api_url()),
-        ("HOTLINE_BACKEND_GROUP", GROUP.to_string()),
-        ("HOTLINE_LIMITS", "off".to_owned()),
-        ("HOTLINE_DATABASE", "sqlite::memory:".to_owned()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_owned(), value))
-    .collect()
-}
-
-/// An example running in a task until [`Running::stop`].
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), String>>,
-}
-
-impl Running {
-    fn start<F, E>(
-        run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
-    ) -> Self
-    where
-        F: Future<Output = Result<(), E>> + Send + 'static,
-        E: std::fmt::Display,
-    {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shutdown = Box::pin(async move {
-            let _ = stopped.await;
-        });
-        let running = run(shutdown);
-        let task = tokio::spawn(async move { running.await.map_err(|e| e.to_string()) });
-        Running { stop, task }
-    }
-
-    /// Asks the example to stop and checks it returns `Ok` within a few seconds.
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let result = tokio::time::timeout(Duration::from_secs(5), self.task)
-            .await
-            .expect("the example stops within 5 s of its shutdown signal")
-            .expect("the example's task does not panic");
-        assert_eq!(result, Ok(()), "the example stops cleanly");
-    }
-}
-
-fn text(message: &Value) -> &str {
-    message["text"]
-        .as_str()
-        .or_else(|| message["caption"].as_str())
-        .unwrap_or_default()
-}
-
-fn from_bot(message: &Value) -> bool {
-    message["from"]["is_bot"] == Value::Bool(true)
-}
-
-/// The bot's messages in a chat (or a topic).
-fn bot_texts(messages: &[Value]) -> Vec<String> {
-    messages
-        .iter()
-        .filter(|m| from_bot(m))
-        .map(|m| text(m).to_owned())
-        .collect()
-}
-
-fn has_bot_text(messages: &[Value], wanted: impl Fn(&str) -> bool) -> bool {
-    messages.iter().any(|m| from_bot(m) && wanted(text(m)))
-}
-
-/// The topic whose name contains `name`, once there is one.
-async fn topic_named(tg: &FakeTelegram, name: &str) -> Topic {
-    let what = format!("a topic for {name}");
-    tg.wait_for(&what, WAIT, |t| {
-        t.topics(GROUP)
-            .iter()
-            .any(|topic| topic.name.contains(name))
-    })
-    .await
-    .expect("topic");
-    tg.topics(GROUP)
-        .into_iter()
-        .find(|topic| topic.name.contains(name))
-        .expect("topic")
-}
-
-/// Waits until the bot has sent `chat` a message (in `thread` of the group when given) whose
-/// text satisfies `wanted`; returns that message.
-async fn bot_message(
-    tg: &FakeTelegram,
-    what: &str,
-    chat: i64,
-    thread: Option<i64>,
-    wanted: impl Fn(&str) -> bool,
-) -> Value {
-    let messages = |t: &FakeTelegram| match thread {
-        Some(thread) => t.thread_messages(chat, thread),
-        None => t.messages(chat),
-    };
-    let found = tg
-        .wait_for(what, WAIT, |t| has_bot_text(&messages(t), &wanted))
-        .await;
-    if let Err(error) = found {
-        panic!(
-            "{error}\nthe bot's messages there: {:#?}",
-            bot_texts(&messages(tg))
-        );
-    }
-    messages(tg)
-        .into_iter()
-        .find(|m| from_bot(m) && wanted(text(m)))
-        .expect("found")
-}
-
-fn callback_data(message: &Value) -> Vec<String> {
-    buttons(message)
-        .filter_map(|b| b["callback_data"].as_str().map(str::to_owned))
-        .collect()
-}
-
-fn buttons(message: &Value) -> impl Iterator<Item = &Value> {
-    message["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_array)
-        .flatten()
-}
-
-fn message_id(message: &Value) -> i64 {
-    message["message_id"].as_i64().expect("message_id")
-}
 
 /// A user writes to `feedback_bot`: their topic opens with their message, they are welcomed;
 /// an operator answers in the topic and the user receives it; the bot stops cleanly.
@@ -455,79 +300,9 @@ async fn examples_fail_without_showing_the_token() {
 
 // ---- docs/embedding.md: the diff between the bot without Hotline and with it ----
 
-const MARK: &str = "// hotline";
-
-/// The unified diff (3 lines of context) from `examples/parallel_bot.rs` without its
-/// `// hotline` lines to the file as it is, the marks left out of the added lines.
-fn hotline_diff(source: &str) -> (String, usize) {
-    let lines: Vec<&str> = source.lines().collect();
-    let added: Vec<bool> = lines.iter().map(|l| l.trim_end().ends_with(MARK)).collect();
-    let mut hunks: Vec<(usize, usize)> = Vec::new();
-    for (i, _) in added.iter().enumerate().filter(|(_, a)| **a) {
-        let (start, end) = (i.saturating_sub(3), (i + 4).min(lines.len()));
-        match hunks.last_mut() {
-            Some(last) if start <= last.1 => last.1 = end,
-            _ => hunks.push((start, end)),
-        }
-    }
-    let path = "examples/parallel_bot.rs";
-    let mut diff = format!("--- a/{path}\n+++ b/{path}\n");
-    for (start, end) in hunks {
-        let old_start = start - added[..start].iter().filter(|a| **a).count();
-        let old_len = added[start..end].iter().filter(|a| !**a).count();
-        diff += &format!(
-            "@@ -{},{old_len} +{},{} @@\n",
-            old_start + 1,
-            start + 1,
-            end - start
-        );
-        for i in start..end {
-            if added[i] {
-                let line = lines[i].trim_end();
-                diff += &format!("+{}\n", line[..line.len() - MARK.len()].trim_end());
-            } else {
-                diff += format!(" {}", lines[i]).trim_end();
-                diff.push('\n');
-            }
-        }
-    }
-    (diff, added.iter().filter(|a| **a).count())
-}
-
-/// The text of the first fenced ```diff block of a Markdown document.
-fn diff_block(doc: &str) -> Option<&str> {
-    let start = doc.find("```diff\n")? + "```diff\n".len();
-    let end = start + doc[start..].find("\n```")? + 1;
-    Some(&doc[start..end])
-}
-
 /// Embedding Hotline in a frankenstein bot takes 15 changed lines or fewer, and
 /// docs/embedding.md shows exactly those. `HOTLINE_BLESS=1` rewrites the doc's diff block.
 #[test]
 fn embedding_diff_is_small_and_documented() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let source = std::fs::read_to_string(format!("{root}/examples/parallel_bot.rs")).unwrap();
-    let (diff, added) = hotline_diff(&source);
-    let changed = diff
-        .lines()
-        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
-        .filter(|l| l.starts_with('+') || l.starts_with('-'))
-        .count();
-    assert_eq!(changed, added);
-    assert!(
-        (1..=15).contains(&changed),
-        "Hotline takes {changed} lines of parallel_bot.rs; the promise is 15 or fewer"
-    );
-    let doc_path = format!("{root}/docs/embedding.md");
-    let doc = std::fs::read_to_string(&doc_path).unwrap();
-    let shown = diff_block(&doc).expect("docs/embedding.md has a ```diff block");
-    if shown != diff && std::env::var_os("HOTLINE_BLESS").is_some() {
-        std::fs::write(&doc_path, doc.replacen(shown, &diff, 1)).unwrap();
-        return;
-    }
-    assert_eq!(
-        shown, diff,
-        "docs/embedding.md's diff is not the one of examples/parallel_bot.rs; \
-         rerun with HOTLINE_BLESS=1 to rewrite it"
-    );
+    check_embedding_diff("examples/parallel_bot.rs");
 }

@@ -7,8 +7,8 @@
 //!   lock file `.venv.lock` that `hotline-testkit`'s python tests share.
 //! * Node: `node tests/host_bots/grammy/bot.mjs`; `npm ci` runs first (under a lock file) when
 //!   `node_modules` is missing or older than `package-lock.json`.
-//! * teloxide: the `teloxide_bot` example next to the test binary
-//!   (`target/<profile>/examples/`), built with `cargo build --example teloxide_bot` when
+//! * teloxide: the `teloxide_host_bot` example next to the test binary
+//!   (`target/<profile>/examples/`), built with `cargo build --example teloxide_host_bot` when
 //!   missing or older than its source (`cargo test --test X` builds no examples);
 //!   `$HOTLINE_TELOXIDE_BOT` names another binary.
 //!
@@ -33,7 +33,7 @@ pub enum HostBot {
     Ptb,
     /// grammY 1.46 on node (`tests/host_bots/grammy/bot.mjs`).
     Grammy,
-    /// teloxide 0.17 (`examples/teloxide_bot.rs`).
+    /// teloxide 0.17 (`examples/teloxide_host_bot.rs`).
     Teloxide,
 }
 
@@ -110,7 +110,7 @@ impl HostBot {
                 cmd.arg(dir.join("bot.mjs"));
                 cmd
             }
-            HostBot::Teloxide => Command::new(teloxide_bot()),
+            HostBot::Teloxide => Command::new(teloxide_host_bot()),
         }
     }
 
@@ -357,6 +357,21 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 /// Whether `made` exists and is at least as new as every one of `sources`.
+/// Every `.rs` file under `dir` (a missing `dir` has none), into `into`.
+fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push(path);
+        }
+    }
+}
+
 fn fresh(made: &Path, sources: &[PathBuf]) -> bool {
     let Some(made) = modified(made) else {
         return false;
@@ -380,11 +395,18 @@ fn npm_ci(dir: &Path) -> Result<(), String> {
     })
 }
 
-/// The `teloxide_bot` example binary of this test build's profile (blocking; may build it).
-pub fn teloxide_bot() -> PathBuf {
+/// The `teloxide_host_bot` example binary of this test build's profile (blocking; may build it).
+pub fn teloxide_host_bot() -> PathBuf {
     if let Some(p) = std::env::var_os("HOTLINE_TELOXIDE_BOT").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
+    example_binary("teloxide_host_bot")
+}
+
+/// The binary of the workspace's example `name` for this test build's profile (blocking):
+/// built with `cargo build --example` when missing or older than its source, since
+/// `cargo test --test X` builds no examples.
+pub fn example_binary(name: &str) -> PathBuf {
     // <target>/<profile>/deps/<test binary>
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe
@@ -393,17 +415,19 @@ pub fn teloxide_bot() -> PathBuf {
         .expect("the test binary is in <target>/<profile>/deps");
     let bin = profile_dir
         .join("examples")
-        .join(format!("teloxide_bot{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let ws = workspace();
-    let sources = [
-        ws.join("examples/teloxide_bot.rs"),
+    let mut sources = vec![
+        ws.join(format!("examples/{name}.rs")),
         ws.join("Cargo.toml"),
         ws.join("Cargo.lock"),
     ];
+    // The workspace's own crates, which an example embedding the desk is built from.
+    rust_files(&ws.join("crates"), &mut sources);
+    rust_files(&ws.join("src"), &mut sources);
     if fresh(&bin, &sources) {
         return bin;
     }
-    // `cargo test --test X` builds no examples: build it into the same target dir.
     let target_dir = profile_dir.parent().expect("<target>");
     let profile = profile_dir
         .file_name()
@@ -412,11 +436,11 @@ pub fn teloxide_bot() -> PathBuf {
     let profile = if profile == "debug" { "dev" } else { profile };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "--example", "teloxide_bot", "--profile"])
+    cmd.args(["build", "--quiet", "--example", name, "--profile"])
         .arg(profile)
         .env("CARGO_TARGET_DIR", target_dir);
     if let Err(e) = run(&mut cmd, &ws) {
-        panic!("building the teloxide host bot failed: {e}");
+        panic!("building the example {name} failed: {e}");
     }
     assert!(bin.exists(), "{} was not built", bin.display());
     bin

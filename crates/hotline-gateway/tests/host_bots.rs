@@ -7,7 +7,7 @@
 //!
 //! The bots' runtimes are found or installed as `tests/common/host_bots.rs` says (Python:
 //! `$HOTLINE_PYTHON` or `<workspace>/.venv`; node: `npm ci`; teloxide: the workspace's
-//! `teloxide_bot` example, built if missing).
+//! `teloxide_host_bot` example, built if missing).
 
 mod common;
 

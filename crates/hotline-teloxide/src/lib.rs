@@ -1,7 +1,6 @@
 //! Hotline's support desk inside a [teloxide](https://docs.rs/teloxide) bot.
 //!
-//! Three pieces, over a [`hotline_transport_telegram::Hotline`] built as for any embedding (it
-//! does not poll: teloxide owns the update stream):
+//! Over a [`hotline_transport_telegram::Hotline`] built as for any embedding:
 //!
 //! - [`branch`]: a dptree handler the host puts **first** in its dispatcher tree. It hands each
 //!   update of the kinds the desk reads (messages, edits, callback queries, `my_chat_member`,
@@ -11,9 +10,12 @@
 //!   from teloxide's kind filters, so teloxide asks Telegram for the host's kinds plus the desk's,
 //!   not for every kind.
 //! - [`Mirror`]: a `Requester` adaptor, outermost (`Mirror<DefaultParseMode<Throttle<Bot>>>`),
-//!   that mirrors the host's successful sends to users into their topics.
-//! - [`handle_update`], [`update_json`] and [`hand_over`] for hosts that route updates
-//!   themselves.
+//!   that mirrors the host's successful sends to users into their topics; it forwards
+//!   `Download` too.
+//! - [`listener`]: the durable alternative to [`branch`], for a bot that must lose nothing on a
+//!   crash (see below).
+//! - [`human_button`], [`hand_over`], and [`handle_update`] / [`update_json`] for hosts that
+//!   route updates themselves.
 //!
 //! ```no_run
 //! use hotline_teloxide::{Mirror, branch};
@@ -32,6 +34,19 @@
 //! # }
 //! ```
 //!
+//! # Crash safety: [`branch`] or [`listener`]
+//!
+//! With [`branch`], teloxide's own polling (or webhook) owns the update stream, and teloxide
+//! confirms a batch to Telegram as soon as it has handed it to the dispatcher, before any
+//! handler ran: an update fetched in the instant before a crash, not yet recorded by the desk,
+//! is lost. For a bot that must lose nothing, let the desk poll instead:
+//! [`Hotline::run_polling`] writes every update to the store's update log before Telegram is
+//! told it arrived and moves the desk's cursor only past what it finished, and [`listener`] is
+//! the dispatcher's `UpdateListener` over the same log (the host gets each update once the desk
+//! has taken it in; what is the desk's alone is left out; the host's kinds are asked of
+//! Telegram with the desk's). Use one or the other, not both; `examples/teloxide_durable_bot.rs`
+//! is such a bot, killed and restarted by `tests/teloxide_crash_safety.rs`.
+//!
 //! [`branch`] takes the [`Hotline`] as an argument rather than from the dispatcher's
 //! dependencies: a missing dependency is a panic at the first update in teloxide, an argument
 //! is checked by the compiler.
@@ -39,22 +54,30 @@
 //! # How `Mirror` forwards `Requester`'s methods
 //!
 //! `Requester` has 165 methods and no defaults, and teloxide's forwarding macro is
-//! crate-private. This crate carries a verbatim copy of teloxide-core 0.13's generated
-//! `requester_forward!` (MIT): the 29 `send_*`, `copy_*`, `forward_*` and `edit_message_*`
+//! crate-private. The choices were: write the forwarding by hand (165 signatures to keep in
+//! step with teloxide by eye), generate it from teloxide's schema at build time (a code
+//! generator to maintain), or ask upstream for a public forwarding macro or an observer hook
+//! (not in teloxide 0.17). This crate carries a verbatim copy of teloxide-core 0.13's
+//! generated `requester_forward!` (MIT, its license in `src/forward.rs`): it is teloxide's own
+//! text for these very methods, so nothing is retyped, and the compiler checks every method it
+//! writes against the trait, so a teloxide release that adds or changes a method fails to build
+//! here instead of misbehaving. The 29 `send_*`, `copy_*`, `forward_*` and `edit_message_*`
 //! methods to a chat (not the inline `*_inline` edits, not `send_chat_action` or gifts) return a
 //! [`MirrorRequest`] that observes the result; the others return the inner requester's own
-//! request type, untouched. The compiler checks every method against the trait, so a teloxide
-//! release that adds methods fails to build here instead of misbehaving; the copy is renewed
-//! with the teloxide version this crate depends on.
+//! request type, untouched. The copy is renewed with the teloxide version this crate depends on;
+//! should teloxide make the macro public, it replaces the copy.
 //!
 //! # Pacing
 //!
 //! The desk's own traffic (topics, relays to operators and users) goes through the desk's own
-//! client and pacer, never through the host's `Throttle`.
+//! client and pacer, never through the host's `Throttle` (whose default lets 10 messages a
+//! minute into one supergroup: the whole operators' group would be held to that).
 
 mod forward;
+mod listener;
 mod mirror;
 
+pub use listener::{CONSUMER, LogListener, listener};
 pub use mirror::{Mirror, MirrorRequest, MirrorSend};
 
 use hotline_transport_telegram::{Completion, Handled, Hotline};
@@ -62,6 +85,18 @@ use serde_json::json;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
 use teloxide::dptree;
 use teloxide::types::{MaybeAnonymousUser, Update, UpdateKind};
+
+/// What can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store's update log could not be read or written ([`listener`]).
+    #[error("hotline-teloxide: the update log: {0}")]
+    Store(#[from] hotline_transport_telegram::hotline_core::StoreError),
+    /// A teloxide value could not be turned into the Bot API JSON the desk reads.
+    #[error("hotline-teloxide: not readable as Bot API JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
 
 /// The dptree handler type [`branch`] returns, for a host whose handlers fail with `E`.
 pub type Branch<E> = dptree::Handler<'static, Result<(), E>, DpHandlerDescription>;
@@ -111,7 +146,7 @@ pub fn handle_update(hotline: &Hotline, update: &Update) -> Handled {
 /// teloxide serializes its types back to Telegram's JSON, with one exception handled here:
 /// `message_reaction`, whose `user` (or `actor_chat`) and `message_id` teloxide flattens into
 /// the reaction: it is rebuilt from teloxide's fields.
-pub fn update_json(update: &Update) -> Result<Vec<u8>, serde_json::Error> {
+pub fn update_json(update: &Update) -> Result<Vec<u8>, Error> {
     let mut value = serde_json::to_value(update)?;
     if let (UpdateKind::MessageReaction(reaction), Some(object)) =
         (&update.kind, value.as_object_mut())
@@ -132,16 +167,22 @@ pub fn update_json(update: &Update) -> Result<Vec<u8>, serde_json::Error> {
         }
         object.insert("message_reaction".to_owned(), fixed);
     }
-    serde_json::to_vec(&value)
+    Ok(serde_json::to_vec(&value)?)
+}
+
+/// Hotline's own "talk to a human" button, for the host's keyboards: a press hands the user to
+/// an operator ([`branch`] consumes it and answers the callback; the host never sees it).
+pub fn human_button(text: &str) -> teloxide::types::InlineKeyboardButton {
+    teloxide::types::InlineKeyboardButton::callback(
+        text,
+        hotline_transport_telegram::HUMAN_CALLBACK,
+    )
 }
 
 /// Hands a user to an operator (the host's own "talk to a human" button): see
 /// [`Hotline::hand_over`]. The hand-over runs whether or not the completion is awaited; an
 /// error means the user could not be read as the Bot API's `User` (nothing was done).
-pub fn hand_over(
-    hotline: &Hotline,
-    user: &teloxide::types::User,
-) -> Result<Completion, serde_json::Error> {
+pub fn hand_over(hotline: &Hotline, user: &teloxide::types::User) -> Result<Completion, Error> {
     let user: hotline_transport_telegram::frankenstein::types::User =
         serde_json::from_value(serde_json::to_value(user)?)?;
     Ok(hotline.hand_over(&user))
