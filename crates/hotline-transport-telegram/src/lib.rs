@@ -37,6 +37,7 @@ mod events_out;
 pub mod feed;
 mod hotline;
 mod intercept;
+mod ops_server;
 mod pacing;
 mod runner;
 mod secret;
