@@ -187,10 +187,10 @@ impl Deliverer {
         match outcome {
             Ok(answer) => {
                 metrics::counter!(names::WEBHOOK_DELIVERIES, "result" => "delivered").increment(1);
-                if let Some(text) = answer {
-                    if let Err(error) = self.desk.tell_operators(Some(entry.lane), &text).await {
-                        tracing::warn!(%error, "hotline: a command webhook's answer could not be posted");
-                    }
+                if let Some(text) = answer
+                    && let Err(error) = self.desk.tell_operators(Some(entry.lane), &text).await
+                {
+                    tracing::warn!(%error, "hotline: a command webhook's answer could not be posted");
                 }
                 if let Err(error) = store.outbox_delivered(entry.id).await {
                     // Delivered again later (at least once); the event id lets the receiver
@@ -204,7 +204,7 @@ impl Deliverer {
                 let wait = self.retry.backoff(attempts);
                 let next =
                     now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
-                if attempts == 1 || attempts % 10 == 0 {
+                if attempts == 1 || attempts.is_multiple_of(10) {
                     tracing::warn!(endpoint = %entry.endpoint, event = %entry.event_id, attempts, %reason, "hotline: a webhook was not delivered; trying again");
                 }
                 if let Err(error) = store

@@ -76,15 +76,13 @@ impl Desk {
     pub fn events(&self) -> Events {
         let receiver = self.inner.events.sender.subscribe();
         let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((Ok(event), receiver)),
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        metrics::counter!(names::EVENTS_LAGGED).increment(missed);
-                        return Some((Err(Lagged(missed)), receiver));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
+            match receiver.recv().await {
+                Ok(event) => Some((Ok(event), receiver)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    metrics::counter!(names::EVENTS_LAGGED).increment(missed);
+                    Some((Err(Lagged(missed)), receiver))
                 }
+                Err(broadcast::error::RecvError::Closed) => None,
             }
         });
         Events {
