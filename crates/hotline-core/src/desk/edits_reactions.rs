@@ -156,21 +156,29 @@ impl Desk {
         let outcome = match self.perform(action).await {
             Ok(_) => {
                 if let Some((user, edited)) = edited {
-                    let topic = self
-                        .inner
-                        .store
-                        .conversation(user)
-                        .await?
-                        .and_then(|c| c.topic);
-                    let event = DeskEvent::new(
-                        DeskEventKind::MessageEdited,
-                        user,
-                        topic,
-                        self.inner.clock.now(),
-                        format_args!("{}:{}", edited.id, edited.date),
-                    )
-                    .with_message(edited.id, Some(edited.kind), edited.text);
-                    self.publish(event).await;
+                    if self.wants(DeskEventKind::MessageEdited) {
+                        // The edit went out: a store that cannot say the topic leaves it out
+                        // of the event rather than failing what was done.
+                        let topic = match self.inner.store.conversation(user).await {
+                            Ok(conversation) => conversation.and_then(|c| c.topic),
+                            Err(_) => None,
+                        };
+                        let event = DeskEvent::new(
+                            DeskEventKind::MessageEdited,
+                            user,
+                            topic,
+                            self.inner.clock.now(),
+                            format_args!("{}:{}", edited.id, edited.date),
+                        )
+                        .with_message(
+                            edited.id,
+                            Some(edited.kind),
+                            edited.text,
+                        );
+                        self.publish(event).await;
+                    } else {
+                        super::emit::count(DeskEventKind::MessageEdited);
+                    }
                 }
                 Outcome::Relayed
             }

@@ -104,23 +104,26 @@ impl Desk {
     /// (`hotline_webhook_outbox_write_failures_total`), never raised: events out never fail the
     /// desk's work.
     pub async fn publish(&self, event: DeskEvent) {
-        metrics::counter!(names::EVENTS, "event" => event.kind.as_str()).increment(1);
-        match event.kind {
-            DeskEventKind::MessageReceived => {
-                metrics::counter!(names::RELAYED, "direction" => "to_topic").increment(1);
-            }
-            DeskEventKind::MessageSent => {
-                metrics::counter!(names::RELAYED, "direction" => "to_user").increment(1);
-            }
-            DeskEventKind::MessageIntercepted => {
-                metrics::counter!(names::INTERCEPTED).increment(1);
-            }
-            DeskEventKind::DeadLettered => metrics::counter!(names::DEAD_LETTERS).increment(1),
-            _ => {}
-        }
+        count(event.kind);
         self.write_outbox(&event).await;
         // No subscriber is not an error: nobody asked.
         let _ = self.inner.events.sender.send(event);
+    }
+
+    /// Publishes the event `make` builds, if anyone takes events of `kind` (a subscriber, or
+    /// a `WEBHOOKS` endpoint); counts it either way. A relay nobody listens to builds nothing.
+    pub(super) async fn emit(&self, kind: DeskEventKind, make: impl FnOnce() -> DeskEvent) {
+        if self.wants(kind) {
+            self.publish(make()).await;
+        } else {
+            count(kind);
+        }
+    }
+
+    /// Whether an event of `kind` would reach anyone.
+    pub(super) fn wants(&self, kind: DeskEventKind) -> bool {
+        self.inner.events.sender.receiver_count() > 0
+            || self.inner.config.webhooks.iter().any(|t| t.wants(kind))
     }
 
     async fn write_outbox(&self, event: &DeskEvent) {
@@ -179,5 +182,21 @@ impl Desk {
             self.inner.clock.now(),
             discriminator,
         )
+    }
+}
+
+/// Counts an event in the metrics (`hotline_events_total` and the relay counters).
+pub(super) fn count(kind: DeskEventKind) {
+    metrics::counter!(names::EVENTS, "event" => kind.as_str()).increment(1);
+    match kind {
+        DeskEventKind::MessageReceived => {
+            metrics::counter!(names::RELAYED, "direction" => "to_topic").increment(1);
+        }
+        DeskEventKind::MessageSent => {
+            metrics::counter!(names::RELAYED, "direction" => "to_user").increment(1);
+        }
+        DeskEventKind::MessageIntercepted => metrics::counter!(names::INTERCEPTED).increment(1),
+        DeskEventKind::DeadLettered => metrics::counter!(names::DEAD_LETTERS).increment(1),
+        _ => {}
     }
 }

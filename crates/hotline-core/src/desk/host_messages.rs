@@ -143,14 +143,15 @@ impl Desk {
         let links = links_for(user, &messages, &performed, Origin::Host);
         // Copied or forwarded by the host: only the ids are known, not the content.
         for id in &messages {
-            let event = self
-                .event(
+            self.emit(DeskEventKind::MessageIntercepted, || {
+                self.event(
                     DeskEventKind::MessageIntercepted,
                     &w,
                     format_args!("{id}:0"),
                 )
-                .with_message(*id, None, None);
-            self.publish(event).await;
+                .with_message(*id, None, None)
+            })
+            .await;
         }
         self.commit(&mut w, links, key).await?;
         Ok(Outcome::Relayed)
@@ -159,14 +160,15 @@ impl Desk {
     /// `message_intercepted` for each message the host sent, as it sent it.
     async fn publish_intercepted(&self, w: &Working, messages: &[IncomingMessage]) {
         for message in messages {
-            let event = self
-                .event(
+            self.emit(DeskEventKind::MessageIntercepted, || {
+                self.event(
                     DeskEventKind::MessageIntercepted,
                     w,
                     format_args!("{}:{}", message.id, message.date),
                 )
-                .with_message(message.id, Some(message.kind), message.text.clone());
-            self.publish(event).await;
+                .with_message(message.id, Some(message.kind), message.text.clone())
+            })
+            .await;
         }
     }
 }

@@ -121,14 +121,19 @@ impl Desk {
                     Ok(performed) => {
                         let links = links_for(user, &ids, &performed, Origin::Operator);
                         for message in &messages {
-                            let event = self
-                                .event(
+                            self.emit(DeskEventKind::MessageSent, || {
+                                self.event(
                                     DeskEventKind::MessageSent,
                                     &w,
                                     format_args!("{}:{}", message.id, message.date),
                                 )
-                                .with_message(message.id, Some(message.kind), message.text.clone());
-                            self.publish(event).await;
+                                .with_message(
+                                    message.id,
+                                    Some(message.kind),
+                                    message.text.clone(),
+                                )
+                            })
+                            .await;
                         }
                         self.set_status(&mut w, Status::SupportAnswered, now);
                         self.commit(&mut w, links, key).await?;

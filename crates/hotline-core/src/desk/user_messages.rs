@@ -82,14 +82,19 @@ impl Desk {
         } else {
             let links = self.copy_to_topic(&mut w, &messages).await?;
             for message in &messages {
-                let event = self
-                    .event(
+                self.emit(DeskEventKind::MessageReceived, || {
+                    self.event(
                         DeskEventKind::MessageReceived,
                         &w,
                         format_args!("{}:{}", message.id, message.date),
                     )
-                    .with_message(message.id, Some(message.kind), message.text.clone());
-                self.publish(event).await;
+                    .with_message(
+                        message.id,
+                        Some(message.kind),
+                        message.text.clone(),
+                    )
+                })
+                .await;
             }
             self.commit(&mut w, links, key).await?;
             Outcome::Relayed
