@@ -29,7 +29,7 @@ async fn hanging_receiver() -> String {
         .await
         .expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    let app = Router::new().route("/hook", post(|| std::future::pending::<&'static str>()));
+    let app = Router::new().route("/hook", post(std::future::pending::<&'static str>));
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
