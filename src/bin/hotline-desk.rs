@@ -30,6 +30,7 @@
 //! | `HOTLINE_WEBHOOK_SECRET` | webhook mode, required: the secret Telegram sends with each update (1-256 of `A-Z a-z 0-9 _ -`) |
 //! | `HOTLINE_PREFLIGHT` | `strict` (default): stop at start, naming the fix, when the backend group is not a forum or the bot may not manage its topics; `warn`: print the problems and start anyway |
 //! | `HOTLINE_LOG` | `error`, `warn`, `info` (default), `debug`, `trace` or `off`: what the desk logs to stderr |
+//! | `HOTLINE_METRICS` | an address like `127.0.0.1:9464`: serve Prometheus metrics on `/metrics`, and `/healthz`, `/readyz` (see `docs/operations.md`); unset: none |
 //!
 //! `hotline-desk --help` prints this list and where the database is; `--version` the version.
 //!
@@ -40,7 +41,8 @@
 //! the host), a group the bot cannot see or use `HOTLINE_BACKEND_GROUP`.
 
 use hotline::telegram::standalone::{
-    DEFAULT_DATABASE, Mode, database, describe_database as describe, mode, start_logging,
+    DEFAULT_DATABASE, Mode, database, describe_database as describe, metrics_address, mode,
+    serve_metrics, start_logging,
 };
 use hotline::{Hotline, Settings, shutdown_signal};
 use std::process::ExitCode;
@@ -192,6 +194,7 @@ environment:
   HOTLINE_LIMITS           GLOBAL/s,PER_CHAT/s,PER_GROUP/min (default 30,1,20) or off
   HOTLINE_CONFIG           a TOML file of Hotline parameters
   HOTLINE_LOG              error, warn, info (default), debug, trace or off
+  HOTLINE_METRICS          an address like 127.0.0.1:9464: /metrics, /healthz, /readyz
   PRIVATE_KEYWORDS, WELCOME, AUTOCLOSE, ...   Hotline parameters (docs/configuration.md)
 
 state: {database}
@@ -231,6 +234,10 @@ async fn run() -> Result<(), String> {
         .store(store)
         .build()
         .map_err(|e| e.to_string())?;
+    if let Some(address) = metrics_address()? {
+        let bound = serve_metrics(&hotline, address).await?;
+        println!("hotline-desk: metrics on http://{bound}/metrics (and /healthz, /readyz)");
+    }
     if strict {
         // Users would get nothing: stop, naming the fix.
         hotline.preflight_strict().await.map_err(|e| match e {

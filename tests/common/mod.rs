@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod host_bots;
+pub mod receiver;
 
 use hotline::core::{ChatId, Config, UserId};
 use hotline::telegram::{Hotline, Limits};

@@ -32,12 +32,14 @@ mod action;
 mod clock;
 pub mod config;
 mod desk;
+mod desk_event;
 mod error;
 mod event;
 mod fallback;
 mod ids;
 mod memory_transport;
 mod message;
+pub mod metrics;
 pub mod policy;
 mod retry;
 pub mod store;
@@ -46,18 +48,21 @@ mod transport;
 pub use action::{Action, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    BanAllowed, Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, Welcome,
+    BanAllowed, Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, WebhookSecret,
+    WebhookTarget, Welcome,
 };
-pub use desk::{Desk, DeskBuilder, Ignored, InLane, Outcome, Standing, Ticket};
+pub use desk::{Desk, DeskBuilder, Events, Ignored, InLane, Lagged, Outcome, Standing, Ticket};
+pub use desk_event::{DeskEvent, DeskEventKind};
 pub use error::{Chain, Error, chain as error_chain};
 pub use event::{Event, EventKey, EventKind, Lane};
 pub use fallback::report_unobserved;
 pub use ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
 pub use memory_transport::{ChatMessage, MemberRole, MemoryTransport, Sender, TopicInfo};
-pub use message::{Command, IncomingMessage, TextEntity, UserProfile};
+pub use message::{Command, IncomingMessage, MessageKind, TextEntity, UserProfile};
 pub use retry::{Interrupted, RetryPolicy, Stop};
 pub use store::{
     Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged, MemoryStore,
-    MessageLink, NewDeadLetter, Origin, Status, Store, StoreError,
+    MessageLink, NewDeadLetter, NewOutboxEntry, Origin, OutboxEntry, OutboxId, Status, Store,
+    StoreError,
 };
 pub use transport::{Transport, TransportError};

@@ -408,6 +408,11 @@ impl MemoryTransport {
             media_group: None,
             date: 0,
             entities: Vec::new(),
+            kind: if has_media {
+                crate::message::MessageKind::Photo
+            } else {
+                crate::message::MessageKind::Text
+            },
         }
     }
 
@@ -501,6 +506,11 @@ impl MemoryTransport {
             media_group: None,
             date: 1,
             entities: Vec::new(),
+            kind: if target.has_media {
+                crate::message::MessageKind::Photo
+            } else {
+                crate::message::MessageKind::Text
+            },
         })
     }
 

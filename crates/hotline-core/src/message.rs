@@ -27,6 +27,64 @@ pub struct IncomingMessage {
     /// `default` for what was written before it existed.)
     #[serde(default)]
     pub entities: Vec<TextEntity>,
+    /// What the message is (text, photo, ...), as events out report it.
+    #[serde(default)]
+    pub kind: MessageKind,
+}
+
+/// What a message carries, as events out ([`crate::DeskEvent`]) name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// A text.
+    #[default]
+    Text,
+    /// A photo.
+    Photo,
+    /// A video.
+    Video,
+    /// A file.
+    Document,
+    /// A voice message.
+    Voice,
+    /// A music file.
+    Audio,
+    /// A round video.
+    VideoNote,
+    /// A sticker.
+    Sticker,
+    /// A GIF or silent video.
+    Animation,
+    /// A location or venue.
+    Location,
+    /// A contact.
+    Contact,
+    /// A poll.
+    Poll,
+    /// Anything else (a kind newer than this list, or one the transport does not name).
+    Other,
+}
+
+impl MessageKind {
+    /// The kind's name in events out (`text`, `photo`, `video_note`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Photo => "photo",
+            MessageKind::Video => "video",
+            MessageKind::Document => "document",
+            MessageKind::Voice => "voice",
+            MessageKind::Audio => "audio",
+            MessageKind::VideoNote => "video_note",
+            MessageKind::Sticker => "sticker",
+            MessageKind::Animation => "animation",
+            MessageKind::Location => "location",
+            MessageKind::Contact => "contact",
+            MessageKind::Poll => "poll",
+            MessageKind::Other => "other",
+        }
+    }
 }
 
 /// One formatted span of a text (bold, a link, a mention, ...).
@@ -70,6 +128,7 @@ impl IncomingMessage {
             id: id.into(),
             text: caption,
             has_media: true,
+            kind: MessageKind::Other,
             ..Self::default()
         }
     }

@@ -35,7 +35,6 @@ fn every_unsupported_hotline_parameter_is_documented_as_such_and_refused() {
         "GROUPS_KEYWORDS",
         "CHANNELS_KEYWORDS",
         "EXTENSIONS_ALLOWED",
-        "WEBHOOKS",
     ] {
         assert!(
             hotline_core::config::UNSUPPORTED

@@ -2,6 +2,7 @@
 
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
+use crate::outbox_row::{OutboxRow, outbox_columns, outbox_from_row};
 use crate::row::{
     ConsumerRow, ConversationRow, DeadLetterRow, LinkRow, LogHeadRow, LoggedRow, MAX_ATTEMPTS,
     consumer_columns, consumer_from_row, conversation_columns, conversation_from_row,
@@ -11,7 +12,7 @@ use crate::row::{
 use async_trait::async_trait;
 use hotline_core::store::{
     Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
-    MessageLink, NewDeadLetter, SetAside, Status, UserClaim,
+    MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry, OutboxId, SetAside, Status, UserClaim,
 };
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::pool::PoolConnection;
@@ -822,6 +823,119 @@ impl Store for PgStore {
         }
         guard.locked = true;
         Ok(UserClaim::holding(guard))
+    }
+
+    // ---- Events out: the webhook outbox (migration 0006), figures for metrics. ----
+
+    async fn outbox_push(&self, entries: Vec<NewOutboxEntry>) -> Result<Vec<OutboxId>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement (atomic); ids are drawn in the order of `ordinality`.
+        let ids: Vec<i64> = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "INSERT INTO webhook_outbox (endpoint, lane, event_id, payload, created) \
+             SELECT e, l, i, p, c FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], \
+             $5::bigint[]) WITH ORDINALITY AS t(e, l, i, p, c, n) ORDER BY n RETURNING id"
+        )
+        .bind(
+            entries
+                .iter()
+                .map(|e| e.endpoint.clone())
+                .collect::<Vec<String>>()
+        )
+        .bind(entries.iter().map(|e| e.lane.0).collect::<Vec<i64>>())
+        .bind(
+            entries
+                .iter()
+                .map(|e| e.event_id.clone())
+                .collect::<Vec<String>>()
+        )
+        .bind(
+            entries
+                .iter()
+                .map(|e| e.payload.clone())
+                .collect::<Vec<String>>()
+        )
+        .bind(entries.iter().map(|e| e.created.0).collect::<Vec<i64>>())
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("writing to the webhook outbox", e))?;
+        let mut ids: Vec<OutboxId> = ids.into_iter().map(OutboxId).collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn outbox_heads(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows: Vec<OutboxRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            outbox_columns!(),
+            " FROM webhook_outbox \
+             WHERE id IN (SELECT MIN(id) FROM webhook_outbox GROUP BY endpoint, lane) \
+               AND next_attempt_ms <= $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(now_ms)
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the webhook outbox", e))?;
+        rows.into_iter().map(outbox_from_row).collect()
+    }
+
+    async fn outbox_delivered(&self, id: OutboxId) -> Result<bool, StoreError> {
+        let done = on_lease!(self.conns, |conn| sqlx::query(
+            "DELETE FROM webhook_outbox WHERE id = $1"
+        )
+        .bind(id.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("removing a delivered webhook", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn outbox_postpone(
+        &self,
+        id: OutboxId,
+        attempts: u32,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        on_lease!(self.conns, |conn| sqlx::query(
+            "UPDATE webhook_outbox SET attempts = $2, next_attempt_ms = $3, last_error = $4 \
+             WHERE id = $1"
+        )
+        .bind(id.0)
+        .bind(i64::from(attempts))
+        .bind(next_attempt_ms)
+        .bind(error)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("postponing a webhook", e))?;
+        Ok(())
+    }
+
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "SELECT count(*) FROM webhook_outbox"
+        )
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("counting the webhook outbox", e))?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    async fn open_conversations(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "SELECT count(*) FROM conversations \
+             WHERE topic_id IS NOT NULL AND status IN ('user_answered', 'support_answered')"
+        )
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("counting open conversations", e))?;
+        Ok(u64::try_from(n).unwrap_or_default())
     }
 }
 

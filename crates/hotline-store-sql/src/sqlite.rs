@@ -2,6 +2,7 @@
 
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
+use crate::outbox_row::{OutboxRow, outbox_columns, outbox_from_row};
 use crate::row::{
     ConsumerRow, ConversationRow, DeadLetterRow, LinkRow, LogHeadRow, LoggedRow, MAX_ATTEMPTS,
     consumer_columns, consumer_from_row, conversation_columns, conversation_from_row,
@@ -11,7 +12,7 @@ use crate::row::{
 use async_trait::async_trait;
 use hotline_core::store::{
     Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
-    MessageLink, NewDeadLetter, SetAside, Status,
+    MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry, OutboxId, SetAside, Status,
 };
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::Arguments;
@@ -1058,6 +1059,102 @@ impl Store for SqliteStore {
         .await
         .map_err(|e| backend("pruning the update log", e))?;
         Ok(done.rows_affected())
+    }
+
+    // ---- Events out: the webhook outbox (migration 0005), figures for metrics. ----
+
+    async fn outbox_push(&self, entries: Vec<NewOutboxEntry>) -> Result<Vec<OutboxId>, StoreError> {
+        let fail = |e| backend("writing to the webhook outbox", e);
+        let mut tx = self.writer.begin().await.map_err(fail)?;
+        let mut ids = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO webhook_outbox (endpoint, lane, event_id, payload, created) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            )
+            .bind(&entry.endpoint)
+            .bind(entry.lane.0)
+            .bind(&entry.event_id)
+            .bind(&entry.payload)
+            .bind(entry.created.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+            ids.push(OutboxId(id));
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(ids)
+    }
+
+    async fn outbox_heads(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows: Vec<OutboxRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            outbox_columns!(),
+            " FROM webhook_outbox \
+             WHERE id IN (SELECT min(id) FROM webhook_outbox GROUP BY endpoint, lane) \
+               AND next_attempt_ms <= ?1 ORDER BY id LIMIT ?2"
+        ))
+        .bind(now_ms)
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the webhook outbox", e))?;
+        rows.into_iter().map(outbox_from_row).collect()
+    }
+
+    async fn outbox_delivered(&self, id: OutboxId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM webhook_outbox WHERE id = ?1")
+            .bind(id.0)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| backend("removing a delivered webhook", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn outbox_postpone(
+        &self,
+        id: OutboxId,
+        attempts: u32,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4 \
+             WHERE id = ?1",
+        )
+        .bind(id.0)
+        .bind(i64::from(attempts))
+        .bind(next_attempt_ms)
+        .bind(error)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| backend("postponing a webhook", e))?;
+        Ok(())
+    }
+
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_reader!(self, |conn| sqlx::query_scalar(
+            "SELECT count(*) FROM webhook_outbox"
+        )
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("counting the webhook outbox", e))?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    async fn open_conversations(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_reader!(self, |conn| sqlx::query_scalar(
+            "SELECT count(*) FROM conversations \
+             WHERE topic_id IS NOT NULL AND status IN ('user_answered', 'support_answered')"
+        )
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("counting open conversations", e))?;
+        Ok(u64::try_from(n).unwrap_or_default())
     }
 }
 

@@ -550,7 +550,13 @@ async fn a_schema_from_before_dead_letters_upgrades() {
     .fetch_one(&pool)
     .await
     .expect("count");
-    assert_eq!(applied, 4, "0001, 0002, then 0003 and 0004 once");
+    assert_eq!(
+        applied,
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+            .expect("migrations")
+            .count() as i64,
+        "0001, 0002, then every later migration once"
+    );
     pool.close().await;
     store.close().await;
 }
@@ -721,7 +727,13 @@ async fn a_schema_from_before_the_update_log_upgrades() {
     .fetch_one(&pool)
     .await
     .expect("count");
-    assert_eq!(applied, 4, "0001 to 0003, then 0004 once");
+    assert_eq!(
+        applied,
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+            .expect("migrations")
+            .count() as i64,
+        "0001 to 0003, then every later migration once"
+    );
     pool.close().await;
     store.close().await;
 }

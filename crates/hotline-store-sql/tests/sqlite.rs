@@ -736,5 +736,11 @@ async fn a_database_from_before_the_update_log_upgrades() {
         .fetch_one(&pool)
         .await
         .expect("count");
-    assert_eq!(applied, 3, "0001 and 0002, then 0003 once");
+    assert_eq!(
+        applied,
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+            .expect("migrations")
+            .count() as i64,
+        "0001 and 0002, then every later migration once"
+    );
 }

@@ -49,6 +49,9 @@ pub struct Hotline {
     /// `AUTOCLOSE` never silently fails to fire because a host forgot to start it.
     ticking: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) tick_every: Duration,
+    pub(crate) webhook_retry: RetryPolicy,
+    /// Whether the `WEBHOOKS` deliverer runs (started once, with the first update or runner).
+    pub(crate) webhooks_started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Albums {
@@ -73,11 +76,28 @@ pub struct HotlineBuilder {
     tick_every: Duration,
     update_retry: RetryPolicy,
     transport_layer: Option<TransportLayer>,
+    event_buffer: usize,
+    webhook_retry: RetryPolicy,
 }
 
 type TransportLayer = Box<dyn FnOnce(Arc<dyn Transport>) -> Arc<dyn Transport> + Send>;
 
 impl HotlineBuilder {
+    /// How many events [`Hotline::events`] keeps for a slow reader (default 1024); see
+    /// [`hotline_core::DeskBuilder::event_buffer`].
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
+        self
+    }
+
+    /// The back-off between deliveries of a webhook its endpoint refused or did not answer
+    /// (default [`RetryPolicy::outage`]: from half a second doubling up to half a minute);
+    /// its attempts are not counted: an event is kept until delivered.
+    pub fn webhook_retry(mut self, policy: RetryPolicy) -> Self {
+        self.webhook_retry = policy;
+        self
+    }
+
     /// How an update whose handling failed is tried again, in its user's order, before a runner
     /// sets it aside as a dead letter (default [`RetryPolicy::updates`]: six tries over about a
     /// minute). Attempts count only while other updates go through: in an outage nothing is
@@ -159,7 +179,8 @@ impl HotlineBuilder {
         let update_log = UpdateLog::new(Arc::clone(&store));
         let mut desk = Desk::builder(self.config, store, transport)
             .stop(stop)
-            .event_retry(self.update_retry);
+            .event_retry(self.update_retry)
+            .event_buffer(self.event_buffer);
         if let Some(clock) = self.clock {
             desk = desk.clock(clock);
         }
@@ -174,6 +195,8 @@ impl HotlineBuilder {
             set_aside_keys: Arc::default(),
             ticking: Arc::default(),
             tick_every: self.tick_every,
+            webhook_retry: self.webhook_retry,
+            webhooks_started: Arc::default(),
         })
     }
 }
@@ -202,6 +225,8 @@ impl Hotline {
             tick_every: Duration::from_secs(60),
             update_retry: RetryPolicy::updates(),
             transport_layer: None,
+            event_buffer: 1024,
+            webhook_retry: RetryPolicy::outage(),
         }
     }
 
@@ -219,6 +244,8 @@ impl Hotline {
             tick_every: Duration::from_secs(60),
             update_retry: RetryPolicy::updates(),
             transport_layer: None,
+            event_buffer: 1024,
+            webhook_retry: RetryPolicy::outage(),
         }
     }
 
@@ -392,6 +419,7 @@ impl Hotline {
     /// runtime only). Every update handed over calls it, so a host never has to.
     fn keep_ticking(&self) {
         use std::sync::atomic::Ordering;
+        self.keep_delivering();
         if !self.ticking.load(Ordering::Relaxed)
             && tokio::runtime::Handle::try_current().is_ok()
             && !self.ticking.swap(true, Ordering::Relaxed)

@@ -33,15 +33,18 @@ mod completion;
 mod dead_letters;
 mod decode;
 mod error;
+mod events_out;
 pub mod feed;
 mod hotline;
 mod intercept;
+mod ops_server;
 mod pacing;
 mod runner;
 mod secret;
 mod settings;
 pub mod standalone;
 mod transport;
+mod webhooks;
 
 pub use client::{ApiError, TELEGRAM_API_URL, TelegramClient};
 pub use completion::Completion;
@@ -54,6 +57,9 @@ pub use runner::{ALLOWED_UPDATES, STOP_GRACE, WEBHOOK_SECRET_HEADER, shutdown_si
 pub use secret::BotToken;
 pub use settings::Settings;
 pub use transport::TelegramTransport;
+pub use webhooks::{
+    SIGNATURE_HEADER, WEBHOOK_TIMEOUT, verify_webhook_signature, webhook_signature,
+};
 
 pub use frankenstein;
 pub use hotline_core;

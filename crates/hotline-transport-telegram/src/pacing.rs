@@ -179,7 +179,10 @@ impl Pacer {
         chat: i64,
         priority: Priority,
     ) -> Result<(), Interrupted> {
-        self.stop.or_stop(self.acquire(chat, priority)).await
+        let started = std::time::Instant::now();
+        let result = self.stop.or_stop(self.acquire(chat, priority)).await;
+        metrics::histogram!(hotline_core::metrics::PACING_WAIT).record(started.elapsed());
+        result
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -1,6 +1,9 @@
 //! What the standalone programs (`hotline-desk`, `hotline-gateway`) share: where the state
-//! is (`HOTLINE_DATABASE`) and how they log (`HOTLINE_LOG`). A host bot embedding the desk has
+//! is (`HOTLINE_DATABASE`), how they log (`HOTLINE_LOG`), and their metrics and health
+//! endpoint (`HOTLINE_METRICS`, see [`serve_metrics`]). A host bot embedding the desk has
 //! its own of both and needs none of this.
+
+pub use crate::ops_server::{metrics_address, serve_metrics};
 
 use std::fmt::Write as _;
 use tracing::field::{Field, Visit};

@@ -95,6 +95,7 @@ impl TelegramTransport {
         self.client.call_as(method, params).await.map_err(|error| {
             let classified = error.classify();
             if let TransportError::RetryAfter(wait) = classified {
+                metrics::counter!(hotline_core::metrics::RATE_LIMITED).increment(1);
                 self.pacer.penalize(chat, wait);
             }
             classified

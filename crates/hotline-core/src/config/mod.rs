@@ -17,8 +17,10 @@
 //! ```
 
 mod keywords;
+mod webhooks;
 
 pub use keywords::{KeywordSet, SyntaxError};
+pub use webhooks::{WebhookSecret, WebhookTarget};
 
 use crate::error::Error;
 use crate::ids::{ChatId, UserId};
@@ -273,6 +275,10 @@ pub struct Config {
     pub host_label: String,
     /// How many times a passing transport failure is retried before the event is given up.
     pub transient_retries: u32,
+    /// `WEBHOOKS`: the endpoints events are posted to (none by default).
+    pub webhooks: Vec<WebhookTarget>,
+    /// `WEBHOOKS_SECRET`: the key that signs what is posted to `WEBHOOKS`.
+    pub webhooks_secret: Option<WebhookSecret>,
 }
 
 impl Config {
@@ -305,6 +311,8 @@ impl Config {
             ban_allowed: BanAllowed::Admins,
             host_label: "🤖 Bot:".into(),
             transient_retries: 5,
+            webhooks: Vec::new(),
+            webhooks_secret: None,
         }
     }
 
@@ -336,6 +344,8 @@ pub const PARAMETERS: &[&str] = &[
     "LEAVE_CLOSED",
     "SILENT_MODE",
     "BAN_ALLOWED",
+    "WEBHOOKS",
+    "WEBHOOKS_SECRET",
 ];
 
 /// Older names [`ConfigBuilder::set`] accepts for a parameter: `(old, current)`.
@@ -368,7 +378,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
         "EXTENSIONS_ALLOWED",
         "who may broadcast, tag, export and see `/info`",
     ),
-    ("WEBHOOKS", "events sent out to HTTP endpoints"),
 ];
 
 /// Builds a [`Config`]; see [`Config::builder`].
@@ -606,6 +615,12 @@ impl ConfigBuilder {
                     ));
                 };
             }
+            "WEBHOOKS" => c.webhooks = webhooks::parse(value)?,
+            "WEBHOOKS_SECRET" => {
+                c.webhooks_secret = Some(value.trim())
+                    .filter(|v| !v.is_empty())
+                    .map(WebhookSecret::new);
+            }
             _ if UNSUPPORTED.iter().any(|(n, _)| *n == name) => {
                 let (_, what) = UNSUPPORTED.iter().find(|(n, _)| *n == name).unwrap();
                 return Err(invalid(
@@ -669,6 +684,13 @@ impl ConfigBuilder {
     /// `HAND_OVER_ONLY` (default false): topics open only on the host bot's hand-over.
     pub fn hand_over_only(mut self, on: bool) -> Self {
         self.config.hand_over_only = on;
+        self
+    }
+
+    /// `WEBHOOKS` (default none) and `WEBHOOKS_SECRET`, which signs them.
+    pub fn webhooks(mut self, targets: Vec<WebhookTarget>, secret: Option<WebhookSecret>) -> Self {
+        self.config.webhooks = targets;
+        self.config.webhooks_secret = secret;
         self
     }
 
@@ -754,6 +776,13 @@ impl ConfigBuilder {
     /// Validates and returns the configuration.
     pub fn build(self) -> Result<Config, Error> {
         let c = self.config;
+        if !c.webhooks.is_empty() && c.webhooks_secret.is_none() {
+            return Err(invalid(
+                "WEBHOOKS_SECRET",
+                None,
+                "not set: WEBHOOKS needs a secret to sign the events it posts",
+            ));
+        }
         if c.backend_group.0 >= 0 {
             return Err(invalid(
                 "backend_group",

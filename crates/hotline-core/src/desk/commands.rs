@@ -4,6 +4,7 @@
 use super::{Desk, Ignored, Outcome, Working};
 use crate::action::{Action, Performed, Recipient};
 use crate::config::BanAllowed;
+use crate::desk_event::DeskEventKind;
 use crate::error::Error;
 use crate::ids::{ChatId, Timestamp, TopicId, UserId};
 use crate::policy::{self, OperatorCommand};
@@ -125,7 +126,11 @@ impl Desk {
                 {
                     tracing::warn!(%error, "hotline: closing a topic failed");
                 }
+                let was_open = w.conv.status.is_open();
                 self.set_status(w, Status::Closed, now);
+                if was_open {
+                    self.publish_toggled(w, false, now).await;
+                }
             }
             OperatorCommand::Hold => self.set_status(w, Status::UserAnswered, now),
             OperatorCommand::Wait => self.set_status(w, Status::SupportAnswered, now),
@@ -185,7 +190,20 @@ impl Desk {
         }
         self.set_status(&mut w, status, now);
         self.commit(&mut w, Vec::new(), None).await?;
+        self.publish_toggled(&w, reopened, now).await;
         self.sync_topic_name(&mut w).await?;
         Ok(Outcome::Done)
+    }
+
+    /// `dialog_reopened` or `dialog_closed` for the conversation.
+    async fn publish_toggled(&self, w: &Working, reopened: bool, now: Timestamp) {
+        let kind = if reopened {
+            DeskEventKind::DialogReopened
+        } else {
+            DeskEventKind::DialogClosed
+        };
+        let topic = w.topic().map(|t| t.0).unwrap_or_default();
+        let event = self.event(kind, w, format_args!("{topic}:{}", now.0));
+        self.publish(event).await;
     }
 }

@@ -3,13 +3,33 @@
 
 use super::{Desk, Ignored, Outcome};
 use crate::action::Action;
+use crate::desk_event::{DeskEvent, DeskEventKind};
 use crate::error::Error;
 use crate::event::EventKey;
 use crate::ids::{ChatId, MessageId, UserId};
-use crate::message::IncomingMessage;
+use crate::message::{IncomingMessage, MessageKind};
 use crate::policy;
 use crate::store::{Commit, Origin};
 use crate::transport::TransportError;
+
+/// What an event out says of an edited message.
+struct Edited {
+    id: MessageId,
+    date: i64,
+    kind: MessageKind,
+    text: Option<String>,
+}
+
+impl Edited {
+    fn of(message: &IncomingMessage) -> Self {
+        Self {
+            id: message.id,
+            date: message.date,
+            kind: message.kind,
+            text: message.text.clone(),
+        }
+    }
+}
 
 /// Who wrote an edited message, and so on which side its link is found.
 #[derive(Debug, Clone, Copy)]
@@ -33,10 +53,11 @@ impl Desk {
         if self.already_handled(key.as_ref()).await? {
             return Ok(Outcome::AlreadyHandled);
         }
+        let edited = Edited::of(&message);
         let Some((_, action)) = self.mirrored_edit(Author::User(user), message).await? else {
             return Ok(Outcome::Ignored(Ignored::NotLinked));
         };
-        self.edit_copy(&action, key).await
+        self.edit_copy(&action, key, Some((user, edited))).await
     }
 
     pub(super) async fn on_operator_edit(
@@ -48,6 +69,7 @@ impl Desk {
         if chat != self.group() {
             return Ok(Outcome::Ignored(Ignored::OtherChat));
         }
+        let edited = Edited::of(&message);
         let Some((user, action)) = self.mirrored_edit(Author::Operator, message).await? else {
             return Ok(Outcome::Ignored(Ignored::NotLinked));
         };
@@ -55,7 +77,7 @@ impl Desk {
         if self.already_handled(key.as_ref()).await? {
             return Ok(Outcome::AlreadyHandled);
         }
-        self.edit_copy(&action, key).await
+        self.edit_copy(&action, key, Some((user, edited))).await
     }
 
     pub(super) async fn on_host_edit(
@@ -64,10 +86,11 @@ impl Desk {
         message: IncomingMessage,
     ) -> Result<Outcome, Error> {
         let _held = self.hold(user).await?;
+        let edited = Edited::of(&message);
         let Some((_, action)) = self.mirrored_edit(Author::Host(user), message).await? else {
             return Ok(Outcome::Ignored(Ignored::NotLinked));
         };
-        self.edit_copy(&action, None).await
+        self.edit_copy(&action, None, Some((user, edited))).await
     }
 
     /// The edit of `message` as it is to be mirrored onto its copy, with the conversation's user.
@@ -122,9 +145,43 @@ impl Desk {
         Ok(Some((link.user, action)))
     }
 
-    async fn edit_copy(&self, action: &Action, key: Option<EventKey>) -> Result<Outcome, Error> {
+    /// Performs a mirrored edit (or reaction) and records its event as handled; an edit that
+    /// went out is published as `message_edited`.
+    async fn edit_copy(
+        &self,
+        action: &Action,
+        key: Option<EventKey>,
+        edited: Option<(UserId, Edited)>,
+    ) -> Result<Outcome, Error> {
         let outcome = match self.perform(action).await {
-            Ok(_) => Outcome::Relayed,
+            Ok(_) => {
+                if let Some((user, edited)) = edited {
+                    if self.wants(DeskEventKind::MessageEdited) {
+                        // The edit went out: a store that cannot say the topic leaves it out
+                        // of the event rather than failing what was done.
+                        let topic = match self.inner.store.conversation(user).await {
+                            Ok(conversation) => conversation.and_then(|c| c.topic),
+                            Err(_) => None,
+                        };
+                        let event = DeskEvent::new(
+                            DeskEventKind::MessageEdited,
+                            user,
+                            topic,
+                            self.inner.clock.now(),
+                            format_args!("{}:{}", edited.id, edited.date),
+                        )
+                        .with_message(
+                            edited.id,
+                            Some(edited.kind),
+                            edited.text,
+                        );
+                        self.publish(event).await;
+                    } else {
+                        super::emit::count(DeskEventKind::MessageEdited);
+                    }
+                }
+                Outcome::Relayed
+            }
             // The copy may be gone (deleted topic, deleted message) or unchanged: nothing to do.
             Err(TransportError::BadRequest(reason)) => {
                 tracing::info!(%reason, "hotline: an edit could not be mirrored");
@@ -159,7 +216,7 @@ impl Desk {
             message: link.topic_message,
             emoji,
         };
-        self.edit_copy(&action, None).await
+        self.edit_copy(&action, None, None).await
     }
 
     pub(super) async fn on_operator_reaction(
@@ -180,6 +237,6 @@ impl Desk {
             message: link.user_message,
             emoji,
         };
-        self.edit_copy(&action, None).await
+        self.edit_copy(&action, None, None).await
     }
 }

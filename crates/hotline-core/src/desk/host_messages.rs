@@ -9,6 +9,7 @@
 use super::plumbing::links_for;
 use super::{Desk, Held, Ignored, Outcome, Working};
 use crate::action::Action;
+use crate::desk_event::DeskEventKind;
 use crate::error::Error;
 use crate::event::EventKey;
 use crate::ids::{MessageId, UserId};
@@ -74,6 +75,8 @@ impl Desk {
             })
             .await?;
         let links = links_for(user, &[message.id], &performed, Origin::Host);
+        self.publish_intercepted(&w, std::slice::from_ref(&message))
+            .await;
         self.commit(&mut w, links, key).await?;
         Ok(Outcome::Relayed)
     }
@@ -99,6 +102,7 @@ impl Desk {
             })
             .await?;
         let links = links_for(user, &ids, &performed, Origin::Host);
+        self.publish_intercepted(&w, &messages).await;
         self.commit(&mut w, links, key).await?;
         // The copies keep their captions and formatting; the mark goes before the first caption
         // (an edit, as copyMessages cannot change captions). The album is mirrored either way.
@@ -137,7 +141,34 @@ impl Desk {
             })
             .await?;
         let links = links_for(user, &messages, &performed, Origin::Host);
+        // Copied or forwarded by the host: only the ids are known, not the content.
+        for id in &messages {
+            self.emit(DeskEventKind::MessageIntercepted, || {
+                self.event(
+                    DeskEventKind::MessageIntercepted,
+                    &w,
+                    format_args!("{id}:0"),
+                )
+                .with_message(*id, None, None)
+            })
+            .await;
+        }
         self.commit(&mut w, links, key).await?;
         Ok(Outcome::Relayed)
+    }
+
+    /// `message_intercepted` for each message the host sent, as it sent it.
+    async fn publish_intercepted(&self, w: &Working, messages: &[IncomingMessage]) {
+        for message in messages {
+            self.emit(DeskEventKind::MessageIntercepted, || {
+                self.event(
+                    DeskEventKind::MessageIntercepted,
+                    w,
+                    format_args!("{}:{}", message.id, message.date),
+                )
+                .with_message(message.id, Some(message.kind), message.text.clone())
+            })
+            .await;
+        }
     }
 }

@@ -91,6 +91,7 @@ impl Desk {
                 }
             }
         };
+        metrics::gauge!(crate::metrics::QUEUE_DEPTH).increment(1.0);
         if start_worker {
             let desk = self.clone();
             runtime.spawn(async move { desk.drain_lane(lane).await });
@@ -122,6 +123,7 @@ impl Desk {
             if let Some(queue) = queues.get_mut(&lane) {
                 let (tx, rx) = oneshot::channel();
                 queue.push_back((event, tx));
+                metrics::gauge!(crate::metrics::QUEUE_DEPTH).increment(1.0);
                 return InLane(InLaneInner::Queued(Ticket(TicketInner::Waiting(rx))));
             }
             // An empty queue marks the lane busy: events dispatched meanwhile wait in it.
@@ -179,6 +181,7 @@ impl Desk {
                 next
             };
             let Some((event, reply)) = job else { return };
+            metrics::gauge!(crate::metrics::QUEUE_DEPTH).decrement(1.0);
             let result = self.handle_caught(event).await;
             // The caller may have dropped its ticket; the event was handled all the same.
             let _ = reply.send(result);

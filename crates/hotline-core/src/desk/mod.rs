@@ -9,6 +9,7 @@
 
 mod commands;
 mod edits_reactions;
+mod emit;
 mod host_messages;
 mod lanes;
 mod locks;
@@ -21,6 +22,7 @@ mod ticks;
 mod unrecorded;
 mod user_messages;
 
+pub use emit::{Events, Lagged};
 pub use lanes::{InLane, Ticket};
 pub use standing::Standing;
 
@@ -105,6 +107,7 @@ struct Inner {
     unrecorded: unrecorded::Unrecorded,
     event_retry: Option<RetryPolicy>,
     health: retrying::Health,
+    events: emit::EventHub,
 }
 
 impl std::fmt::Debug for Desk {
@@ -126,9 +129,17 @@ pub struct DeskBuilder {
     retry: RetryPolicy,
     stop: Stop,
     event_retry: Option<RetryPolicy>,
+    event_buffer: usize,
 }
 
 impl DeskBuilder {
+    /// How many events [`Desk::events`] keeps for a subscriber that reads slowly before it
+    /// misses the oldest (default 1024). The desk never waits for a subscriber.
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events.max(1);
+        self
+    }
+
     /// Tries an event that failed in its lane ([`Desk::dispatch`], [`Desk::run_in_lane`])
     /// again by `policy`, inside the lane (so the user's later events wait and their order
     /// holds), then gives it up with [`Error::Exhausted`]. Attempts count only while other
@@ -180,6 +191,7 @@ impl DeskBuilder {
                 unrecorded: unrecorded::Unrecorded::default(),
                 event_retry: self.event_retry,
                 health: retrying::Health::default(),
+                events: emit::EventHub::new(self.event_buffer),
                 on_error: self.on_error,
                 retry: self.retry,
                 stop: self.stop,
@@ -239,6 +251,7 @@ impl Desk {
             retry,
             stop: Stop::new(),
             event_retry: None,
+            event_buffer: 1024,
         }
     }
 
@@ -279,6 +292,15 @@ impl Desk {
     /// users run concurrently. A rate limit is waited out inside the call; a deleted topic is
     /// recreated and the message sent again.
     pub async fn handle(&self, event: Event) -> Result<Outcome, Error> {
+        let started = std::time::Instant::now();
+        let result = self.handle_timed(event).await;
+        if let Ok(Outcome::Relayed) = result {
+            metrics::histogram!(crate::metrics::RELAY_LATENCY).record(started.elapsed());
+        }
+        result
+    }
+
+    async fn handle_timed(&self, event: Event) -> Result<Outcome, Error> {
         let key = event.key();
         match event {
             Event::UserMessage { user, message } => {

@@ -4,11 +4,12 @@
 use super::plumbing::links_for;
 use super::{Desk, Ignored, Outcome};
 use crate::action::Action;
+use crate::desk_event::DeskEventKind;
 use crate::error::Error;
 use crate::event::EventKey;
 use crate::ids::{ChatId, MessageId, TopicId, UserId};
 use crate::message::IncomingMessage;
-use crate::policy::{self, OperatorRoute};
+use crate::policy::{self, OperatorCommand, OperatorRoute};
 use crate::store::{Origin, Status};
 use crate::transport::TransportError;
 
@@ -70,6 +71,25 @@ impl Desk {
             None => None,
         };
         let outcome = match policy::route_operator_message(config, first, reply_to.is_some()) {
+            OperatorRoute::Command(OperatorCommand::Unknown)
+                if first
+                    .command()
+                    .is_some_and(|c| config.webhooks.iter().any(|t| t.wants_command(c.name))) =>
+            {
+                // Hotline's command webhooks: posted with the topic's user; the endpoint's
+                // answer comes back into the topic (the deliverer posts it).
+                let name = first.command().map(|c| c.name.to_ascii_lowercase());
+                let mut event = self
+                    .event(
+                        DeskEventKind::Command,
+                        &w,
+                        format_args!("{}:{}", first.id, first.date),
+                    )
+                    .with_message(first.id, Some(first.kind), first.text.clone());
+                event.command = name;
+                self.publish(event).await;
+                Outcome::Done
+            }
             OperatorRoute::InternalComment => Outcome::Ignored(Ignored::InternalComment),
             OperatorRoute::Refuse => {
                 self.notice_topic(
@@ -100,6 +120,21 @@ impl Desk {
                 match self.perform(&action).await {
                     Ok(performed) => {
                         let links = links_for(user, &ids, &performed, Origin::Operator);
+                        for message in &messages {
+                            self.emit(DeskEventKind::MessageSent, || {
+                                self.event(
+                                    DeskEventKind::MessageSent,
+                                    &w,
+                                    format_args!("{}:{}", message.id, message.date),
+                                )
+                                .with_message(
+                                    message.id,
+                                    Some(message.kind),
+                                    message.text.clone(),
+                                )
+                            })
+                            .await;
+                        }
                         self.set_status(&mut w, Status::SupportAnswered, now);
                         self.commit(&mut w, links, key).await?;
                         self.sync_topic_name(&mut w).await?;

@@ -3,6 +3,7 @@
 
 use super::{Desk, Held, Working};
 use crate::action::{Action, Performed, Recipient};
+use crate::desk_event::DeskEventKind;
 use crate::error::Error;
 use crate::event::EventKey;
 use crate::ids::{ChatId, MessageId, Timestamp, TopicId, UserId};
@@ -94,6 +95,7 @@ impl Desk {
                 }
                 Err(TransportError::Unavailable(reason)) if retry.allows(failures + 1) => {
                     failures += 1;
+                    metrics::counter!(crate::metrics::RETRIES).increment(1);
                     let wait = retry.backoff(failures);
                     tracing::debug!(%reason, ?wait, "hotline: transport unavailable, retrying");
                     retry.wait(stop, wait).await?;
@@ -226,6 +228,8 @@ impl Desk {
     pub(super) async fn mark_blocked(&self, w: &mut Working) {
         if !w.conv.blocked {
             w.edit().blocked = true;
+            let event = self.event(DeskEventKind::UserBlocked, w, self.inner.clock.now().0);
+            self.publish(event).await;
             self.notice_topic(
                 w,
                 "⛔ The user has blocked the bot: messages to them are not delivered.",

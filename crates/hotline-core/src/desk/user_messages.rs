@@ -4,6 +4,7 @@
 use super::plumbing::links_for;
 use super::{Desk, Ignored, Outcome, Working};
 use crate::action::{Action, Recipient};
+use crate::desk_event::DeskEventKind;
 use crate::error::Error;
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, UserId};
@@ -80,6 +81,21 @@ impl Desk {
             Outcome::Done
         } else {
             let links = self.copy_to_topic(&mut w, &messages).await?;
+            for message in &messages {
+                self.emit(DeskEventKind::MessageReceived, || {
+                    self.event(
+                        DeskEventKind::MessageReceived,
+                        &w,
+                        format_args!("{}:{}", message.id, message.date),
+                    )
+                    .with_message(
+                        message.id,
+                        Some(message.kind),
+                        message.text.clone(),
+                    )
+                })
+                .await;
+            }
             self.commit(&mut w, links, key).await?;
             Outcome::Relayed
         };
@@ -110,6 +126,8 @@ impl Desk {
         c.topic_name = Some(name);
         c.welcome_pending = !start_closed;
         self.commit(w, Vec::new(), None).await?;
+        let event = self.event(DeskEventKind::DialogCreated, w, topic);
+        self.publish(event).await;
         if start_closed
             && let Err(error) = self
                 .perform(&Action::CloseTopic {
@@ -150,7 +168,15 @@ impl Desk {
         if w.topic().is_none() {
             self.recreate_topic(w).await?;
         }
-        self.commit(w, Vec::new(), None).await
+        self.commit(w, Vec::new(), None).await?;
+        let topic = w.topic().map(|t| t.0).unwrap_or_default();
+        let event = self.event(
+            DeskEventKind::DialogReopened,
+            w,
+            format_args!("{topic}:{}", now.0),
+        );
+        self.publish(event).await;
+        Ok(())
     }
 
     /// Sends the greeting owed for this opening. Best effort: a greeting that cannot be sent

@@ -40,7 +40,10 @@ where
     the_update_log_numbers_and_keeps_updates(make().await).await;
     each_consumer_confirms_on_its_own(make().await).await;
     the_log_is_pruned_when_all_confirmed_or_expired(make().await).await;
+    events_out::run_all(&make).await;
 }
+
+mod events_out;
 
 fn profile(id: i64) -> UserProfile {
     UserProfile::new(id, format!("User {id}"))

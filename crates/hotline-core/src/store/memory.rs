@@ -2,7 +2,8 @@
 
 use super::{
     Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
-    MessageLink, NewDeadLetter, SetAside, Status, Store, StoreError,
+    MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry, OutboxId, SetAside, Status, Store,
+    StoreError,
 };
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
@@ -39,6 +40,8 @@ struct Inner {
     log_by_upstream: HashMap<i64, LogId>,
     log_head: LogHead,
     consumers: BTreeMap<String, Consumer>,
+    outbox: BTreeMap<OutboxId, OutboxEntry>,
+    next_outbox: i64,
 }
 
 /// A conversation encoded with postcard.
@@ -376,6 +379,84 @@ impl Store for MemoryStore {
             keep
         });
         Ok((before - log.len()) as u64)
+    }
+
+    // ---- Events out: the webhook outbox, figures for metrics. ----
+
+    async fn outbox_push(&self, entries: Vec<NewOutboxEntry>) -> Result<Vec<OutboxId>, StoreError> {
+        let mut inner = self.lock();
+        let mut ids = Vec::with_capacity(entries.len());
+        for entry in entries {
+            inner.next_outbox += 1;
+            let id = OutboxId(inner.next_outbox);
+            inner.outbox.insert(
+                id,
+                OutboxEntry {
+                    id,
+                    endpoint: entry.endpoint,
+                    lane: entry.lane,
+                    event_id: entry.event_id,
+                    payload: entry.payload,
+                    created: entry.created,
+                    attempts: 0,
+                    next_attempt_ms: 0,
+                    last_error: None,
+                },
+            );
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    async fn outbox_heads(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let inner = self.lock();
+        let mut seen = HashSet::default();
+        Ok(inner
+            .outbox
+            .values()
+            .filter(|e| seen.insert((e.endpoint.as_str(), e.lane)))
+            .filter(|e| e.next_attempt_ms <= now_ms)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn outbox_delivered(&self, id: OutboxId) -> Result<bool, StoreError> {
+        Ok(self.lock().outbox.remove(&id).is_some())
+    }
+
+    async fn outbox_postpone(
+        &self,
+        id: OutboxId,
+        attempts: u32,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(entry) = self.lock().outbox.get_mut(&id) {
+            entry.attempts = attempts;
+            entry.next_attempt_ms = next_attempt_ms;
+            entry.last_error = Some(error.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().outbox.len() as u64)
+    }
+
+    async fn open_conversations(&self) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        let mut open = 0;
+        for packed in inner.conversations.values() {
+            if packed.unpack()?.is_open() {
+                open += 1;
+            }
+        }
+        Ok(open)
     }
 }
 

@@ -11,6 +11,7 @@
 mod conversation;
 mod dead_letter;
 mod memory;
+mod outbox;
 mod update_log;
 
 pub mod conformance;
@@ -18,6 +19,7 @@ pub mod conformance;
 pub use conversation::{Conversation, MessageLink, Origin, Status};
 pub use dead_letter::{DeadLetter, DeadLetterId, NewDeadLetter, SetAside};
 pub use memory::MemoryStore;
+pub use outbox::{NewOutboxEntry, OutboxEntry, OutboxId};
 pub use update_log::{Consumer, Fetched, LogHead, LogId, Logged, RETENTION_SECS};
 
 use crate::event::EventKey;
@@ -150,6 +152,57 @@ pub trait Store: Send + Sync {
     async fn claim_user(&self, user: UserId) -> Result<UserClaim, StoreError> {
         let _ = user;
         Ok(UserClaim::none())
+    }
+
+    // ---- Events out: the webhook outbox (see [`OutboxEntry`]) and figures for metrics. ----
+    // The defaults refuse, so a store that keeps no outbox says so instead of losing events.
+
+    /// Writes outbox entries, atomically, in the order given; returns their ids.
+    async fn outbox_push(&self, entries: Vec<NewOutboxEntry>) -> Result<Vec<OutboxId>, StoreError> {
+        let _ = entries;
+        Err(StoreError::backend("this store keeps no webhook outbox"))
+    }
+
+    /// The oldest entry of each queue (one endpoint, one conversation) if it is due by `now_ms`
+    /// (its `next_attempt_ms` is not later), oldest first, at most `limit`. An entry not yet
+    /// due holds its queue back: the entries behind it are not given.
+    async fn outbox_heads(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let _ = (now_ms, limit);
+        Err(StoreError::backend("this store keeps no webhook outbox"))
+    }
+
+    /// Removes a delivered entry. Whether it was there.
+    async fn outbox_delivered(&self, id: OutboxId) -> Result<bool, StoreError> {
+        let _ = id;
+        Err(StoreError::backend("this store keeps no webhook outbox"))
+    }
+
+    /// Records a failed delivery: `attempts` so far, not to be tried before `next_attempt_ms`.
+    async fn outbox_postpone(
+        &self,
+        id: OutboxId,
+        attempts: u32,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let _ = (id, attempts, next_attempt_ms, error);
+        Err(StoreError::backend("this store keeps no webhook outbox"))
+    }
+
+    /// How many entries wait in the outbox.
+    async fn outbox_len(&self) -> Result<u64, StoreError> {
+        Err(StoreError::backend("this store keeps no webhook outbox"))
+    }
+
+    /// How many conversations have an open topic (🟪 or 🟨).
+    async fn open_conversations(&self) -> Result<u64, StoreError> {
+        Err(StoreError::backend(
+            "this store does not count open conversations",
+        ))
     }
 }
 

@@ -13,6 +13,7 @@
 //! | `HOTLINE_WEBHOOK_LISTEN`, `HOTLINE_WEBHOOK_URL`, `HOTLINE_WEBHOOK_SECRET` | webhook mode: where Telegram's posts are served (default `0.0.0.0:8080`), the public HTTPS URL given to `setWebhook`, its secret |
 //! | `HOTLINE_PREFLIGHT` | `strict` (default, as `hotline-desk`): stop at start when the backend group is not a forum or the bot may not manage its topics; `warn`: print the problems and start anyway |
 //! | `HOTLINE_LOG` | `error`, `warn`, `info` (default), `debug`, `trace` or `off` |
+//! | `HOTLINE_METRICS` | an address like `127.0.0.1:9464`: serve Prometheus metrics on `/metrics`, and `/healthz`, `/readyz` (see `docs/operations.md`); unset: none |
 //!
 //! Runs until SIGINT or SIGTERM. A configuration error is one line naming the variable, and
 //! the exit code 1.
@@ -20,7 +21,7 @@
 use hotline_core::Store;
 use hotline_gateway::{Gateway, GatewayConfig};
 use hotline_transport_telegram::standalone::{
-    DEFAULT_DATABASE, Mode, database, mode, start_logging,
+    DEFAULT_DATABASE, Mode, database, metrics_address, mode, serve_metrics, start_logging,
 };
 use hotline_transport_telegram::{Hotline, Settings, shutdown_signal};
 use std::net::SocketAddr;
@@ -81,6 +82,7 @@ environment:
   HOTLINE_DATABASE         sqlite://path, postgres://... or memory: (default {DEFAULT_DATABASE})
   HOTLINE_PREFLIGHT        strict (default) or warn
   HOTLINE_LOG              error, warn, info (default), debug, trace or off
+  HOTLINE_METRICS          an address like 127.0.0.1:9464: /metrics, /healthz, /readyz
   PRIVATE_KEYWORDS, WELCOME, AUTOCLOSE, ...   Hotline parameters (docs/configuration.md)
 
 Point the bot's API URL at the address printed at start (docs/gateway.md).
@@ -119,6 +121,10 @@ async fn run() -> Result<(), String> {
         .store(store)
         .build()
         .map_err(|e| e.to_string())?;
+    if let Some(address) = metrics_address()? {
+        let bound = serve_metrics(&hotline, address).await?;
+        println!("hotline-gateway: metrics on http://{bound}/metrics (and /healthz, /readyz)");
+    }
     // A token Telegram refuses, an API it cannot reach, a group it cannot use: named at once.
     let problems = hotline.preflight().await.map_err(|e| e.to_string())?;
     if !problems.is_empty() {

@@ -2,7 +2,9 @@
 
 use frankenstein::types::{ChatMember, ChatType, Message, ReactionType, User};
 use frankenstein::updates::{Update, UpdateContent};
-use hotline_core::{ChatId, Event, IncomingMessage, MessageId, TopicId, UserId, UserProfile};
+use hotline_core::{
+    ChatId, Event, IncomingMessage, MessageId, MessageKind, TopicId, UserId, UserProfile,
+};
 
 /// Callback data of Hotline's own "talk to a human" button (see [`crate::human_button`]).
 pub const HUMAN_CALLBACK: &str = "hotline:human";
@@ -98,6 +100,8 @@ pub(crate) trait MessageFields {
     /// Whether it carries content other than text that operators relay: a photo, document,
     /// video, voice, audio, video note, sticker, animation, location, contact or poll.
     fn has_media(&self) -> bool;
+    /// What the message carries, for events out.
+    fn kind(&self) -> MessageKind;
 }
 
 /// Implements [`MessageFields`] for a message type whose fields carry Telegram's names, as both
@@ -166,6 +170,36 @@ macro_rules! impl_message_fields {
                     || self.contact.is_some()
                     || self.poll.is_some()
             }
+            fn kind(&self) -> ::hotline_core::MessageKind {
+                // An animation also carries a `document`: it is named first.
+                if self.animation.is_some() {
+                    ::hotline_core::MessageKind::Animation
+                } else if self.photo.is_some() {
+                    ::hotline_core::MessageKind::Photo
+                } else if self.video.is_some() {
+                    ::hotline_core::MessageKind::Video
+                } else if self.document.is_some() {
+                    ::hotline_core::MessageKind::Document
+                } else if self.voice.is_some() {
+                    ::hotline_core::MessageKind::Voice
+                } else if self.audio.is_some() {
+                    ::hotline_core::MessageKind::Audio
+                } else if self.video_note.is_some() {
+                    ::hotline_core::MessageKind::VideoNote
+                } else if self.sticker.is_some() {
+                    ::hotline_core::MessageKind::Sticker
+                } else if self.location.is_some() {
+                    ::hotline_core::MessageKind::Location
+                } else if self.contact.is_some() {
+                    ::hotline_core::MessageKind::Contact
+                } else if self.poll.is_some() {
+                    ::hotline_core::MessageKind::Poll
+                } else if self.text.is_some() {
+                    ::hotline_core::MessageKind::Text
+                } else {
+                    ::hotline_core::MessageKind::Other
+                }
+            }
         }
     };
 }
@@ -208,6 +242,7 @@ pub(crate) fn incoming(message: &impl MessageFields) -> IncomingMessage {
         media_group: message.media_group_id().map(str::to_owned),
         date: i64::try_from(message.edit_date().unwrap_or(message.date())).unwrap_or_default(),
         entities: Vec::new(),
+        kind: message.kind(),
     }
 }
 

@@ -139,6 +139,7 @@ impl Hotline {
     ) -> Result<(), Error> {
         tokio::pin!(shutdown);
         self.load_set_aside().await?;
+        self.keep_delivering();
         let log = &self.update_log;
         let store = log.store();
         let mut appended = log.appended();

@@ -11,7 +11,8 @@ use crate::completion::Completion;
 use crate::decode::RawUpdate;
 use crate::hotline::Hotline;
 use hotline_core::{
-    DeadLetterId, Error, NewDeadLetter, RetryPolicy, Timestamp, UserId, error_chain,
+    DeadLetterId, DeskEvent, DeskEventKind, Error, NewDeadLetter, RetryPolicy, Timestamp, UserId,
+    error_chain,
 };
 use std::sync::Mutex;
 
@@ -125,6 +126,21 @@ impl Hotline {
         self.set_aside_keys.remember(&key);
         tracing::error!(update_id = update.id(), dead_letter = %kept.id, attempts, error = %error_chain(error), "hotline: an update was set aside after its attempts failed");
         if kept.created {
+            if let Some(user) = user {
+                let topic = match self.desk.store().conversation(user).await {
+                    Ok(conversation) => conversation.and_then(|c| c.topic),
+                    Err(_) => None,
+                };
+                let mut event = DeskEvent::new(
+                    DeskEventKind::DeadLettered,
+                    user,
+                    topic,
+                    self.desk.now(),
+                    &key,
+                );
+                event.text = Some(error_chain(error).to_string());
+                self.desk.publish(event).await;
+            }
             let notice = dead_letter_notice(kept.id, attempts, error);
             if let Err(failure) = self.desk.tell_operators(user, &notice).await {
                 tracing::warn!(error = %error_chain(&failure), "hotline: telling the operators of a dead letter failed");

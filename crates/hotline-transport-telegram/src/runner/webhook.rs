@@ -89,6 +89,7 @@ impl Hotline {
                 source,
             })?;
         self.load_set_aside().await?;
+        self.keep_delivering();
         self.client
             .call(
                 "setWebhook",
