@@ -16,10 +16,12 @@ use crate::hotline::Hotline;
 use frankenstein::reqwest;
 use hmac::{Hmac, Mac};
 use hotline_core::metrics as names;
-use hotline_core::{Desk, DeskEventKind, OutboxEntry, RetryPolicy, UserId, WebhookSecret};
+use hotline_core::{
+    Desk, DeskEventKind, OutboxEntry, OutboxId, RetryPolicy, UserId, WebhookSecret,
+};
 use serde_json::Value;
 use sha2::Sha256;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -107,13 +109,50 @@ struct Deliverer {
     http: reqwest::Client,
     secret: Option<WebhookSecret>,
     retry: RetryPolicy,
-    /// The queues (endpoint, conversation) with a post on the way: their next entry waits.
-    in_flight: Arc<Mutex<HashSet<(String, UserId)>>>,
+    /// Per queue (endpoint, conversation): a post on the way, or the last entry it finished.
+    in_flight: Arc<Mutex<HashMap<(String, UserId), QueueState>>>,
+}
+
+/// Where a queue stands for the deliverer.
+///
+/// The outbox is read as a snapshot while posts finish, so a snapshot taken just before a
+/// post removed its entry still holds that entry. The queue therefore remembers what it last
+/// finished, and an entry the snapshot shows in an older state than that is skipped: without
+/// this, a delivered event would be posted a second time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QueueState {
+    /// A post is on the way: the queue's next entry waits.
+    Posting,
+    /// This entry was delivered (and removed): never posted again by this process.
+    Delivered(OutboxId),
+    /// This entry failed and now counts this many failed attempts in the store.
+    Postponed(OutboxId, u32),
+}
+
+impl QueueState {
+    /// Whether `entry`, read from the outbox, may be posted now.
+    fn admits(self, entry: &OutboxEntry) -> bool {
+        match self {
+            QueueState::Posting => false,
+            QueueState::Delivered(id) => id != entry.id,
+            QueueState::Postponed(id, attempts) => id != entry.id || entry.attempts >= attempts,
+        }
+    }
 }
 
 impl Deliverer {
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(String, UserId)>> {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<(String, UserId), QueueState>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the entry's queue as posting, if the entry may be posted now.
+    fn claim(&self, queue: &(String, UserId), entry: &OutboxEntry) -> bool {
+        let mut queues = self.in_flight();
+        if queues.get(queue).is_some_and(|state| !state.admits(entry)) {
+            return false;
+        }
+        queues.insert(queue.clone(), QueueState::Posting);
+        true
     }
 
     async fn run(self) {
@@ -148,7 +187,7 @@ impl Deliverer {
             let mut started = false;
             for entry in heads {
                 let queue = (entry.endpoint.clone(), entry.lane);
-                if !self.in_flight().insert(queue.clone()) {
+                if !self.claim(&queue, &entry) {
                     continue;
                 }
                 let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
@@ -158,8 +197,8 @@ impl Deliverer {
                 let this = self.clone();
                 let written = Arc::clone(&written);
                 tokio::spawn(async move {
-                    this.deliver(entry).await;
-                    this.in_flight().remove(&queue);
+                    let finished = this.deliver(entry).await;
+                    this.in_flight().insert(queue, finished);
                     drop(slot);
                     // The queue's next entry may be due now.
                     written.notify_one();
@@ -181,7 +220,7 @@ impl Deliverer {
     }
 
     /// Posts one entry; removes it when delivered, postpones it otherwise.
-    async fn deliver(&self, entry: OutboxEntry) {
+    async fn deliver(&self, entry: OutboxEntry) -> QueueState {
         let store = self.desk.store();
         let outcome = self.post(&entry).await;
         match outcome {
@@ -196,7 +235,9 @@ impl Deliverer {
                     // Delivered again later (at least once); the event id lets the receiver
                     // drop the repeat.
                     tracing::warn!(%error, "hotline: a delivered webhook could not be removed from the outbox");
+                    return QueueState::Postponed(entry.id, entry.attempts);
                 }
+                QueueState::Delivered(entry.id)
             }
             Err(reason) => {
                 metrics::counter!(names::WEBHOOK_DELIVERIES, "result" => "failed").increment(1);
@@ -212,7 +253,9 @@ impl Deliverer {
                     .await
                 {
                     tracing::warn!(%error, "hotline: a failed webhook could not be postponed");
+                    return QueueState::Postponed(entry.id, entry.attempts);
                 }
+                QueueState::Postponed(entry.id, attempts)
             }
         }
     }
@@ -313,6 +356,34 @@ mod tests {
             b"what do ya want?",
             &signature
         ));
+    }
+
+    fn entry(id: i64, attempts: u32) -> OutboxEntry {
+        OutboxEntry {
+            id: OutboxId(id),
+            endpoint: "http://127.0.0.1:1/hook".into(),
+            lane: UserId(7),
+            event_id: format!("e{id}"),
+            payload: "{}".into(),
+            created: hotline_core::Timestamp::default(),
+            attempts,
+            next_attempt_ms: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_older_than_the_queues_last_finish_is_not_posted_again() {
+        // A post on the way holds its queue.
+        assert!(!QueueState::Posting.admits(&entry(1, 0)));
+        // Delivered: the same entry read from an earlier snapshot is skipped; the next one goes.
+        assert!(!QueueState::Delivered(OutboxId(1)).admits(&entry(1, 0)));
+        assert!(QueueState::Delivered(OutboxId(1)).admits(&entry(2, 0)));
+        // Postponed to its 3rd attempt: a snapshot from before (2 attempts) is stale, one read
+        // after the postponement is the retry.
+        assert!(!QueueState::Postponed(OutboxId(1), 3).admits(&entry(1, 2)));
+        assert!(QueueState::Postponed(OutboxId(1), 3).admits(&entry(1, 3)));
+        assert!(QueueState::Postponed(OutboxId(1), 3).admits(&entry(2, 0)));
     }
 
     #[test]
