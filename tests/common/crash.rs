@@ -11,7 +11,7 @@
 
 use hotline_testkit::{FakeTelegram, NewGroup, NewMessage, NewUser};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -143,35 +143,45 @@ fn number(v: &Value) -> i64 {
         .unwrap_or_default()
 }
 
-/// The repeated copies (a source message copied a second time) made after each kill, from the
-/// fake's log of calls; checks that none came before the first kill and that no conversation
-/// got more than one repeat after any one kill.
+/// The repeated copies (a source message copied a second time), per kill, from the fake's log
+/// of calls. A repeat is charged to the kill that ended the life which made the first copy:
+/// that life sent the copy but died before recording it, and a later life sends it again. The
+/// later life may be killed itself before it gets there, so the repeat can land one or more
+/// lives after the kill it is due to. Checks that no life repeated its own copy and that no
+/// conversation got more than one repeat for any one kill.
 fn duplicates_per_kill(tg: &FakeTelegram, marks: &[usize]) -> Vec<usize> {
-    let mut copied: HashSet<(i64, i64)> = HashSet::new();
-    let mut epochs: Vec<HashMap<i64, usize>> = vec![HashMap::new(); marks.len() + 1];
+    // The life (0: before the first kill) that made each source's first copy.
+    let mut first_copy: HashMap<(i64, i64), usize> = HashMap::new();
+    let mut per_kill: Vec<HashMap<i64, usize>> = vec![HashMap::new(); marks.len() + 1];
+    let mut within_one_life = Vec::new();
     for (index, call) in tg.calls().iter().enumerate() {
         if call.method != "copyMessage" || call.error_code.is_some() {
             continue;
         }
         let from = number(&call.params["from_chat_id"]);
         let source = number(&call.params["message_id"]);
-        if copied.insert((from, source)) {
+        let life = marks.iter().filter(|&&mark| mark <= index).count();
+        let Some(&first_life) = first_copy.get(&(from, source)) else {
+            first_copy.insert((from, source), life);
             continue;
-        }
+        };
         let conversation = if from == GROUP {
             number(&call.params["chat_id"])
         } else {
             from
         };
-        let epoch = marks.iter().filter(|&&mark| mark <= index).count();
-        *epochs[epoch].entry(conversation).or_default() += 1;
+        if first_life == life {
+            within_one_life.push((conversation, source));
+            continue;
+        }
+        // Kill k (1-based) ended life k - 1.
+        *per_kill[first_life + 1].entry(conversation).or_default() += 1;
     }
     assert!(
-        epochs[0].is_empty(),
-        "repeats before any kill: {:?}",
-        epochs[0]
+        within_one_life.is_empty(),
+        "a copy repeated with no kill between (conversation, source message): {within_one_life:?}"
     );
-    for (kill, repeats) in epochs.iter().enumerate().skip(1) {
+    for (kill, repeats) in per_kill.iter().enumerate().skip(1) {
         for (conversation, n) in repeats {
             assert!(
                 *n <= 1,
@@ -179,7 +189,7 @@ fn duplicates_per_kill(tg: &FakeTelegram, marks: &[usize]) -> Vec<usize> {
             );
         }
     }
-    epochs[1..].iter().map(|e| e.values().sum()).collect()
+    per_kill[1..].iter().map(|e| e.values().sum()).collect()
 }
 
 fn desk_log(path: &Path) -> String {
