@@ -6,16 +6,10 @@ use crate::client::{ApiError, TelegramClient};
 use crate::completion::Completion;
 use crate::decode::{self, HUMAN_CALLBACK};
 use crate::feed::UpdateLog;
-use crate::pacing::Limits;
 use crate::runner::SetAsideKeys;
-use crate::secret::BotToken;
-use crate::settings::Settings;
-use crate::transport::TelegramTransport;
 use frankenstein::types::User;
 use frankenstein::updates::Update;
-use hotline_core::{
-    Config, Desk, Event, MemoryStore, RetryPolicy, Standing, Stop, Store, Transport, UserId,
-};
+use hotline_core::{Desk, Event, RetryPolicy, Standing, UserId};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +41,7 @@ pub struct Hotline {
     pub(crate) update_log: UpdateLog,
     /// Whether the timed work (auto-close) runs: started by the first update handed over, so
     /// `AUTOCLOSE` never silently fails to fire because a host forgot to start it.
-    ticking: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) ticking: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) tick_every: Duration,
     pub(crate) webhook_retry: RetryPolicy,
     /// Whether the `WEBHOOKS` deliverer runs (started once, with the first update or runner).
@@ -57,147 +51,6 @@ pub struct Hotline {
 impl std::fmt::Debug for Albums {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Albums")
-    }
-}
-
-type ErrorHook = Arc<dyn Fn(&hotline_core::Error) + Send + Sync>;
-
-/// Builds a [`Hotline`]; see [`Hotline::builder`].
-#[must_use]
-pub struct HotlineBuilder {
-    token: Result<BotToken, Error>,
-    config: Config,
-    api_url: String,
-    limits: Limits,
-    store: Option<Arc<dyn Store>>,
-    album_quiet: Duration,
-    on_error: Option<ErrorHook>,
-    clock: Option<Arc<dyn hotline_core::Clock>>,
-    tick_every: Duration,
-    update_retry: RetryPolicy,
-    transport_layer: Option<TransportLayer>,
-    event_buffer: usize,
-    webhook_retry: RetryPolicy,
-}
-
-type TransportLayer = Box<dyn FnOnce(Arc<dyn Transport>) -> Arc<dyn Transport> + Send>;
-
-impl HotlineBuilder {
-    /// How many events [`Hotline::events`] keeps for a slow reader (default 1024); see
-    /// [`hotline_core::DeskBuilder::event_buffer`].
-    pub fn event_buffer(mut self, events: usize) -> Self {
-        self.event_buffer = events;
-        self
-    }
-
-    /// The back-off between deliveries of a webhook its endpoint refused or did not answer
-    /// (default [`RetryPolicy::outage`]: from half a second doubling up to half a minute);
-    /// its attempts are not counted: an event is kept until delivered.
-    pub fn webhook_retry(mut self, policy: RetryPolicy) -> Self {
-        self.webhook_retry = policy;
-        self
-    }
-
-    /// How an update whose handling failed is tried again, in its user's order, before a runner
-    /// sets it aside as a dead letter (default [`RetryPolicy::updates`]: six tries over about a
-    /// minute). Attempts count only while other updates go through: in an outage nothing is
-    /// given up, the desk waits and tries again.
-    pub fn update_retry(mut self, policy: RetryPolicy) -> Self {
-        self.update_retry = policy;
-        self
-    }
-
-    /// Wraps the desk's Telegram transport in `layer` (as a tower layer wraps a service): to
-    /// observe, meter or fault-inject every action the desk performs.
-    pub fn transport_layer(
-        mut self,
-        layer: impl FnOnce(Arc<dyn Transport>) -> Arc<dyn Transport> + Send + 'static,
-    ) -> Self {
-        self.transport_layer = Some(Box::new(layer));
-        self
-    }
-
-    /// The Bot API server (default Telegram's; a local Bot API server or the fake one in tests).
-    pub fn api_url(mut self, url: impl Into<String>) -> Self {
-        self.api_url = url.into();
-        self
-    }
-
-    /// Pacing budgets (default Telegram's figures).
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Where the desk keeps its state (default in memory: use a durable store in production).
-    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// How long to wait for more parts of an album before copying it (default 700 ms).
-    pub fn album_quiet(mut self, quiet: Duration) -> Self {
-        self.album_quiet = quiet;
-        self
-    }
-
-    /// How often the desk's timed work (auto-close) runs (default every minute). It starts by
-    /// itself with the first update handed to the desk.
-    pub fn tick_every(mut self, every: Duration) -> Self {
-        self.tick_every = every.max(Duration::from_millis(10));
-        self
-    }
-
-    /// Reads time from `clock` instead of the system clock (tests of auto-close).
-    pub fn clock(mut self, clock: Arc<dyn hotline_core::Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Called with every error of the desk (they are also logged with `tracing`; with no
-    /// subscriber installed, the first of each kind goes to stderr, see
-    /// [`hotline_core::report_unobserved`]). Errors never reach the host.
-    pub fn on_error(mut self, hook: impl Fn(&hotline_core::Error) + Send + Sync + 'static) -> Self {
-        self.on_error = Some(Arc::new(hook));
-        self
-    }
-
-    /// The desk.
-    pub fn build(self) -> Result<Hotline, Error> {
-        let client = TelegramClient::new(&self.api_url, self.token?)?;
-        // One stop signal for the desk's waits and the transport's: a runner's stop ends both.
-        let stop = Stop::new();
-        let mut transport: Arc<dyn Transport> = Arc::new(TelegramTransport::with_stop(
-            client.clone(),
-            self.limits,
-            stop.clone(),
-        ));
-        if let Some(layer) = self.transport_layer {
-            transport = layer(transport);
-        }
-        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let update_log = UpdateLog::new(Arc::clone(&store));
-        let mut desk = Desk::builder(self.config, store, transport)
-            .stop(stop)
-            .event_retry(self.update_retry)
-            .event_buffer(self.event_buffer);
-        if let Some(clock) = self.clock {
-            desk = desk.clock(clock);
-        }
-        if let Some(hook) = self.on_error {
-            desk = desk.on_error(move |e| hook(e));
-        }
-        Ok(Hotline {
-            desk: desk.build(),
-            update_log,
-            client,
-            albums: Albums::new(self.album_quiet),
-            set_aside_keys: Arc::default(),
-            ticking: Arc::default(),
-            tick_every: self.tick_every,
-            webhook_retry: self.webhook_retry,
-            webhooks_started: Arc::default(),
-        })
     }
 }
 
@@ -211,44 +64,6 @@ pub fn human_button(text: &str) -> frankenstein::types::InlineKeyboardButton {
 }
 
 impl Hotline {
-    /// A builder for a bot with `token` and a desk configured by `config`.
-    pub fn builder(token: &str, config: Config) -> HotlineBuilder {
-        HotlineBuilder {
-            token: BotToken::new(token),
-            config,
-            api_url: crate::client::TELEGRAM_API_URL.to_owned(),
-            limits: Limits::telegram(),
-            store: None,
-            album_quiet: Duration::from_millis(700),
-            on_error: None,
-            clock: None,
-            tick_every: Duration::from_secs(60),
-            update_retry: RetryPolicy::updates(),
-            transport_layer: None,
-            event_buffer: 1024,
-            webhook_retry: RetryPolicy::outage(),
-        }
-    }
-
-    /// A builder from [`Settings`] (see [`Settings::from_env`]).
-    pub fn from_settings(settings: Settings) -> HotlineBuilder {
-        HotlineBuilder {
-            token: Ok(settings.token),
-            config: settings.config,
-            api_url: settings.api_url,
-            limits: settings.limits,
-            store: None,
-            album_quiet: Duration::from_millis(700),
-            on_error: None,
-            clock: None,
-            tick_every: Duration::from_secs(60),
-            update_retry: RetryPolicy::updates(),
-            transport_layer: None,
-            event_buffer: 1024,
-            webhook_retry: RetryPolicy::outage(),
-        }
-    }
-
     /// The desk.
     pub fn desk(&self) -> &Desk {
         &self.desk
@@ -462,7 +277,7 @@ impl Hotline {
     /// Returns a list of problems in plain words, each naming its fix (empty when all is well).
     ///
     /// A failure to check at all is an [`Error::Config`] naming the setting at fault by its
-    /// [`Settings::from_env`] name: a token the Bot API refuses (`TELEGRAM_BOT_TOKEN`), a Bot API
+    /// [`Settings::from_env`](crate::Settings::from_env) name: a token the Bot API refuses (`TELEGRAM_BOT_TOKEN`), a Bot API
     /// that cannot be reached (`TELEGRAM_API_URL`, with the address tried), a group the bot
     /// cannot see (`HOTLINE_BACKEND_GROUP`). The token itself is never shown.
     pub async fn preflight(&self) -> Result<Vec<String>, Error> {
@@ -579,6 +394,7 @@ impl Hotline {
 mod tests {
     use super::*;
     use hotline_core::ChatId;
+    use hotline_core::Config;
     use std::future::Future;
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};
