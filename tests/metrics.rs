@@ -1,10 +1,11 @@
 //! `HOTLINE_METRICS`: the `hotline-desk` binary serves Prometheus text on `/metrics`, and
 //! `/healthz`, `/readyz`; after known traffic through the fake Telegram the counters say it.
 
+mod common;
+
 use hotline_testkit::{FakeTelegram, Fault, NewGroup, NewMessage, NewUser};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const TOKEN: &str = "778101:metrics-SECRET-token";
@@ -56,21 +57,7 @@ async fn metrics_count_the_traffic_and_health_answers() {
         .kill_on_drop(true)
         .spawn()
         .expect("start hotline-desk");
-    let mut lines = BufReader::new(desk.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("the start-up lines")
-            .expect("stdout")
-            .expect("the metrics line before stdout ends");
-        if let Some(rest) = line.split("metrics on ").nth(1) {
-            break rest
-                .split("/metrics")
-                .next()
-                .expect("an address")
-                .to_owned();
-        }
-    };
+    let base = common::desk_process::metrics_address(&mut desk, WAIT).await;
     let http = reqwest::Client::new();
     let get = async |path: &str| {
         let response = http

@@ -10,7 +10,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const TOKEN: &str = "778201:hooks-crash-SECRET";
@@ -43,22 +42,7 @@ async fn spawn_desk(tg: &FakeTelegram, db: &Path, receiver: &Receiver) -> (Child
         .kill_on_drop(true)
         .spawn()
         .expect("start hotline-desk");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("the start-up lines")
-            .expect("stdout")
-            .expect("the metrics line");
-        if let Some(rest) = line.split("metrics on ").nth(1) {
-            break rest
-                .split("/metrics")
-                .next()
-                .expect("an address")
-                .to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base = common::desk_process::metrics_address(&mut child, WAIT).await;
     (child, base)
 }
 
