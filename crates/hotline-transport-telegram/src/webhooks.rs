@@ -97,7 +97,7 @@ impl Hotline {
                 .unwrap_or_default(),
             secret: self.desk.config().webhooks_secret.clone(),
             retry: self.webhook_retry,
-            in_flight: Arc::default(),
+            queues: Arc::default(),
         };
         tokio::spawn(deliverer.run());
     }
@@ -109,9 +109,12 @@ struct Deliverer {
     http: reqwest::Client,
     secret: Option<WebhookSecret>,
     retry: RetryPolicy,
-    /// Per queue (endpoint, conversation): a post on the way, or the last entry it finished.
-    in_flight: Arc<Mutex<HashMap<(String, UserId), QueueState>>>,
+    /// What the deliverer knows of each queue beyond the outbox.
+    queues: Arc<Mutex<Queues>>,
 }
+
+/// A queue of the outbox: one endpoint, one conversation.
+type Queue = (String, UserId);
 
 /// Where a queue stands for the deliverer.
 ///
@@ -119,7 +122,7 @@ struct Deliverer {
 /// post removed its entry still holds that entry. The queue therefore remembers what it last
 /// finished, and an entry the snapshot shows in an older state than that is skipped: without
 /// this, a delivered event would be posted a second time.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum QueueState {
     /// A post is on the way: the queue's next entry waits.
     Posting,
@@ -140,19 +143,54 @@ impl QueueState {
     }
 }
 
-impl Deliverer {
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<(String, UserId), QueueState>> {
-        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+/// The queues with a post on the way or finished lately, and how many outbox reads began.
+///
+/// A finished state matters only to snapshots read before it was recorded (the store already
+/// held the outcome then), so once a read that began later returns, it is forgotten: the map
+/// holds the queues of the last moments, not every conversation ever delivered.
+#[derive(Debug, Default)]
+struct Queues {
+    /// Per queue: its state, and the number of reads begun when it was recorded.
+    states: HashMap<Queue, (QueueState, u64)>,
+    reads: u64,
+}
+
+impl Queues {
+    /// A read of the outbox begins: its number.
+    fn begin_read(&mut self) -> u64 {
+        self.reads += 1;
+        self.reads
+    }
+
+    /// Read `read` returned: what finished before it began, it has seen.
+    fn forget_seen_by(&mut self, read: u64) {
+        self.states
+            .retain(|_, (state, recorded)| *state == QueueState::Posting || *recorded >= read);
     }
 
     /// Marks the entry's queue as posting, if the entry may be posted now.
-    fn claim(&self, queue: &(String, UserId), entry: &OutboxEntry) -> bool {
-        let mut queues = self.in_flight();
-        if queues.get(queue).is_some_and(|state| !state.admits(entry)) {
+    fn claim(&mut self, queue: &Queue, entry: &OutboxEntry) -> bool {
+        if self
+            .states
+            .get(queue)
+            .is_some_and(|(state, _)| !state.admits(entry))
+        {
             return false;
         }
-        queues.insert(queue.clone(), QueueState::Posting);
+        self.states
+            .insert(queue.clone(), (QueueState::Posting, self.reads));
         true
+    }
+
+    /// The queue's post finished as `state`.
+    fn finish(&mut self, queue: Queue, state: QueueState) {
+        self.states.insert(queue, (state, self.reads));
+    }
+}
+
+impl Deliverer {
+    fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn run(self) {
@@ -161,6 +199,7 @@ impl Deliverer {
         let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
         let mut outage = 0;
         loop {
+            let read = self.queues().begin_read();
             let heads = match self
                 .desk
                 .store()
@@ -169,6 +208,7 @@ impl Deliverer {
             {
                 Ok(heads) => {
                     outage = 0;
+                    self.queues().forget_seen_by(read);
                     heads
                 }
                 Err(error) => {
@@ -187,7 +227,7 @@ impl Deliverer {
             let mut started = false;
             for entry in heads {
                 let queue = (entry.endpoint.clone(), entry.lane);
-                if !self.claim(&queue, &entry) {
+                if !self.queues().claim(&queue, &entry) {
                     continue;
                 }
                 let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
@@ -198,7 +238,7 @@ impl Deliverer {
                 let written = Arc::clone(&written);
                 tokio::spawn(async move {
                     let finished = this.deliver(entry).await;
-                    this.in_flight().insert(queue, finished);
+                    this.queues().finish(queue, finished);
                     drop(slot);
                     // The queue's next entry may be due now.
                     written.notify_one();
@@ -384,6 +424,26 @@ mod tests {
         assert!(!QueueState::Postponed(OutboxId(1), 3).admits(&entry(1, 2)));
         assert!(QueueState::Postponed(OutboxId(1), 3).admits(&entry(1, 3)));
         assert!(QueueState::Postponed(OutboxId(1), 3).admits(&entry(2, 0)));
+    }
+
+    #[test]
+    fn a_finished_queue_is_forgotten_once_a_later_read_has_seen_it() {
+        let queue: Queue = ("http://127.0.0.1:1/hook".into(), UserId(7));
+        let mut queues = Queues::default();
+        let first = queues.begin_read();
+        assert!(queues.claim(&queue, &entry(1, 0)));
+        // Posting is never forgotten: the queue waits for its post.
+        queues.forget_seen_by(first);
+        assert!(!queues.claim(&queue, &entry(1, 0)));
+        queues.finish(queue.clone(), QueueState::Delivered(OutboxId(1)));
+        // A snapshot read before the finish still shows entry 1: skipped.
+        queues.forget_seen_by(first);
+        assert!(!queues.claim(&queue, &entry(1, 0)));
+        // A read begun after the finish has seen it: the queue is forgotten.
+        let later = queues.begin_read();
+        queues.forget_seen_by(later);
+        assert!(queues.states.is_empty());
+        assert!(queues.claim(&queue, &entry(2, 0)));
     }
 
     #[test]
