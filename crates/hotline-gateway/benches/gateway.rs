@@ -13,7 +13,10 @@
 //!   desk runs with `HAND_OVER_ONLY=true` (no user message opens a topic: each one is only kept
 //!   as context, one store write, no Bot API call). With the gateway binary's default store
 //!   (SQLite file) and with `MemoryStore`; beside them the floor, the SQLite appends alone.
-//!   Then the latency of one message when idle: injected after the previous one arrived.
+//!   Then the latency of one message when idle: injected after the previous one arrived. Its
+//!   floor on SQLite (`appends`, after the bulk appends): the store calls alone that stand
+//!   between an update's arrival from upstream and the bot's answer, one idle update at a
+//!   time ([`idle_store_calls`]).
 //!
 //! Beside them, two floors measured in the same run: a bare pass-through proxy on the
 //! gateway's own stack (the cost of any extra hop), and the desk alone on the same store until
@@ -671,7 +674,7 @@ enum Receiver {
     Direct,
     Gateway(StoreKind),
     /// The update log's appends alone, in SQLite, in the poll's batches of 100: no HTTP, no
-    /// desk, no bot.
+    /// desk, no bot. Then the idle latency's floor on the same store: [`idle_store_calls`].
     SqliteAppends,
     /// The bot long-polling the fake through [`BareProxy`]: the floor of an extra hop.
     BareProxy,
@@ -706,6 +709,14 @@ impl Receiver {
         }
     }
 
+    /// What its idle latency is of.
+    fn idle_label(self) -> &'static str {
+        match self {
+            Receiver::SqliteAppends => "idle, the store calls alone",
+            _ => "idle latency",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Receiver::Direct => "direct",
@@ -722,8 +733,11 @@ impl Receiver {
 struct ReceiveRun {
     elapsed: Duration,
     polls: usize,
-    /// Idle latency of one message, per trial (none for the appends alone).
+    /// Idle latency of one message, per trial; for the appends alone, of the store calls on
+    /// its way ([`idle_store_calls`]).
     latencies: Vec<Duration>,
+    /// For the appends alone: of the one append among those calls, per trial.
+    appends: Vec<Duration>,
 }
 
 /// Message `n` of every user in turn, `UPDATES` in all.
@@ -834,6 +848,64 @@ async fn idle_latency(
     latencies
 }
 
+/// How many updates the desk's reader asks the log for when it holds none (the runner's
+/// window).
+const DESK_READ: usize = 1_000;
+/// How many updates the gateway's poll asks the log for at once (its page).
+const GATEWAY_READ: usize = 500;
+
+/// The idle latency's floor on SQLite: the store calls that stand between an update's arrival
+/// from upstream and the bot's answer through the gateway, timed directly on `store` (which
+/// holds the [`UPDATES`] appended before, the last of them `last`). [`TRIALS`] single updates,
+/// one at a time after the same pause as [`idle_latency`]'s, each: appended (the upstream
+/// poller's one transaction on the writer, before anyone is told of it), then read from the
+/// log by the desk's reader (which takes it in), then by the bot's parked poll (which answers
+/// with it). Nothing else in the store comes before the answer: the desk's own commit, its
+/// place in the log and the bot's cursor are written after the update was handed on. Each
+/// trial's (append alone, the whole sequence).
+async fn idle_store_calls(store: &dyn Store, last: &Value) -> Vec<(Duration, Duration)> {
+    let first = last["update_id"].as_i64().expect("update_id") + 1;
+    let mut timings = Vec::with_capacity(TRIALS);
+    for t in 0..TRIALS {
+        let mut update = last.clone();
+        update["update_id"] = json!(first + t as i64);
+        update["message"]["message_id"] = json!(t + 1);
+        update["message"]["text"] = json!(format!("idle {t}"));
+        let fetched = vec![Fetched {
+            upstream_id: first + t as i64,
+            payload: update.to_string(),
+        }];
+        let before = hotline_core::LogId((UPDATES + t) as i64);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let at = Instant::now();
+        let ids = store
+            .append_updates(fetched, Timestamp(0))
+            .await
+            .expect("append");
+        let appended = at.elapsed();
+        let taken = store
+            .logged_updates(before, DESK_READ)
+            .await
+            .expect("the desk's read");
+        let answered = store
+            .logged_updates(before, GATEWAY_READ)
+            .await
+            .expect("the gateway's read");
+        let whole = at.elapsed();
+        let id = hotline_core::LogId(before.0 + 1);
+        assert_eq!(ids, [id], "trial {t}: appended as another id");
+        for read in [&taken, &answered] {
+            assert_eq!(
+                read.iter().map(|l| l.id).collect::<Vec<_>>(),
+                [id],
+                "trial {t}: another read"
+            );
+        }
+        timings.push((appended, whole));
+    }
+    timings
+}
+
 async fn run_receiver(receiver: Receiver) -> ReceiveRun {
     let tg = fake().await;
     inject_all(&tg);
@@ -860,6 +932,7 @@ async fn run_receiver(receiver: Receiver) -> ReceiveRun {
                 elapsed,
                 polls,
                 latencies,
+                appends: Vec::new(),
             }
         }
         Receiver::Gateway(kind) => {
@@ -878,6 +951,7 @@ async fn run_receiver(receiver: Receiver) -> ReceiveRun {
                 elapsed,
                 polls,
                 latencies,
+                appends: Vec::new(),
             }
         }
         Receiver::DeskAlone(kind) => {
@@ -910,6 +984,7 @@ async fn run_receiver(receiver: Receiver) -> ReceiveRun {
                 elapsed,
                 polls: 0,
                 latencies: Vec::new(),
+                appends: Vec::new(),
             }
         }
         Receiver::SqliteAppends => {
@@ -934,10 +1009,14 @@ async fn run_receiver(receiver: Receiver) -> ReceiveRun {
             }
             let elapsed = started.elapsed();
             assert_eq!(appended, UPDATES);
+            let last: Value =
+                serde_json::from_str(&payloads[UPDATES - 1].payload).expect("an update");
+            let (appends, latencies) = idle_store_calls(&*store, &last).await.into_iter().unzip();
             ReceiveRun {
                 elapsed,
                 polls: 0,
-                latencies: Vec::new(),
+                latencies,
+                appends,
             }
         }
     };
@@ -965,7 +1044,7 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
             let run = run_receiver(receiver).await;
             let secs = run.elapsed.as_secs_f64();
             note(&mut series, receiver, "time", secs);
-            let latency = if run.latencies.is_empty() {
+            let mut latency = if run.latencies.is_empty() {
                 String::new()
             } else {
                 let mut sorted = run.latencies.clone();
@@ -973,8 +1052,25 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
                 let (p50, p99) = (percentile(&sorted, 50.0), percentile(&sorted, 99.0));
                 note(&mut series, receiver, "p50", ms(p50));
                 note(&mut series, receiver, "p99", ms(p99));
-                format!("; idle latency p50 {:.3} ms p99 {:.3} ms", ms(p50), ms(p99))
+                format!(
+                    "; {} p50 {:.3} ms p99 {:.3} ms",
+                    receiver.idle_label(),
+                    ms(p50),
+                    ms(p99)
+                )
             };
+            if !run.appends.is_empty() {
+                let mut sorted = run.appends.clone();
+                sorted.sort_unstable();
+                let (p50, p99) = (percentile(&sorted, 50.0), percentile(&sorted, 99.0));
+                note(&mut series, receiver, "append p50", ms(p50));
+                note(&mut series, receiver, "append p99", ms(p99));
+                latency.push_str(&format!(
+                    " (the append alone p50 {:.3} ms p99 {:.3} ms)",
+                    ms(p50),
+                    ms(p99)
+                ));
+            }
             let polls = if run.polls > 0 {
                 format!(" in {} polls", run.polls)
             } else {
@@ -992,17 +1088,21 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
     for receiver in receivers.iter().copied() {
         let mut time = series[&(receiver, "time")].clone();
         let time = median(&mut time);
-        let latency = match (
-            series.get(&(receiver, "p50")),
-            series.get(&(receiver, "p99")),
-        ) {
-            (Some(p50), Some(p99)) => format!(
-                "; idle latency p50 {:.3} ms p99 {:.3} ms",
-                median(&mut p50.clone()),
-                median(&mut p99.clone())
-            ),
-            _ => String::new(),
-        };
+        let mut latency = String::new();
+        for (what, p50, p99) in [
+            (receiver.idle_label(), "p50", "p99"),
+            ("the append alone", "append p50", "append p99"),
+        ] {
+            if let (Some(p50), Some(p99)) =
+                (series.get(&(receiver, p50)), series.get(&(receiver, p99)))
+            {
+                latency.push_str(&format!(
+                    "; {what} p50 {:.3} ms p99 {:.3} ms",
+                    median(&mut p50.clone()),
+                    median(&mut p99.clone())
+                ));
+            }
+        }
         println!(
             "  {:<22} {:.1} ms ({:.0}/s){latency}",
             receiver.label(),
@@ -1017,6 +1117,17 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
         }
         let mut ratio = per_round(&series, Receiver::Direct, through, "time", |d, g| d / g);
         let mut added = per_round(&series, through, Receiver::Direct, "p50", |g, d| g - d);
+        // The idle latency's floor, SQLite: the store calls alone, and added / floor per round.
+        let floor = match (kind, series.get(&(Receiver::SqliteAppends, "p50"))) {
+            (StoreKind::Sqlite, Some(floor)) => {
+                let appends = &series[&(Receiver::SqliteAppends, "append p50")];
+                let over = |of: &Vec<f64>| -> Vec<f64> {
+                    added.iter().zip(of).map(|(a, f)| a / f).collect()
+                };
+                Some((floor.clone(), appends.clone(), over(floor), over(appends)))
+            }
+            _ => None,
+        };
         let ((rlo, rhi), (alo, ahi)) = (range(&ratio), range(&added));
         let (ratio, added) = (median(&mut ratio), median(&mut added));
         let what = through.label();
@@ -1037,6 +1148,20 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
              rounds {alo:.3}–{ahi:.3} ms",
             goal(added <= 0.5)
         );
+        if let Some((mut floor, mut appends, mut over, mut over_append)) = floor {
+            let ((flo, fhi), (olo, ohi)) = (range(&floor), range(&over));
+            let (wlo, whi) = range(&over_append);
+            println!(
+                "  floor: the durable write alone p50 {:.3} ms, added / it {:.2} (rounds \
+                 {wlo:.2}–{whi:.2}); the store calls alone (the write, then the desk's and the \
+                 gateway's reads) p50 {:.3} ms (rounds {flo:.3}–{fhi:.3} ms), added / them {:.2} \
+                 (rounds {olo:.2}–{ohi:.2})",
+                median(&mut appends),
+                median(&mut over_append),
+                median(&mut floor),
+                median(&mut over)
+            );
+        }
     }
     if receivers.contains(&Receiver::BareProxy) {
         let mut ratio = per_round(
