@@ -313,6 +313,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The p50 and p99 of `values`, in any order.
+fn p50_p99(values: &[Duration]) -> (Duration, Duration) {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    (percentile(&sorted, 50.0), percentile(&sorted, 99.0))
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -1047,9 +1054,7 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
             let mut latency = if run.latencies.is_empty() {
                 String::new()
             } else {
-                let mut sorted = run.latencies.clone();
-                sorted.sort_unstable();
-                let (p50, p99) = (percentile(&sorted, 50.0), percentile(&sorted, 99.0));
+                let (p50, p99) = p50_p99(&run.latencies);
                 note(&mut series, receiver, "p50", ms(p50));
                 note(&mut series, receiver, "p99", ms(p99));
                 format!(
@@ -1060,9 +1065,7 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
                 )
             };
             if !run.appends.is_empty() {
-                let mut sorted = run.appends.clone();
-                sorted.sort_unstable();
-                let (p50, p99) = (percentile(&sorted, 50.0), percentile(&sorted, 99.0));
+                let (p50, p99) = p50_p99(&run.appends);
                 note(&mut series, receiver, "append p50", ms(p50));
                 note(&mut series, receiver, "append p99", ms(p99));
                 latency.push_str(&format!(
