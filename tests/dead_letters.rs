@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use common::{GROUP, TOKEN, WAIT, config, fake, run, text_of};
 use hotline::RetryPolicy;
 use hotline::core::store::{
-    Commit, Conversation, DeadLetter, DeadLetterId, MessageLink, NewDeadLetter, SetAside,
+    ArchiveId, ArchiveRecord, Archived, Commit, Conversation, DeadLetter, DeadLetterId,
+    MessageLink, NewDeadLetter, SetAside,
 };
 use hotline::core::{
     Action, EventKey, MemoryStore, MessageId, Performed, Store, StoreError, Timestamp, TopicId,
@@ -30,6 +31,8 @@ struct FlakyStore {
     inner: MemoryStore,
     poisoned: AtomicI64,
     down: AtomicBool,
+    /// The archive alone refuses writes (`ARCHIVE`).
+    archive_down: AtomicBool,
 }
 
 impl FlakyStore {
@@ -175,6 +178,23 @@ impl Store for FlakyStore {
 
     async fn prune_updates(&self, expired: hotline::core::Timestamp) -> Result<u64, StoreError> {
         self.inner.prune_updates(expired).await
+    }
+
+    async fn archive_write(&self, records: Vec<ArchiveRecord>) -> Result<(), StoreError> {
+        if self.archive_down.load(Ordering::SeqCst) {
+            return Err(StoreError::backend("the archive's disk is full"));
+        }
+        self.inner.archive_write(records).await
+    }
+
+    async fn archived(
+        &self,
+        user: UserId,
+        since: Timestamp,
+        after: Option<ArchiveId>,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError> {
+        self.inner.archived(user, since, after, limit).await
     }
 }
 
@@ -466,4 +486,60 @@ async fn a_store_outage_for_everyone_sets_nothing_aside_and_loses_nothing() {
             "user {u}: nothing twice"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_that_fails_to_write_never_fails_a_relay() {
+    let tg = fake().await;
+    let store = Arc::new(FlakyStore::default());
+    store.archive_down.store(true, Ordering::SeqCst);
+    let hotline = Hotline::builder(TOKEN, config(&[("WELCOME", "OFF"), ("ARCHIVE", "true")]))
+        .api_url(tg.api_url())
+        .limits(Limits::off())
+        .store(Arc::clone(&store) as Arc<dyn Store>)
+        .update_retry(quick())
+        .build()
+        .expect("hotline");
+    let d = run(tg, hotline);
+    let ann = 1001;
+    d.tg.add_user(NewUser::new(ann, "Ann"));
+    let sent: Vec<String> = (1..=3).map(|n| format!("message {n}")).collect();
+    for text in &sent {
+        say(&d.tg, ann, text);
+    }
+    eventually("the three messages in the topic", || {
+        topic_texts(&d.tg, &store, ann) == sent
+    })
+    .await;
+    let topic = topic_of(&store, ann).expect("a topic");
+    d.operator_says(topic, "an answer");
+    d.wait_user_sees(ann, "an answer").await;
+
+    store.archive_down.store(false, Ordering::SeqCst);
+    say(&d.tg, ann, "message 4");
+    eventually("the fourth message in the topic", || {
+        topic_texts(&d.tg, &store, ann).len() == 4
+    })
+    .await;
+    // The record is written just after the copy the topic shows.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let archived = loop {
+        let archived = store
+            .archived(UserId(ann), Timestamp(0), None, 100)
+            .await
+            .expect("archived");
+        if !archived.is_empty() || tokio::time::Instant::now() > deadline {
+            break archived;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let texts: Vec<Option<String>> = archived.into_iter().map(|a| a.record.text).collect();
+    assert_eq!(
+        texts,
+        vec![Some("message 4".to_owned())],
+        "what the archive refused is not archived, what came after is"
+    );
+    let letters = store.inner.dead_letters(100).await.expect("dead letters");
+    assert!(letters.is_empty(), "nothing was set aside: {letters:?}");
+    d.stop().await;
 }

@@ -408,6 +408,7 @@ impl MemoryTransport {
             media_group: None,
             date: 0,
             entities: Vec::new(),
+            file_id: None,
             kind: if has_media {
                 crate::message::MessageKind::Photo
             } else {
@@ -506,6 +507,7 @@ impl MemoryTransport {
             media_group: None,
             date: 1,
             entities: Vec::new(),
+            file_id: None,
             kind: if target.has_media {
                 crate::message::MessageKind::Photo
             } else {

@@ -30,6 +30,10 @@ pub struct IncomingMessage {
     /// What the message is (text, photo, ...), as events out report it.
     #[serde(default)]
     pub kind: MessageKind,
+    /// The file the message carries, as the transport names it (Telegram's `file_id`; for a
+    /// photo, its largest size), for the archive.
+    #[serde(default)]
+    pub file_id: Option<String>,
 }
 
 /// What a message carries, as events out ([`crate::DeskEvent`]) name it.

@@ -29,5 +29,9 @@ pub const OUTBOX_DEPTH: &str = "hotline_webhook_outbox_depth";
 pub const WEBHOOK_DELIVERIES: &str = "hotline_webhook_deliveries_total";
 /// Counter: events that could not be written to the outbox (the store failed; logged).
 pub const OUTBOX_WRITE_FAILURES: &str = "hotline_webhook_outbox_write_failures_total";
+/// Counter: messages recorded in the archive (`ARCHIVE`), by `origin` (`user`, `operator`, `host`).
+pub const ARCHIVED: &str = "hotline_archived_messages_total";
+/// Counter: archive writes that failed (the store failed; logged, the relay went on).
+pub const ARCHIVE_WRITE_FAILURES: &str = "hotline_archive_write_failures_total";
 /// Counter: events a slow [`crate::Desk::events`] subscriber missed (it lagged behind the buffer).
 pub const EVENTS_LAGGED: &str = "hotline_events_lagged_total";

@@ -47,6 +47,8 @@
 //! Operations (choosing a store, backups, migrations, replicas): `docs/operations.md`.
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod archive_row;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod conns;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod error;

@@ -1,5 +1,6 @@
 //! [`PgStore`]: the desk's state in PostgreSQL, shareable by several desk processes.
 
+use crate::archive_row::{ArchiveRow, archive_columns, archived_from_row, entities_column};
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::outbox_row::{OutboxRow, outbox_columns, outbox_from_row};
@@ -11,8 +12,9 @@ use crate::row::{
 };
 use async_trait::async_trait;
 use hotline_core::store::{
-    Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
-    MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry, OutboxId, SetAside, Status, UserClaim,
+    ArchiveId, ArchiveRecord, Archived, Commit, Consumer, Conversation, DeadLetter, DeadLetterId,
+    Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
+    OutboxId, SetAside, Status, UserClaim,
 };
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::pool::PoolConnection;
@@ -936,6 +938,113 @@ impl Store for PgStore {
         .await
         .map_err(|e| backend("counting open conversations", e))?;
         Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    // ---- The conversation archive (migration 0007). ----
+
+    async fn archive_write(&self, records: Vec<ArchiveRecord>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        // One statement (atomic); rows are written in the order of `ordinality`.
+        on_lease!(self.conns, |conn| sqlx::query(
+            "INSERT INTO archive (user_id, origin, message_id, edit, time, kind, text, entities, \
+             file_id, reply_to, media_group) \
+             SELECT u, o, m, e, t, k, x, n, f, r, g FROM UNNEST($1::bigint[], $2::text[], \
+             $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], \
+             $9::text[], $10::bigint[], $11::text[]) WITH ORDINALITY \
+             AS a(u, o, m, e, t, k, x, n, f, r, g, i) ORDER BY i \
+             ON CONFLICT (user_id, origin, message_id, edit) DO NOTHING"
+        )
+        .bind(records.iter().map(|r| r.user.0).collect::<Vec<i64>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| r.origin.as_str())
+                .collect::<Vec<&str>>()
+        )
+        .bind(records.iter().map(|r| r.message.0).collect::<Vec<i64>>())
+        .bind(records.iter().map(|r| r.edit).collect::<Vec<i64>>())
+        .bind(records.iter().map(|r| r.time.0).collect::<Vec<i64>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| r.kind.as_str())
+                .collect::<Vec<&str>>()
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.text.clone())
+                .collect::<Vec<Option<String>>>()
+        )
+        .bind(records.iter().map(entities_column).collect::<Vec<String>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| r.file_id.clone())
+                .collect::<Vec<Option<String>>>()
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.reply_to.map(|m| m.0))
+                .collect::<Vec<Option<i64>>>()
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.media_group.clone())
+                .collect::<Vec<Option<String>>>()
+        )
+        .execute(conn))
+        .await
+        .map_err(|e| backend("writing to the archive", e))?;
+        Ok(())
+    }
+
+    async fn archive_users(&self, since: Timestamp) -> Result<Vec<UserId>, StoreError> {
+        let users: Vec<i64> = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM archive WHERE time >= $1 ORDER BY user_id"
+        )
+        .bind(since.0)
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the archive's users", e))?;
+        Ok(users.into_iter().map(UserId).collect())
+    }
+
+    async fn archived(
+        &self,
+        user: UserId,
+        since: Timestamp,
+        after: Option<ArchiveId>,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError> {
+        let rows: Vec<ArchiveRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            archive_columns!(),
+            " FROM archive WHERE user_id = $1 AND time >= $2 AND id > $3 ORDER BY id LIMIT $4"
+        ))
+        .bind(user.0)
+        .bind(since.0)
+        .bind(after.map_or(i64::MIN, |a| a.0))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the archive", e))?;
+        rows.into_iter().map(archived_from_row).collect()
+    }
+
+    async fn archive_prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let done = on_lease!(self.conns, |conn| sqlx::query(
+            "DELETE FROM archive WHERE time < $1"
+        )
+        .bind(before.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("pruning the archive", e))?;
+        Ok(done.rows_affected())
     }
 }
 

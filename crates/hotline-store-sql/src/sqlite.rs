@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: the desk's state in one SQLite file (WAL), for a bot run as one process.
 
+use crate::archive_row::{ArchiveRow, archive_columns, archived_from_row, entities_column};
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
 use crate::outbox_row::{OutboxRow, outbox_columns, outbox_from_row};
@@ -11,8 +12,9 @@ use crate::row::{
 };
 use async_trait::async_trait;
 use hotline_core::store::{
-    Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
-    MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry, OutboxId, SetAside, Status,
+    ArchiveId, ArchiveRecord, Archived, Commit, Consumer, Conversation, DeadLetter, DeadLetterId,
+    Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
+    OutboxId, SetAside, Status,
 };
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::Arguments;
@@ -1155,6 +1157,78 @@ impl Store for SqliteStore {
         .await
         .map_err(|e| backend("counting open conversations", e))?;
         Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    // ---- The conversation archive (migration 0006). ----
+
+    async fn archive_write(&self, records: Vec<ArchiveRecord>) -> Result<(), StoreError> {
+        let fail = |e| backend("writing to the archive", e);
+        let mut tx = self.writer.begin().await.map_err(fail)?;
+        for record in &records {
+            sqlx::query(
+                "INSERT INTO archive (user_id, origin, message_id, edit, time, kind, text, \
+                 entities, file_id, reply_to, media_group) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 ON CONFLICT (user_id, origin, message_id, edit) DO NOTHING",
+            )
+            .bind(record.user.0)
+            .bind(record.origin.as_str())
+            .bind(record.message.0)
+            .bind(record.edit)
+            .bind(record.time.0)
+            .bind(record.kind.as_str())
+            .bind(record.text.as_deref())
+            .bind(entities_column(record))
+            .bind(record.file_id.as_deref())
+            .bind(record.reply_to.map(|m| m.0))
+            .bind(record.media_group.as_deref())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)
+    }
+
+    async fn archive_users(&self, since: Timestamp) -> Result<Vec<UserId>, StoreError> {
+        let users: Vec<i64> = on_reader!(self, |conn| sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM archive WHERE time >= ?1 ORDER BY user_id"
+        )
+        .bind(since.0)
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the archive's users", e))?;
+        Ok(users.into_iter().map(UserId).collect())
+    }
+
+    async fn archived(
+        &self,
+        user: UserId,
+        since: Timestamp,
+        after: Option<ArchiveId>,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError> {
+        let rows: Vec<ArchiveRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            archive_columns!(),
+            " FROM archive WHERE user_id = ?1 AND time >= ?2 AND id > ?3 ORDER BY id LIMIT ?4"
+        ))
+        .bind(user.0)
+        .bind(since.0)
+        .bind(after.map_or(i64::MIN, |a| a.0))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading the archive", e))?;
+        rows.into_iter().map(archived_from_row).collect()
+    }
+
+    async fn archive_prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM archive WHERE time < ?1")
+            .bind(before.0)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| backend("pruning the archive", e))?;
+        Ok(done.rows_affected())
     }
 }
 

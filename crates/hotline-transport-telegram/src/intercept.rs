@@ -13,7 +13,6 @@
 
 use crate::decode;
 use crate::hotline::Hotline;
-use crate::transport::entities_of;
 use frankenstein::AsyncTelegramApi;
 use frankenstein::types::{ChatType, Message};
 use hotline_core::{Event, IncomingMessage, MessageId, UserId};
@@ -112,12 +111,7 @@ impl Hotline {
                 continue;
             }
             let user = UserId(message.chat.id);
-            let mut incoming = decode::incoming(&message);
-            incoming.entities = entities_of(
-                value
-                    .get("entities")
-                    .or_else(|| value.get("caption_entities")),
-            );
+            let incoming = decode::incoming(&message);
             if method == "sendmediagroup" {
                 album_user = Some(user);
                 album.push(incoming);

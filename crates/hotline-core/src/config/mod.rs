@@ -279,6 +279,11 @@ pub struct Config {
     pub webhooks: Vec<WebhookTarget>,
     /// `WEBHOOKS_SECRET`: the key that signs what is posted to `WEBHOOKS`.
     pub webhooks_secret: Option<WebhookSecret>,
+    /// `ARCHIVE`: record every message that crosses the desk (see [`crate::store::ArchiveRecord`]);
+    /// without it, no message content is stored.
+    pub archive: bool,
+    /// `ARCHIVE_RETENTION_DAYS`: archived records older than this are removed; `None` keeps them.
+    pub archive_retention: Option<Duration>,
 }
 
 impl Config {
@@ -313,6 +318,8 @@ impl Config {
             transient_retries: 5,
             webhooks: Vec::new(),
             webhooks_secret: None,
+            archive: false,
+            archive_retention: None,
         }
     }
 
@@ -346,6 +353,8 @@ pub const PARAMETERS: &[&str] = &[
     "BAN_ALLOWED",
     "WEBHOOKS",
     "WEBHOOKS_SECRET",
+    "ARCHIVE",
+    "ARCHIVE_RETENTION_DAYS",
 ];
 
 /// Older names [`ConfigBuilder::set`] accepts for a parameter: `(old, current)`.
@@ -595,6 +604,21 @@ impl ConfigBuilder {
             "HIDE_INFO" => (c.hide_info, c.hide_info_command) = parse_hide_info(value)?,
             "LEAVE_CLOSED" => c.leave_closed = parse_leave_closed(value)?,
             "SILENT_MODE" => c.silent_mode = parse_bool(&name, value)?,
+            "ARCHIVE" => c.archive = parse_bool(&name, value)?,
+            "ARCHIVE_RETENTION_DAYS" => {
+                c.archive_retention = if is_off(value) {
+                    None
+                } else {
+                    let days: u32 = value.trim().parse().map_err(|_| {
+                        invalid(
+                            &name,
+                            None,
+                            format!("expected a whole number of days, found `{}`", value.trim()),
+                        )
+                    })?;
+                    Some(Duration::from_secs(u64::from(days) * 86_400))
+                };
+            }
             "BAN_ALLOWED" => {
                 let v = value.trim().trim_matches('"');
                 c.ban_allowed = if ["admins", "admin", "administrators"]
@@ -749,6 +773,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// `ARCHIVE` (default false): record the messages that cross (see
+    /// [`crate::store::ArchiveRecord`]), kept for `retention` (`None`: until removed by hand).
+    pub fn archive(mut self, on: bool, retention: Option<Duration>) -> Self {
+        self.config.archive = on;
+        self.config.archive_retention = retention;
+        self
+    }
+
     /// `SILENT_MODE` (default false).
     pub fn silent_mode(mut self, on: bool) -> Self {
         self.config.silent_mode = on;
@@ -837,6 +869,28 @@ mod tests {
 
     fn builder() -> ConfigBuilder {
         Config::builder(ChatId(-100123))
+    }
+
+    #[test]
+    fn the_archive_is_off_unless_asked_and_its_retention_is_in_days() {
+        let c = builder().build().unwrap();
+        assert!(!c.archive, "no message content is stored by default");
+        assert_eq!(c.archive_retention, None);
+        let c = builder()
+            .set("ARCHIVE", "true")
+            .unwrap()
+            .set("ARCHIVE_RETENTION_DAYS", "30")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(c.archive);
+        assert_eq!(c.archive_retention, Some(Duration::from_secs(30 * 86_400)));
+        let c = builder().set("ARCHIVE_RETENTION_DAYS", "off").unwrap();
+        assert_eq!(c.build().unwrap().archive_retention, None);
+        let e = builder().set("ARCHIVE_RETENTION_DAYS", "2.5").unwrap_err();
+        assert!(e.to_string().starts_with("ARCHIVE_RETENTION_DAYS:"), "{e}");
+        let e = builder().set("ARCHIVE", "maybe").unwrap_err();
+        assert!(e.to_string().starts_with("ARCHIVE:"), "{e}");
     }
 
     #[test]

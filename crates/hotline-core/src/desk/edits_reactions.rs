@@ -7,28 +7,15 @@ use crate::desk_event::{DeskEvent, DeskEventKind};
 use crate::error::Error;
 use crate::event::EventKey;
 use crate::ids::{ChatId, MessageId, UserId};
-use crate::message::{IncomingMessage, MessageKind};
+use crate::message::IncomingMessage;
 use crate::policy;
-use crate::store::{Commit, Origin};
+use crate::store::{ArchiveRecord, Commit, Origin};
 use crate::transport::TransportError;
 
-/// What an event out says of an edited message.
+/// An edited message as it was written, by whom: what its event out says and the archive keeps.
 struct Edited {
-    id: MessageId,
-    date: i64,
-    kind: MessageKind,
-    text: Option<String>,
-}
-
-impl Edited {
-    fn of(message: &IncomingMessage) -> Self {
-        Self {
-            id: message.id,
-            date: message.date,
-            kind: message.kind,
-            text: message.text.clone(),
-        }
-    }
+    origin: Origin,
+    message: IncomingMessage,
 }
 
 /// Who wrote an edited message, and so on which side its link is found.
@@ -53,7 +40,10 @@ impl Desk {
         if self.already_handled(key.as_ref()).await? {
             return Ok(Outcome::AlreadyHandled);
         }
-        let edited = Edited::of(&message);
+        let edited = Edited {
+            origin: Origin::User,
+            message: message.clone(),
+        };
         let Some((_, action)) = self.mirrored_edit(Author::User(user), message).await? else {
             return Ok(Outcome::Ignored(Ignored::NotLinked));
         };
@@ -69,7 +59,10 @@ impl Desk {
         if chat != self.group() {
             return Ok(Outcome::Ignored(Ignored::OtherChat));
         }
-        let edited = Edited::of(&message);
+        let edited = Edited {
+            origin: Origin::Operator,
+            message: message.clone(),
+        };
         let Some((user, action)) = self.mirrored_edit(Author::Operator, message).await? else {
             return Ok(Outcome::Ignored(Ignored::NotLinked));
         };
@@ -86,7 +79,10 @@ impl Desk {
         message: IncomingMessage,
     ) -> Result<Outcome, Error> {
         let _held = self.hold(user).await?;
-        let edited = Edited::of(&message);
+        let edited = Edited {
+            origin: Origin::Host,
+            message: message.clone(),
+        };
         let Some((_, action)) = self.mirrored_edit(Author::Host(user), message).await? else {
             return Ok(Outcome::Ignored(Ignored::NotLinked));
         };
@@ -156,6 +152,17 @@ impl Desk {
         let outcome = match self.perform(action).await {
             Ok(_) => {
                 if let Some((user, edited)) = edited {
+                    self.archive(|now| {
+                        vec![ArchiveRecord::of(
+                            user,
+                            edited.origin,
+                            &edited.message,
+                            true,
+                            now,
+                        )]
+                    })
+                    .await;
+                    let edited = edited.message;
                     if self.wants(DeskEventKind::MessageEdited) {
                         // The edit went out: a store that cannot say the topic leaves it out
                         // of the event rather than failing what was done.

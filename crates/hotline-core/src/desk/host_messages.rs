@@ -15,7 +15,7 @@ use crate::event::EventKey;
 use crate::ids::{MessageId, UserId};
 use crate::message::IncomingMessage;
 use crate::policy;
-use crate::store::Origin;
+use crate::store::{ArchiveRecord, Origin};
 
 impl Desk {
     /// The user's conversation, held, if the host's messages to them are to be mirrored now.
@@ -153,11 +153,19 @@ impl Desk {
             })
             .await;
         }
+        self.archive(|now| {
+            messages
+                .iter()
+                .map(|id| ArchiveRecord::copied(user, Origin::Host, *id, now))
+                .collect()
+        })
+        .await;
         self.commit(&mut w, links, key).await?;
         Ok(Outcome::Relayed)
     }
 
-    /// `message_intercepted` for each message the host sent, as it sent it.
+    /// `message_intercepted` for each message the host sent, as it sent it, and its record in
+    /// the archive.
     async fn publish_intercepted(&self, w: &Working, messages: &[IncomingMessage]) {
         for message in messages {
             self.emit(DeskEventKind::MessageIntercepted, || {
@@ -170,5 +178,12 @@ impl Desk {
             })
             .await;
         }
+        self.archive(|now| {
+            messages
+                .iter()
+                .map(|m| ArchiveRecord::of(w.conv.user, Origin::Host, m, false, now))
+                .collect()
+        })
+        .await;
     }
 }

@@ -7,6 +7,7 @@
 //! `host_messages.rs`, `edits_reactions.rs`, `ticks.rs`. `lanes.rs` orders events per user,
 //! `locks.rs` holds the per-user locks.
 
+mod archive;
 mod commands;
 mod edits_reactions;
 mod emit;

@@ -1,4 +1,5 @@
-//! Work that falls due with time: auto-closing topics left in "support answered".
+//! Work that falls due with time: auto-closing topics left in "support answered", and the
+//! archive's retention.
 
 use super::{Desk, Outcome};
 use crate::error::Error;
@@ -7,6 +8,7 @@ use crate::policy::{self, OperatorCommand};
 
 impl Desk {
     pub(super) async fn on_tick(&self, now: Timestamp) -> Result<Outcome, Error> {
+        self.prune_archive(now).await;
         let Some(after) = self.inner.config.autoclose else {
             return Ok(Outcome::Done);
         };

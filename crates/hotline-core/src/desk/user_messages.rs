@@ -10,7 +10,7 @@ use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, UserId};
 use crate::message::{IncomingMessage, UserProfile};
 use crate::policy::{self, UserRoute};
-use crate::store::{MessageLink, Origin, Status};
+use crate::store::{ArchiveRecord, MessageLink, Origin, Status};
 use crate::transport::TransportError;
 
 impl Desk {
@@ -96,6 +96,13 @@ impl Desk {
                 })
                 .await;
             }
+            self.archive(|now| {
+                messages
+                    .iter()
+                    .map(|m| ArchiveRecord::of(w.conv.user, Origin::User, m, false, now))
+                    .collect()
+            })
+            .await;
             self.commit(&mut w, links, key).await?;
             Outcome::Relayed
         };

@@ -41,8 +41,10 @@ where
     each_consumer_confirms_on_its_own(make().await).await;
     the_log_is_pruned_when_all_confirmed_or_expired(make().await).await;
     events_out::run_all(&make).await;
+    archive::run_all(&make).await;
 }
 
+mod archive;
 mod events_out;
 
 fn profile(id: i64) -> UserProfile {

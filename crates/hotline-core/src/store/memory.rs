@@ -1,9 +1,9 @@
 //! `MemoryStore`: the whole state in process memory, for tests, benchmarks and the sandbox.
 
 use super::{
-    Commit, Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged,
-    MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry, OutboxId, SetAside, Status, Store,
-    StoreError,
+    ArchiveId, ArchiveRecord, Archived, Commit, Consumer, Conversation, DeadLetter, DeadLetterId,
+    Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
+    OutboxId, SetAside, Status, Store, StoreError,
 };
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
@@ -42,6 +42,9 @@ struct Inner {
     consumers: BTreeMap<String, Consumer>,
     outbox: BTreeMap<OutboxId, OutboxEntry>,
     next_outbox: i64,
+    archive: BTreeMap<ArchiveId, ArchiveRecord>,
+    archive_keys: HashSet<(UserId, super::Origin, MessageId, i64)>,
+    next_archived: i64,
 }
 
 /// A conversation encoded with postcard.
@@ -457,6 +460,69 @@ impl Store for MemoryStore {
             }
         }
         Ok(open)
+    }
+
+    // ---- The conversation archive. ----
+
+    async fn archive_write(&self, records: Vec<ArchiveRecord>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for record in records {
+            if inner.archive_keys.insert(record.key()) {
+                inner.next_archived += 1;
+                let id = ArchiveId(inner.next_archived);
+                inner.archive.insert(id, record);
+            }
+        }
+        Ok(())
+    }
+
+    async fn archive_users(&self, since: Timestamp) -> Result<Vec<UserId>, StoreError> {
+        let inner = self.lock();
+        let users: std::collections::BTreeSet<UserId> = inner
+            .archive
+            .values()
+            .filter(|r| r.time >= since)
+            .map(|r| r.user)
+            .collect();
+        Ok(users.into_iter().collect())
+    }
+
+    async fn archived(
+        &self,
+        user: UserId,
+        since: Timestamp,
+        after: Option<ArchiveId>,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError> {
+        let inner = self.lock();
+        let from = after.map_or(ArchiveId(i64::MIN), |a| ArchiveId(a.0.saturating_add(1)));
+        Ok(inner
+            .archive
+            .range(from..)
+            .filter(|(_, r)| r.user == user && r.time >= since)
+            .take(limit)
+            .map(|(id, record)| Archived {
+                id: *id,
+                record: record.clone(),
+            })
+            .collect())
+    }
+
+    async fn archive_prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let old: Vec<ArchiveId> = inner
+            .archive
+            .iter()
+            .filter(|(_, r)| r.time < before)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &old {
+            if let Some(record) = inner.archive.remove(id) {
+                inner.archive_keys.remove(&record.key());
+            }
+        }
+        Ok(old.len() as u64)
     }
 }
 

@@ -8,6 +8,7 @@
 //! through [`Store::commit`], one [`Commit`] at a time, applied atomically: a SQL store maps it onto
 //! one transaction, so an event's effects and the record that it was handled land together.
 
+mod archive;
 mod conversation;
 mod dead_letter;
 mod memory;
@@ -16,6 +17,7 @@ mod update_log;
 
 pub mod conformance;
 
+pub use archive::{ArchiveId, ArchiveRecord, Archived};
 pub use conversation::{Conversation, MessageLink, Origin, Status};
 pub use dead_letter::{DeadLetter, DeadLetterId, NewDeadLetter, SetAside};
 pub use memory::MemoryStore;
@@ -203,6 +205,41 @@ pub trait Store: Send + Sync {
         Err(StoreError::backend(
             "this store does not count open conversations",
         ))
+    }
+
+    // ---- The conversation archive (`ARCHIVE`, see [`ArchiveRecord`]). ----
+    // The defaults refuse, so a store that keeps no archive says so instead of dropping it.
+
+    /// Writes archive records, atomically, in the order given. A record whose
+    /// [`ArchiveRecord::key`] is already archived is left as it is (not an error).
+    async fn archive_write(&self, records: Vec<ArchiveRecord>) -> Result<(), StoreError> {
+        let _ = records;
+        Err(StoreError::backend("this store keeps no archive"))
+    }
+
+    /// The users with archived records dated `since` or later, in ascending id order.
+    async fn archive_users(&self, since: Timestamp) -> Result<Vec<UserId>, StoreError> {
+        let _ = since;
+        Err(StoreError::backend("this store keeps no archive"))
+    }
+
+    /// `user`'s archived records dated `since` or later, in the order they were written, after
+    /// `after` (`None`: from the first), at most `limit`.
+    async fn archived(
+        &self,
+        user: UserId,
+        since: Timestamp,
+        after: Option<ArchiveId>,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError> {
+        let _ = (user, since, after, limit);
+        Err(StoreError::backend("this store keeps no archive"))
+    }
+
+    /// Removes the records dated before `before` (retention); how many were removed.
+    async fn archive_prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let _ = before;
+        Err(StoreError::backend("this store keeps no archive"))
     }
 }
 

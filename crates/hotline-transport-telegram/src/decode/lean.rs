@@ -8,8 +8,10 @@
 //! below holds them to the same answers.
 
 use super::{MessageFields, Sender};
-use serde::de::IgnoredAny;
-use serde::{Deserialize, Serialize, Serializer};
+use crate::transport::entities_of;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 /// A message as the desk reads it (see [`MessageFields`] for the meaning of each field).
 ///
@@ -38,27 +40,32 @@ pub(crate) struct LeanMessage {
     caption: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     media_group_id: Option<String>,
-    // Only whether these are present matters.
+    // Kept as Telegram wrote them: the desk reads them only to move them whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entities: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caption_entities: Option<Value>,
+    // Only whether these are present matters (and the file's id, see `Attached`).
     #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     forum_topic_closed: Option<IgnoredAny>,
     #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     forum_topic_reopened: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    photo: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    document: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    video: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    voice: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    audio: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    video_note: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    sticker: Option<IgnoredAny>,
-    #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
-    animation: Option<IgnoredAny>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    photo: Option<Attached>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document: Option<Attached>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    video: Option<Attached>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voice: Option<Attached>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audio: Option<Attached>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    video_note: Option<Attached>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sticker: Option<Attached>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    animation: Option<Attached>,
     #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
     location: Option<IgnoredAny>,
     #[serde(serialize_with = "present", skip_serializing_if = "Option::is_none")]
@@ -118,10 +125,80 @@ fn present<S: Serializer>(_: &Option<IgnoredAny>, serializer: S) -> Result<S::Ok
     serializer.serialize_bool(true)
 }
 
+/// A file a message carries (`photo`, `document`, ...), of which only its `file_id` is read
+/// (for a photo, an array of sizes: the largest, the last). Written back as `{"file_id": ...}`,
+/// or `true` when it had none; both read back to the same.
+#[derive(Debug, Default)]
+struct Attached(Option<String>);
+
+impl<'de> Deserialize<'de> for Attached {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Reads;
+        impl<'de> Visitor<'de> for Reads {
+            type Value = Attached;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a file object, an array of photo sizes, or `true`")
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Attached, E> {
+                Ok(Attached(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attached, A::Error> {
+                let mut file_id = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "file_id" {
+                        file_id = map.next_value::<Option<String>>()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Attached(file_id))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Attached, A::Error> {
+                let mut last = Attached(None);
+                while let Some(size) = seq.next_element::<Attached>()? {
+                    last = size;
+                }
+                Ok(last)
+            }
+        }
+        deserializer.deserialize_any(Reads)
+    }
+}
+
+impl Serialize for Attached {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match &self.0 {
+            Some(file_id) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("file_id", file_id)?;
+                map.end()
+            }
+            None => serializer.serialize_bool(true),
+        }
+    }
+}
+
+fn file_of(attached: Option<&Attached>) -> Option<&str> {
+    attached.and_then(|a| a.0.as_deref())
+}
+
 super::impl_message_fields!(
     LeanMessage,
     private: |message| message.chat.kind == ChatKind::Private,
     sender: |message| message.from.as_ref().map(Sender::from),
+    entities: |message| entities_of(message.entities.as_ref().or(message.caption_entities.as_ref())),
+    file_id: |message| {
+        // An animation also carries a `document`: it is read first, as in `kind`.
+        file_of(message.animation.as_ref())
+            .or_else(|| file_of(message.photo.as_ref()))
+            .or_else(|| file_of(message.video.as_ref()))
+            .or_else(|| file_of(message.document.as_ref()))
+            .or_else(|| file_of(message.voice.as_ref()))
+            .or_else(|| file_of(message.audio.as_ref()))
+            .or_else(|| file_of(message.video_note.as_ref()))
+            .or_else(|| file_of(message.sticker.as_ref()))
+    },
 );
 
 #[cfg(test)]

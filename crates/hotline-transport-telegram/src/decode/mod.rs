@@ -1,9 +1,11 @@
 //! Telegram updates → the desk's events. Pure: no I/O, unit-tested on JSON updates.
 
+use crate::transport::entities_of;
 use frankenstein::types::{ChatMember, ChatType, Message, ReactionType, User};
 use frankenstein::updates::{Update, UpdateContent};
 use hotline_core::{
-    ChatId, Event, IncomingMessage, MessageId, MessageKind, TopicId, UserId, UserProfile,
+    ChatId, Event, IncomingMessage, MessageId, MessageKind, TextEntity, TopicId, UserId,
+    UserProfile,
 };
 
 /// Callback data of Hotline's own "talk to a human" button (see [`crate::human_button`]).
@@ -102,13 +104,23 @@ pub(crate) trait MessageFields {
     fn has_media(&self) -> bool;
     /// What the message carries, for events out.
     fn kind(&self) -> MessageKind;
+    /// The formatting of its text or caption.
+    fn entities(&self) -> Vec<TextEntity>;
+    /// The file it carries (a photo's largest size), for the archive.
+    fn file_id(&self) -> Option<&str>;
 }
 
 /// Implements [`MessageFields`] for a message type whose fields carry Telegram's names, as both
 /// frankenstein's `Message` and `LeanMessage` do; only how the chat's type and the sender are
 /// read differs, and is given (as `|message| expression`).
 macro_rules! impl_message_fields {
-    ($type:ty, private: |$p:ident| $private:expr, sender: |$s:ident| $sender:expr $(,)?) => {
+    (
+        $type:ty,
+        private: |$p:ident| $private:expr,
+        sender: |$s:ident| $sender:expr,
+        entities: |$e:ident| $entities:expr,
+        file_id: |$f:ident| $file_id:expr $(,)?
+    ) => {
         impl MessageFields for $type {
             fn id(&self) -> i32 {
                 self.message_id
@@ -200,6 +212,14 @@ macro_rules! impl_message_fields {
                     ::hotline_core::MessageKind::Other
                 }
             }
+            fn entities(&self) -> Vec<::hotline_core::TextEntity> {
+                let $e = self;
+                $entities
+            }
+            fn file_id(&self) -> Option<&str> {
+                let $f = self;
+                $file_id
+            }
         }
     };
 }
@@ -209,6 +229,28 @@ impl_message_fields!(
     Message,
     private: |message| message.chat.type_field == ChatType::Private,
     sender: |message| message.from.as_deref().map(Sender::from),
+    entities: |message| {
+        let spans = message.entities.as_ref().or(message.caption_entities.as_ref());
+        spans
+            .and_then(|spans| serde_json::to_value(spans).ok())
+            .map(|spans| entities_of(Some(&spans)))
+            .unwrap_or_default()
+    },
+    file_id: |message| {
+        // An animation also carries a `document`: it is read first, as in `kind`.
+        let file = message
+            .animation
+            .as_ref()
+            .map(|f| &f.file_id)
+            .or_else(|| message.photo.as_ref().and_then(|sizes| sizes.last()).map(|p| &p.file_id))
+            .or_else(|| message.video.as_ref().map(|f| &f.file_id))
+            .or_else(|| message.document.as_ref().map(|f| &f.file_id))
+            .or_else(|| message.voice.as_ref().map(|f| &f.file_id))
+            .or_else(|| message.audio.as_ref().map(|f| &f.file_id))
+            .or_else(|| message.video_note.as_ref().map(|f| &f.file_id))
+            .or_else(|| message.sticker.as_ref().map(|f| &f.file_id));
+        file.map(String::as_str)
+    },
 );
 
 mod lean;
@@ -241,8 +283,9 @@ pub(crate) fn incoming(message: &impl MessageFields) -> IncomingMessage {
         reply_to,
         media_group: message.media_group_id().map(str::to_owned),
         date: i64::try_from(message.edit_date().unwrap_or(message.date())).unwrap_or_default(),
-        entities: Vec::new(),
+        entities: message.entities(),
         kind: message.kind(),
+        file_id: message.file_id().map(str::to_owned),
     }
 }
 
