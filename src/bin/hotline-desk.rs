@@ -40,11 +40,14 @@
 //! Bot API refuses is `TELEGRAM_BOT_TOKEN`, a Bot API it cannot reach `TELEGRAM_API_URL` (with
 //! the host), a group the bot cannot see or use `HOTLINE_BACKEND_GROUP`.
 
+use hotline::core::Clock;
+use hotline::telegram::archive_export::{ArchiveExport, export_archive, parse_since};
 use hotline::telegram::standalone::{
     DEFAULT_DATABASE, Mode, database, describe_database as describe, metrics_address, mode,
     serve_metrics, start_logging,
 };
 use hotline::{Hotline, Settings, shutdown_signal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn var(name: &str) -> Option<String> {
@@ -57,6 +60,71 @@ enum Command {
     Help,
     Version,
     DeadLetters(DeadLetterCommand),
+    ArchiveExport(ArchiveExportCommand),
+}
+
+/// `hotline-desk archive export ...`: what to export, and where to.
+struct ArchiveExportCommand {
+    export: ArchiveExport,
+    out: PathBuf,
+}
+
+const ARCHIVE_USAGE: &str =
+    "usage: hotline-desk archive export [--user ID] [--since WHEN] --format jsonl|html [--out DIR]";
+
+/// Reads `archive export`'s options (after those two words).
+fn archive_export_command(args: &[String]) -> Result<ArchiveExportCommand, String> {
+    let mut export = ArchiveExport::default();
+    let mut out = PathBuf::from("archive-export");
+    let mut format = None;
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value; {ARCHIVE_USAGE}"))
+        };
+        match flag.as_str() {
+            "--user" => {
+                let id = value()?;
+                export.user =
+                    Some(hotline::UserId(id.parse().map_err(|_| {
+                        format!("--user: `{id}` is not a user id (a number)")
+                    })?));
+            }
+            "--since" => {
+                export.since = parse_since(value()?, hotline::core::SystemClock.now())
+                    .map_err(|e| e.to_string())?;
+            }
+            "--format" => {
+                format = Some(
+                    value()?
+                        .parse()
+                        .map_err(|e: hotline::telegram::Error| e.to_string())?,
+                )
+            }
+            "--out" => out = PathBuf::from(value()?),
+            other => return Err(format!("`{other}`: {ARCHIVE_USAGE}")),
+        }
+    }
+    export.format = format.ok_or_else(|| format!("--format is missing; {ARCHIVE_USAGE}"))?;
+    Ok(ArchiveExportCommand { export, out })
+}
+
+/// Writes the archive's conversations as files; needs only the database.
+async fn archive_export(command: ArchiveExportCommand) -> Result<(), String> {
+    let store = hotline::store_sql::connect(&database())
+        .await
+        .map_err(|e| format!("HOTLINE_DATABASE: {}", hotline::core::error_chain(&e)))?;
+    let files = export_archive(store.as_ref(), &command.export, &command.out)
+        .await
+        .map_err(|e| hotline::core::error_chain(&e).to_string())?;
+    if files.is_empty() {
+        println!("no archived messages to export");
+    }
+    for file in &files {
+        println!("{}", file.display());
+    }
+    Ok(())
 }
 
 enum DeadLetterCommand {
@@ -87,6 +155,10 @@ fn command(args: &[String]) -> Result<Command, String> {
                 Some(other) => return Err(format!("`{other}`: {DEAD_LETTERS_USAGE}")),
             },
         )),
+        Some("archive") => match args.get(1).map(String::as_str) {
+            Some("export") => Ok(Command::ArchiveExport(archive_export_command(&args[2..])?)),
+            _ => Err(ARCHIVE_USAGE.to_owned()),
+        },
         Some(other) => Err(format!(
             "`{other}` is not a command: run without arguments to serve, `--help`, \
              `--version`, or {}",
@@ -178,6 +250,10 @@ usage:
   hotline-desk dead-letters list        updates set aside after their attempts
   hotline-desk dead-letters retry ID    hand one to the desk again
   hotline-desk dead-letters drop ID     forget one
+  hotline-desk archive export [--user ID] [--since WHEN] --format jsonl|html [--out DIR]
+                                        one file per conversation of the archive (ARCHIVE);
+                                        WHEN: Unix seconds, 2026-01-01, RFC 3339 or 30d;
+                                        DIR: default ./archive-export
   hotline-desk --help | --version
 
 environment:
@@ -218,6 +294,10 @@ async fn run() -> Result<(), String> {
         Command::DeadLetters(command) => {
             start_logging("hotline-desk")?;
             return dead_letters(command).await;
+        }
+        Command::ArchiveExport(command) => {
+            start_logging("hotline-desk")?;
+            return archive_export(command).await;
         }
         Command::Serve => start_logging("hotline-desk")?,
     }

@@ -42,6 +42,15 @@ pub enum Error {
     /// A dead letter does not exist or cannot be read back.
     #[error("dead letter {0}")]
     DeadLetter(String),
+    /// An archive export could not write its files.
+    #[error("archive export: cannot write {}", path.display())]
+    Export {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl From<hotline_core::StoreError> for Error {

@@ -28,6 +28,7 @@
 //! The bot token is a password: no `Debug`, error or log line of this crate shows it.
 
 mod albums;
+pub mod archive_export;
 mod client;
 mod completion;
 mod dead_letters;
