@@ -277,7 +277,7 @@ impl Desk {
         self.handle(Event::HandOver { user }).await
     }
 
-    /// Does the work that is due now (auto-close).
+    /// Does the work that is due now (auto-close, the archive's retention).
     pub async fn tick(&self) -> Result<Outcome, Error> {
         let now = self.inner.clock.now();
         self.handle(Event::Tick { now }).await

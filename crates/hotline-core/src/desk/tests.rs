@@ -369,3 +369,47 @@ fn run_in_lane_outside_a_runtime_fails_instead_of_panicking() {
     };
     assert!(error.to_string().contains("Tokio runtime"), "{error}");
 }
+
+#[tokio::test]
+async fn a_tick_removes_archived_records_past_their_retention_only() {
+    use crate::clock::ManualClock;
+    use crate::memory_transport::MemoryTransport;
+    use crate::store::ArchiveRecord;
+
+    let config = Config::builder(GROUP)
+        .welcome(crate::Welcome::Off)
+        .archive(true, Some(Duration::from_secs(2 * 86_400)))
+        .build()
+        .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let day = 86_400;
+    let records = [10, 3 * day + 10]
+        .map(|time| {
+            ArchiveRecord::of(
+                UserId(1),
+                Origin::User,
+                &IncomingMessage::text(time, "archived"),
+                false,
+                Timestamp(time),
+            )
+        })
+        .to_vec();
+    store.archive_write(records).await.unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp(4 * day)));
+    let desk = Desk::builder(config, store.clone(), Arc::new(MemoryTransport::new()))
+        .clock(clock.clone())
+        .build();
+    desk.tick().await.unwrap();
+    let kept: Vec<i64> = store
+        .archived(UserId(1), Timestamp(0), None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.record.time.0)
+        .collect();
+    assert_eq!(
+        kept,
+        vec![3 * day + 10],
+        "only the record older than two days is removed"
+    );
+}
