@@ -400,3 +400,53 @@ async fn without_archive_no_message_content_is_stored() {
     );
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_posted_when_a_topic_opens_is_archived_by_its_ids() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let params = [
+        ("WELCOME", "OFF"),
+        ("ARCHIVE", "true"),
+        ("PRIVATE_KEYWORDS", "\"operator\""),
+    ];
+    let (d, _) = desk_on_sqlite(dir.path(), &params).await;
+    let ann = d.user(1003, "Ann");
+    let before = d.say(ann, "what are your hours?");
+    let asked = d.say(ann, "operator please");
+    let topic = d.topic_of(ann).await;
+    d.wait_thread(topic, "operator please").await;
+    archived(&d, ann, 2).await;
+    let records: Vec<(String, i64, Option<String>)> = d
+        .hotline
+        .desk()
+        .store()
+        .archived(UserId(ann), Timestamp(0), None, 10)
+        .await
+        .expect("archived")
+        .into_iter()
+        .map(|a| {
+            (
+                a.record.kind.as_str().to_owned(),
+                a.record.message.0,
+                a.record.text,
+            )
+        })
+        .collect();
+    assert_eq!(
+        records,
+        vec![
+            (
+                "other".to_owned(),
+                before["message_id"].as_i64().expect("id"),
+                None
+            ),
+            (
+                "text".to_owned(),
+                asked["message_id"].as_i64().expect("id"),
+                Some("operator please".to_owned())
+            ),
+        ],
+        "the context crossed by id (its text was never kept), the keyword's message whole"
+    );
+    d.stop().await;
+}

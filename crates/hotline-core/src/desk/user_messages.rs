@@ -275,6 +275,14 @@ impl Desk {
                         Origin::User
                     };
                     links.extend(links_for(user, &ids, &performed, origin));
+                    // Kept by id only until now: the archive knows they crossed, not what
+                    // they said.
+                    self.archive(|now| {
+                        ids.iter()
+                            .map(|id| ArchiveRecord::copied(user, origin, *id, now))
+                            .collect()
+                    })
+                    .await;
                 }
                 // Context is a courtesy: messages deleted meanwhile make the copy fail.
                 Err(error) if !error.is_interrupted() => {

@@ -70,8 +70,8 @@ impl ArchiveRecord {
         }
     }
 
-    /// The record of a message known by its id alone (the host bot copied or forwarded it):
-    /// its content is on Telegram's side only.
+    /// The record of a message known by its id alone (the host bot copied or forwarded it, or
+    /// it was kept as context before the topic opened): its content is on Telegram's side only.
     pub fn copied(user: UserId, origin: Origin, message: MessageId, now: Timestamp) -> Self {
         Self {
             user,

@@ -151,8 +151,8 @@ fn message(
             ),
             (None, MessageKind::Other) if record.text.is_none() => writeln!(
                 page,
-                "<div class=\"media\">[a message copied or forwarded by the bot: its content \
-                 stays on Telegram]</div>"
+                "<div class=\"media\">[a message the desk passed on by its id (copied or \
+                 forwarded by the bot, or posted as context): its content stays on Telegram]</div>"
             ),
             (None, kind) => writeln!(page, "<div class=\"media\">[{}]</div>", kind.as_str()),
         };
