@@ -71,7 +71,7 @@ async fn hide_info_name_and_command() {
     d.wait("the refusal", |d| {
         d.thread_texts(topic)
             .iter()
-            .any(|t| t.contains("only for the group's administrators"))
+            .any(|t| t.contains("/info is only for the group's creator and administrators"))
     })
     .await;
     // An administrator gets the card in a private chat with the bot.

@@ -48,8 +48,8 @@ mod transport;
 pub use action::{Action, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    BanAllowed, Config, ConfigBuilder, Greeting, GreetingButton, KeywordSet, WebhookSecret,
-    WebhookTarget, Welcome,
+    BanAllowed, Config, ConfigBuilder, ExtensionsAllowed, Greeting, GreetingButton, KeywordSet,
+    WebhookSecret, WebhookTarget, Welcome,
 };
 pub use desk::{Desk, DeskBuilder, Events, Ignored, InLane, Lagged, Outcome, Standing, Ticket};
 pub use desk_event::{DeskEvent, DeskEventKind};

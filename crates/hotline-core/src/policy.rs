@@ -151,6 +151,12 @@ pub enum OperatorCommand {
     Info,
     /// `/help`: list the commands.
     Help,
+    /// `/mark TAG`: put tags on the user (`EXTENSIONS_ALLOWED`).
+    Mark,
+    /// `/unmark TAG`: take tags off the user.
+    Unmark,
+    /// `/marks`: the tags in use, with their users' counts.
+    Marks,
     /// Any other command: not sent to the user.
     Unknown,
 }
@@ -165,6 +171,9 @@ impl OperatorCommand {
             ("unban", OperatorCommand::Unban),
             ("info", OperatorCommand::Info),
             ("help", OperatorCommand::Help),
+            ("mark", OperatorCommand::Mark),
+            ("unmark", OperatorCommand::Unmark),
+            ("marks", OperatorCommand::Marks),
         ];
         TABLE
             .iter()
@@ -180,6 +189,7 @@ pub const OPERATOR_HELP: &str = "Commands in a user's topic:\n\
 /wait: mark as waiting for the user (🟨)\n\
 /ban, /unban: stop or resume relaying the user's messages\n\
 /info: the user card\n\
+/mark TAG, /unmark TAG: tag the user (vip, de, ...); /marks: the tags in use\n\
 A message starting with \"/ \" is an internal comment and is never sent to the user.";
 
 /// Routes an operator's message. `replies_to_user` tells whether it replies to a relayed message of

@@ -8,13 +8,13 @@ use crate::row::{
     ConsumerRow, ConversationRow, DeadLetterRow, LinkRow, LogHeadRow, LoggedRow, MAX_ATTEMPTS,
     consumer_columns, consumer_from_row, conversation_columns, conversation_from_row,
     dead_letter_columns, dead_letter_from_row, explain_conflict, link_from_row, log_head_from_row,
-    logged_columns, logged_from_row, pending_ids, sql_limit,
+    logged_columns, logged_from_row, pending_ids, sql_limit, stored_tag,
 };
 use async_trait::async_trait;
 use hotline_core::store::{
     ArchiveId, ArchiveRecord, Archived, Commit, Consumer, Conversation, DeadLetter, DeadLetterId,
     Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
-    OutboxId, SetAside, Status, UserClaim,
+    OutboxId, SetAside, Status, Tag, UserClaim,
 };
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::pool::PoolConnection;
@@ -938,6 +938,46 @@ impl Store for PgStore {
         .await
         .map_err(|e| backend("counting open conversations", e))?;
         Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    // ---- Marks (migration 0008). ----
+
+    async fn set_tag(&self, user: UserId, tag: &Tag, on: bool) -> Result<bool, StoreError> {
+        let sql = if on {
+            "INSERT INTO user_tags (user_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM user_tags WHERE user_id = $1 AND tag = $2"
+        };
+        let done = on_lease!(self.conns, |conn| sqlx::query(sql)
+            .bind(user.0)
+            .bind(tag.as_str())
+            .execute(conn))
+        .await
+        .map_err(|e| backend("writing a tag", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
+        let tags: Vec<String> = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "SELECT tag FROM user_tags WHERE user_id = $1 ORDER BY tag"
+        )
+        .bind(user.0)
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading a user's tags", e))?;
+        tags.iter().map(|t| stored_tag(t)).collect()
+    }
+
+    async fn tag_counts(&self) -> Result<Vec<(Tag, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = on_lease!(self.conns, |conn| sqlx::query_as(
+            "SELECT tag, count(*) FROM user_tags GROUP BY tag ORDER BY tag"
+        )
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("counting tags", e))?;
+        rows.into_iter()
+            .map(|(t, n)| Ok((stored_tag(&t)?, u64::try_from(n).unwrap_or_default())))
+            .collect()
     }
 
     // ---- The conversation archive (migration 0007). ----

@@ -210,3 +210,9 @@ pub(crate) fn explain_conflict(
         _ => crate::error::backend("committing", error),
     }
 }
+
+/// A tag as stored (written by [`Tag::as_str`]), read back.
+pub(crate) fn stored_tag(text: &str) -> Result<hotline_core::store::Tag, StoreError> {
+    hotline_core::store::Tag::parse(text)
+        .map_err(|e| StoreError::corrupt(format!("a stored tag does not read back: {e}")))
+}

@@ -227,6 +227,17 @@ pub enum BanAllowed {
     Everyone,
 }
 
+/// `EXTENSIONS_ALLOWED`: who may use the extensions (`/mark`, `/unmark`, `/marks`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ExtensionsAllowed {
+    /// The group's creator and administrators (the default).
+    #[default]
+    Admins,
+    /// These operators (user ids), whatever their role in the group.
+    Users(HashSet<i64>),
+}
+
 /// The desk's configuration; see docs/configuration.md for every parameter.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -271,6 +282,8 @@ pub struct Config {
     pub silent_mode: bool,
     /// `BAN_ALLOWED`: who may `/ban` and `/unban`.
     pub ban_allowed: BanAllowed,
+    /// `EXTENSIONS_ALLOWED`: who may tag users (`/mark`, `/unmark`, `/marks`).
+    pub extensions_allowed: ExtensionsAllowed,
     /// The mark put before the host bot's messages mirrored into a topic.
     pub host_label: String,
     /// How many times a passing transport failure is retried before the event is given up.
@@ -314,6 +327,7 @@ impl Config {
             leave_closed: false,
             silent_mode: false,
             ban_allowed: BanAllowed::Admins,
+            extensions_allowed: ExtensionsAllowed::Admins,
             host_label: "🤖 Bot:".into(),
             transient_retries: 5,
             webhooks: Vec::new(),
@@ -355,6 +369,7 @@ pub const PARAMETERS: &[&str] = &[
     "WEBHOOKS_SECRET",
     "ARCHIVE",
     "ARCHIVE_RETENTION_DAYS",
+    "EXTENSIONS_ALLOWED",
 ];
 
 /// Older names [`ConfigBuilder::set`] accepts for a parameter: `(old, current)`.
@@ -382,10 +397,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "CHANNELS_KEYWORDS",
         "chat monitoring: keywords that activate a channel's topic",
-    ),
-    (
-        "EXTENSIONS_ALLOWED",
-        "who may broadcast, tag, export and see `/info`",
     ),
 ];
 
@@ -605,6 +616,17 @@ impl ConfigBuilder {
             "LEAVE_CLOSED" => c.leave_closed = parse_leave_closed(value)?,
             "SILENT_MODE" => c.silent_mode = parse_bool(&name, value)?,
             "ARCHIVE" => c.archive = parse_bool(&name, value)?,
+            "EXTENSIONS_ALLOWED" => {
+                let v = value.trim().trim_matches('"');
+                c.extensions_allowed = if ["admins", "admin", "administrators", ""]
+                    .iter()
+                    .any(|a| v.eq_ignore_ascii_case(a))
+                {
+                    ExtensionsAllowed::Admins
+                } else {
+                    ExtensionsAllowed::Users(parse_ids(&name, value)?)
+                };
+            }
             "ARCHIVE_RETENTION_DAYS" => {
                 c.archive_retention = if is_off(value) {
                     None
@@ -787,6 +809,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// `EXTENSIONS_ALLOWED` (default the group's admins).
+    pub fn extensions_allowed(mut self, who: ExtensionsAllowed) -> Self {
+        self.config.extensions_allowed = who;
+        self
+    }
+
     /// `BAN_ALLOWED` (default admins with the right to ban, and the creator).
     pub fn ban_allowed(mut self, who: BanAllowed) -> Self {
         self.config.ban_allowed = who;
@@ -869,6 +897,25 @@ mod tests {
 
     fn builder() -> ConfigBuilder {
         Config::builder(ChatId(-100123))
+    }
+
+    #[test]
+    fn extensions_are_for_admins_unless_users_are_listed() {
+        let c = builder().build().unwrap();
+        assert_eq!(c.extensions_allowed, ExtensionsAllowed::Admins);
+        let c = builder()
+            .set("EXTENSIONS_ALLOWED", "2001, 2002")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.extensions_allowed,
+            ExtensionsAllowed::Users([2001, 2002].into_iter().collect())
+        );
+        let e = builder()
+            .set("EXTENSIONS_ALLOWED", "2001, olga")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("EXTENSIONS_ALLOWED"), "{e}");
     }
 
     #[test]

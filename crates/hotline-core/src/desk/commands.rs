@@ -13,15 +13,15 @@ use crate::transport::TransportError;
 
 /// What an operator may do in the backend group, as the messenger says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Rights {
-    admin: bool,
+pub(super) struct Rights {
+    pub(super) admin: bool,
     can_ban: bool,
 }
 
 impl Desk {
     /// Asks the messenger what `operator` may do in the backend group. `None` when it cannot
     /// say (the caller then refuses: rights are not assumed).
-    async fn rights(&self, operator: UserId) -> Option<Rights> {
+    pub(super) async fn rights(&self, operator: UserId) -> Option<Rights> {
         let action = Action::CheckMember {
             chat: self.group(),
             user: operator,
@@ -66,26 +66,14 @@ impl Desk {
         }
     }
 
-    /// `/info` under `HIDE_INFO` `command`: the card goes privately to an admin, never into
-    /// the topic (where every operator would read it).
+    /// `/info` under `HIDE_INFO` `command`: the card goes privately to an operator
+    /// `EXTENSIONS_ALLOWED` allows (by default the group's admins), never into the topic (where
+    /// every operator would read it).
     async fn info_for_admins(&self, w: &Working, operator: UserId) {
-        match self.rights(operator).await {
-            Some(rights) if rights.admin => {}
-            Some(_) => {
-                self.notice_topic(
-                    w,
-                    "⛔ /info is only for the group's administrators (HIDE_INFO command).",
-                )
-                .await;
-                return;
-            }
-            None => {
-                self.notice_topic(w, "⛔ Your rights could not be checked; try again.")
-                    .await;
-                return;
-            }
+        if !self.may_use_extensions(w, operator, "/info").await {
+            return;
         }
-        let card = policy::user_card(&self.inner.config, &w.conv);
+        let card = self.card(w).await;
         let sent = self
             .perform(&Action::SendNotice {
                 to: Recipient::User(operator),
@@ -151,9 +139,11 @@ impl Desk {
                 }
             }
             OperatorCommand::Info => {
-                let card = policy::user_card(config, &w.conv);
+                let card = self.card(w).await;
                 self.notice_topic(w, &card).await;
             }
+            // Handled with their tags by `tag_command`; the desk itself never tags.
+            OperatorCommand::Mark | OperatorCommand::Unmark | OperatorCommand::Marks => {}
             OperatorCommand::Help => {
                 self.notice_topic(w, policy::OPERATOR_HELP).await;
             }

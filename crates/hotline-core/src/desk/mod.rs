@@ -14,6 +14,7 @@ mod emit;
 mod host_messages;
 mod lanes;
 mod locks;
+mod marks;
 mod notices;
 mod operator_messages;
 mod plumbing;

@@ -99,6 +99,14 @@ impl Desk {
                 .await;
                 Outcome::Ignored(Ignored::Restricted)
             }
+            OperatorRoute::Command(
+                command
+                @ (OperatorCommand::Mark | OperatorCommand::Unmark | OperatorCommand::Marks),
+            ) => {
+                let payload = first.command().map(|c| c.payload).unwrap_or_default();
+                self.tag_command(&w, operator, command, payload).await?;
+                Outcome::Done
+            }
             OperatorRoute::Command(command) => {
                 self.operator_command(&mut w, Some(operator), command, now)
                     .await?;

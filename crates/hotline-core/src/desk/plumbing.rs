@@ -191,7 +191,7 @@ impl Desk {
 
     /// The user card (`AUTO_INFO`), posted and pinned in the topic.
     pub(super) async fn post_card(&self, w: &Working) {
-        let card = policy::user_card(&self.inner.config, &w.conv);
+        let card = self.card(w).await;
         if let Some(message) = self.notice_topic(w, &card).await {
             let pin = Action::PinMessage {
                 chat: self.group(),

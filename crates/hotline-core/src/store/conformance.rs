@@ -42,6 +42,55 @@ where
     the_log_is_pruned_when_all_confirmed_or_expired(make().await).await;
     events_out::run_all(&make).await;
     archive::run_all(&make).await;
+    tags_are_put_on_taken_off_and_counted(make().await).await;
+}
+
+async fn tags_are_put_on_taken_off_and_counted<S: Store>(store: S) {
+    use super::Tag;
+    let tag = |t: &str| Tag::parse(t).expect("a tag");
+    for (user, name) in [(1, "vip"), (1, "de"), (2, "vip"), (3, "churned")] {
+        assert!(
+            store
+                .set_tag(UserId(user), &tag(name), true)
+                .await
+                .expect("set_tag"),
+            "putting a new tag on changes something"
+        );
+    }
+    assert!(
+        !store
+            .set_tag(UserId(1), &tag("VIP"), true)
+            .await
+            .expect("set_tag"),
+        "a tag put on twice is kept once (tags are case-blind)"
+    );
+    assert_eq!(
+        store.tags(UserId(1)).await.expect("tags"),
+        vec![tag("de"), tag("vip")],
+        "a user's tags, in alphabetical order"
+    );
+    assert!(
+        store
+            .set_tag(UserId(3), &tag("churned"), false)
+            .await
+            .expect("unset")
+    );
+    assert!(
+        !store
+            .set_tag(UserId(3), &tag("churned"), false)
+            .await
+            .expect("unset"),
+        "taking off a tag that is not there changes nothing"
+    );
+    assert_eq!(
+        store.tags(UserId(3)).await.expect("tags"),
+        Vec::<Tag>::new()
+    );
+    assert_eq!(
+        store.tag_counts().await.expect("tag_counts"),
+        vec![(tag("de"), 1), (tag("vip"), 2)],
+        "every tag in use with its users' count; a tag nobody carries is gone"
+    );
 }
 
 mod archive;

@@ -3,7 +3,7 @@
 use super::{
     ArchiveId, ArchiveRecord, Archived, Commit, Consumer, Conversation, DeadLetter, DeadLetterId,
     Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
-    OutboxId, SetAside, Status, Store, StoreError,
+    OutboxId, SetAside, Status, Store, StoreError, Tag,
 };
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
@@ -45,6 +45,7 @@ struct Inner {
     archive: BTreeMap<ArchiveId, ArchiveRecord>,
     archive_keys: HashSet<(UserId, super::Origin, MessageId, i64)>,
     next_archived: i64,
+    tags: BTreeMap<UserId, std::collections::BTreeSet<Tag>>,
 }
 
 /// A conversation encoded with postcard.
@@ -460,6 +461,40 @@ impl Store for MemoryStore {
             }
         }
         Ok(open)
+    }
+
+    // ---- Marks. ----
+
+    async fn set_tag(&self, user: UserId, tag: &Tag, on: bool) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if on {
+            Ok(inner.tags.entry(user).or_default().insert(tag.clone()))
+        } else {
+            let removed = inner.tags.get_mut(&user).is_some_and(|t| t.remove(tag));
+            if inner.tags.get(&user).is_some_and(|t| t.is_empty()) {
+                inner.tags.remove(&user);
+            }
+            Ok(removed)
+        }
+    }
+
+    async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
+        Ok(self
+            .lock()
+            .tags
+            .get(&user)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn tag_counts(&self) -> Result<Vec<(Tag, u64)>, StoreError> {
+        let mut counts: BTreeMap<Tag, u64> = BTreeMap::new();
+        for tags in self.lock().tags.values() {
+            for tag in tags {
+                *counts.entry(tag.clone()).or_default() += 1;
+            }
+        }
+        Ok(counts.into_iter().collect())
     }
 
     // ---- The conversation archive. ----

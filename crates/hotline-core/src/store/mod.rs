@@ -13,6 +13,7 @@ mod conversation;
 mod dead_letter;
 mod memory;
 mod outbox;
+mod tag;
 mod update_log;
 
 pub mod conformance;
@@ -22,6 +23,7 @@ pub use conversation::{Conversation, MessageLink, Origin, Status};
 pub use dead_letter::{DeadLetter, DeadLetterId, NewDeadLetter, SetAside};
 pub use memory::MemoryStore;
 pub use outbox::{NewOutboxEntry, OutboxEntry, OutboxId};
+pub use tag::{MAX_TAG_CHARS, Tag, TagError};
 pub use update_log::{Consumer, Fetched, LogHead, LogId, Logged, RETENTION_SECS};
 
 use crate::event::EventKey;
@@ -205,6 +207,26 @@ pub trait Store: Send + Sync {
         Err(StoreError::backend(
             "this store does not count open conversations",
         ))
+    }
+
+    // ---- Marks: tags operators put on users (`/mark`), see [`Tag`]. ----
+    // The defaults refuse, so a store that keeps no tags says so.
+
+    /// Puts `tag` on `user` (`on`) or takes it off; whether anything changed.
+    async fn set_tag(&self, user: UserId, tag: &Tag, on: bool) -> Result<bool, StoreError> {
+        let _ = (user, tag, on);
+        Err(StoreError::backend("this store keeps no tags"))
+    }
+
+    /// The tags on `user`, in alphabetical order.
+    async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
+        let _ = user;
+        Err(StoreError::backend("this store keeps no tags"))
+    }
+
+    /// Every tag in use with how many users carry it, in alphabetical order.
+    async fn tag_counts(&self) -> Result<Vec<(Tag, u64)>, StoreError> {
+        Err(StoreError::backend("this store keeps no tags"))
     }
 
     // ---- The conversation archive (`ARCHIVE`, see [`ArchiveRecord`]). ----

@@ -1,0 +1,106 @@
+//! Marks through the fake Telegram: `/mark`, `/unmark` and `/marks` in users' topics, the tags
+//! in the user card, refusals for operators `EXTENSIONS_ALLOWED` does not allow, and nothing of
+//! it ever reaching the user. Asserted on what the topics and the users' chats hold.
+
+mod common;
+
+use common::{GROUP, OPERATOR, start};
+use hotline_testkit::{MemberStatus, NewUser};
+
+/// Waits for a notice in the topic that contains `text`; returns it.
+async fn notice(d: &common::Desk, topic: i64, text: &str) -> String {
+    d.wait(&format!("a notice with «{text}» in topic {topic}"), |d| {
+        d.thread_texts(topic).iter().any(|t| t.contains(text))
+    })
+    .await;
+    d.thread_texts(topic)
+        .into_iter()
+        .rfind(|t| t.contains(text))
+        .expect("the notice")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_tag_users_and_see_the_tags_in_use() {
+    let d = start(&[("WELCOME", "OFF")]).await;
+    let ann = d.user(1001, "Ann");
+    let bob = d.user(1002, "Bob");
+    d.say(ann, "hello");
+    d.say(bob, "hi");
+    let ann_topic = d.topic_of(ann).await;
+    let bob_topic = d.topic_of(bob).await;
+    d.wait_thread(bob_topic, "hi").await;
+
+    // A plain member may not tag.
+    d.operator_says(ann_topic, "/mark vip");
+    notice(
+        &d,
+        ann_topic,
+        "/mark is only for the group's creator and administrators (EXTENSIONS_ALLOWED)",
+    )
+    .await;
+
+    d.tg.add_member_as(GROUP, OPERATOR, MemberStatus::Administrator)
+        .expect("an admin");
+    d.operator_says(ann_topic, "/mark VIP, de");
+    assert_eq!(notice(&d, ann_topic, "Tags: #").await, "🏷 Tags: #de #vip");
+    d.operator_says(bob_topic, "/mark #vip churned");
+    assert_eq!(
+        notice(&d, bob_topic, "Tags: #").await,
+        "🏷 Tags: #churned #vip"
+    );
+    d.operator_says(bob_topic, "/unmark churned");
+    notice(&d, bob_topic, "🏷 Tags: #vip").await;
+
+    d.operator_says(bob_topic, "/mark two+words");
+    let refused = notice(&d, bob_topic, "/mark: ").await;
+    assert!(
+        refused.contains("`two+words` holds `+`") && refused.contains("Nothing was changed"),
+        "{refused}"
+    );
+
+    d.operator_says(ann_topic, "/marks");
+    assert_eq!(
+        notice(&d, ann_topic, "Tags in use").await,
+        "🏷 Tags in use (users): #de 1, #vip 2"
+    );
+    d.operator_says(ann_topic, "/info");
+    let card = notice(&d, ann_topic, "👤 Ann").await;
+    assert!(card.ends_with("Tags: #de #vip"), "{card}");
+
+    for user in [ann, bob] {
+        assert!(
+            d.user_sees(user)
+                .iter()
+                .all(|t| !t.contains("Tags") && !t.contains("mark")),
+            "nothing of the tags reaches the user: {:?}",
+            d.user_sees(user)
+        );
+    }
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extensions_allowed_names_who_may_tag_whatever_their_role() {
+    let d = start(&[("WELCOME", "OFF"), ("EXTENSIONS_ALLOWED", "2002")]).await;
+    d.tg.add_user(NewUser::new(2002, "Petra"));
+    d.tg.add_member(GROUP, 2002).expect("a plain member");
+    // An administrator not on the list is refused.
+    d.tg.add_member_as(GROUP, OPERATOR, MemberStatus::Administrator)
+        .expect("an admin");
+    let ann = d.user(1001, "Ann");
+    d.say(ann, "hello");
+    let topic = d.topic_of(ann).await;
+    d.wait_thread(topic, "hello").await;
+
+    d.operator_says(topic, "/mark vip");
+    notice(
+        &d,
+        topic,
+        "/mark is only for the operators EXTENSIONS_ALLOWED lists",
+    )
+    .await;
+    d.tg.send_message(hotline_testkit::NewMessage::text(2002, GROUP, "/mark vip").thread(topic))
+        .expect("Petra's command");
+    notice(&d, topic, "🏷 Tags: #vip").await;
+    d.stop().await;
+}
