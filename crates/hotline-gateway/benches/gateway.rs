@@ -14,9 +14,9 @@
 //!   as context, one store write, no Bot API call). With the gateway binary's default store
 //!   (SQLite file) and with `MemoryStore`; beside them the floor, the SQLite appends alone.
 //!   Then the latency of one message when idle: injected after the previous one arrived. Its
-//!   floor on SQLite (`appends`, after the bulk appends): the store calls alone that stand
-//!   between an update's arrival from upstream and the bot's answer, one idle update at a
-//!   time ([`idle_store_calls`]).
+//!   floor on SQLite (`appends`, after the bulk appends): the durable append alone, and the
+//!   store calls a reader without the update log's in-memory copy would add to it, one idle
+//!   update at a time ([`idle_store_calls`]).
 //!
 //! Beside them, two floors measured in the same run: a bare pass-through proxy on the
 //! gateway's own stack (the cost of any extra hop), and the desk alone on the same store until
@@ -861,15 +861,14 @@ const DESK_READ: usize = 1_000;
 /// How many updates the gateway's poll asks the log for at once (its page).
 const GATEWAY_READ: usize = 500;
 
-/// The idle latency's floor on SQLite: the store calls that stand between an update's arrival
-/// from upstream and the bot's answer through the gateway, timed directly on `store` (which
-/// holds the [`UPDATES`] appended before, the last of them `last`). [`TRIALS`] single updates,
-/// one at a time after the same pause as [`idle_latency`]'s, each: appended (the upstream
-/// poller's one transaction on the writer, before anyone is told of it), then read from the
-/// log by the desk's reader (which takes it in), then by the bot's parked poll (which answers
-/// with it). Nothing else in the store comes before the answer: the desk's own commit, its
-/// place in the log and the bot's cursor are written after the update was handed on. Each
-/// trial's (append alone, the whole sequence).
+/// The idle latency's floor on SQLite, timed directly on `store` (which holds the [`UPDATES`]
+/// appended before, the last of them `last`). [`TRIALS`] single updates, one at a time after
+/// the same pause as [`idle_latency`]'s, each: appended (the upstream poller's one transaction
+/// on the writer, before anyone is told of it: the floor), then read from the store by the
+/// desk's reader and by the bot's parked poll, the two reads the update log's in-memory copy
+/// of what it just appended spares them. Nothing else in the store comes before the answer:
+/// the desk's own commit, its place in the log and the bot's cursor are written after the
+/// update was handed on. Each trial's (append alone, the whole sequence).
 async fn idle_store_calls(store: &dyn Store, last: &Value) -> Vec<(Duration, Duration)> {
     let first = last["update_id"].as_i64().expect("update_id") + 1;
     let mut timings = Vec::with_capacity(TRIALS);
@@ -1156,8 +1155,8 @@ async fn updates_phase(rounds: usize, receivers: &[Receiver]) {
             let (wlo, whi) = range(&over_append);
             println!(
                 "  floor: the durable write alone p50 {:.3} ms, added / it {:.2} (rounds \
-                 {wlo:.2}–{whi:.2}); the store calls alone (the write, then the desk's and the \
-                 gateway's reads) p50 {:.3} ms (rounds {flo:.3}–{fhi:.3} ms), added / them {:.2} \
+                 {wlo:.2}–{whi:.2}); with the two reads the in-memory copy spares (the write, then \
+                 the desk's and the gateway's reads from the store) p50 {:.3} ms (rounds {flo:.3}–{fhi:.3} ms), added / them {:.2} \
                  (rounds {olo:.2}–{ohi:.2})",
                 median(&mut appends),
                 median(&mut over_append),

@@ -108,7 +108,7 @@ impl Gateway {
         let mut cursor = after;
         const PAGE: usize = 500;
         'pages: while cursor < upto && visible.updates.len() < limit {
-            let page = self.store().logged_updates(cursor, PAGE).await?;
+            let page = self.inner.hotline.update_log().read(cursor, PAGE).await?;
             let full = page.len() == PAGE;
             for logged in page {
                 if logged.id > upto {

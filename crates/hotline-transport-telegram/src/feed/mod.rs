@@ -6,15 +6,22 @@
 //! it again; the log knows it by its upstream id). Readers (the desk's runner, a host bot behind
 //! the gateway) each keep their own cursor in the store and wait on [`UpdateLog::appended`] (or,
 //! for readers that must come after the desk, [`UpdateLog::desk_seen`]).
+//!
+//! What this process appended last is also kept in memory ([`UpdateLog::read`]), so readers in
+//! the same process take a fresh update without reading it back from the store: the store holds
+//! it already (it was appended first), the copy only spares the round trip.
 
 pub(crate) mod upstream;
 
 pub use upstream::CONFLICT_BACKOFF;
 
-use hotline_core::{Fetched, LogId, Store, StoreError, Timestamp};
-use std::collections::{BTreeMap, BTreeSet};
+use hotline_core::{Fetched, LogId, Logged, Store, StoreError, Timestamp};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
+
+/// How many of the updates this process appended last are kept in memory for its readers.
+const RECENT: usize = 1_024;
 
 /// The name the desk's runner confirms updates under in the log.
 pub const DESK_CONSUMER: &str = "desk";
@@ -34,6 +41,9 @@ struct Inner {
     /// for their union. A change wakes the poller (`wanted_changed`) so it asks again at once.
     wanted: Mutex<BTreeMap<String, BTreeSet<String>>>,
     wanted_changed: watch::Sender<u64>,
+    /// The last [`RECENT`] updates this process appended, ids ascending (not always
+    /// consecutive: another process may append to a shared store between them).
+    recent: Mutex<VecDeque<Logged>>,
 }
 
 impl std::fmt::Debug for UpdateLog {
@@ -55,6 +65,7 @@ impl UpdateLog {
                 desk_seen: watch::Sender::new(LogId::ZERO),
                 wanted: Mutex::default(),
                 wanted_changed: watch::Sender::new(0),
+                recent: Mutex::default(),
             }),
         }
     }
@@ -70,11 +81,61 @@ impl UpdateLog {
         updates: Vec<Fetched>,
         received: Timestamp,
     ) -> Result<Vec<LogId>, StoreError> {
-        let ids = self.inner.store.append_updates(updates, received).await?;
+        let ids = self
+            .inner
+            .store
+            .append_updates(updates.clone(), received)
+            .await?;
+        self.remember(&ids, updates, received);
         if let Some(&last) = ids.iter().max() {
             self.note_appended(last);
         }
         Ok(ids)
+    }
+
+    /// Keeps what was just appended for [`UpdateLog::read`]: the ids past the last one kept
+    /// (an update given again has its first id, already kept or older).
+    fn remember(&self, ids: &[LogId], updates: Vec<Fetched>, received: Timestamp) {
+        let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+        for (&id, update) in ids.iter().zip(updates) {
+            if recent.back().is_some_and(|last| last.id >= id) {
+                continue;
+            }
+            recent.push_back(Logged {
+                id,
+                upstream_id: update.upstream_id,
+                payload: update.payload,
+                received,
+            });
+            if recent.len() > RECENT {
+                recent.pop_front();
+            }
+        }
+    }
+
+    /// The updates after `after`, at most `limit`, as [`Store::logged_updates`] gives them:
+    /// from memory when this process appended the very next ones (only the run of consecutive
+    /// ids from `after + 1`, so nothing another process appended in between is skipped: the
+    /// reader asks again from the last it got), otherwise from the store.
+    pub async fn read(&self, after: LogId, limit: usize) -> Result<Vec<Logged>, StoreError> {
+        if let Some(kept) = self.recent_after(after, limit) {
+            return Ok(kept);
+        }
+        self.inner.store.logged_updates(after, limit).await
+    }
+
+    fn recent_after(&self, after: LogId, limit: usize) -> Option<Vec<Logged>> {
+        let recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let next = LogId(after.0.checked_add(1)?);
+        let start = recent.binary_search_by_key(&next, |l| l.id).ok()?;
+        let mut kept: Vec<Logged> = Vec::new();
+        for (expected, logged) in (next.0..).zip(recent.range(start..)) {
+            if logged.id.0 != expected || kept.len() >= limit {
+                break;
+            }
+            kept.push(logged.clone());
+        }
+        (!kept.is_empty()).then_some(kept)
     }
 
     /// Tells the readers the log reaches `last` (at least).
@@ -140,5 +201,64 @@ impl UpdateLog {
     /// by webhook sets it again with the new list.
     pub fn wanted_changed(&self) -> watch::Receiver<u64> {
         self.inner.wanted_changed.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotline_core::MemoryStore;
+
+    fn fetched(upstream_id: i64) -> Fetched {
+        Fetched {
+            upstream_id,
+            payload: format!(r#"{{"update_id":{upstream_id}}}"#),
+        }
+    }
+
+    fn upstream(read: &[Logged]) -> Vec<i64> {
+        read.iter().map(|l| l.upstream_id).collect()
+    }
+
+    #[tokio::test]
+    async fn reads_give_what_the_store_gives_even_across_another_process_appends() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let log = UpdateLog::new(Arc::clone(&store));
+        log.append(vec![fetched(1), fetched(2)], Timestamp(5))
+            .await
+            .unwrap();
+        // Another process appends to the shared store: this one never saw update 3.
+        store
+            .append_updates(vec![fetched(3)], Timestamp(6))
+            .await
+            .unwrap();
+        log.append(vec![fetched(4), fetched(2)], Timestamp(7))
+            .await
+            .unwrap();
+        let mut after = LogId::ZERO;
+        let mut got = Vec::new();
+        loop {
+            let read = log.read(after, 100).await.unwrap();
+            let Some(last) = read.last() else { break };
+            after = last.id;
+            got.extend(read);
+        }
+        let stored = store.logged_updates(LogId::ZERO, 100).await.unwrap();
+        assert_eq!(
+            got, stored,
+            "read in pages, the log is the store's, in order"
+        );
+        assert_eq!(upstream(&got), [1, 2, 3, 4]);
+        assert_eq!(
+            upstream(&log.read(LogId::ZERO, 100).await.unwrap()),
+            [1, 2],
+            "from memory, only the consecutive run: the reader asks again for the rest"
+        );
+        assert_eq!(upstream(&log.read(LogId(3), 1).await.unwrap()), [4]);
+        assert_eq!(
+            upstream(&log.read(LogId(0), 1).await.unwrap()),
+            [1],
+            "at most `limit`"
+        );
     }
 }

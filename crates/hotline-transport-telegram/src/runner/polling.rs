@@ -183,7 +183,7 @@ impl Hotline {
             if head > taken && in_flight.len() < WINDOW {
                 let room = WINDOW - in_flight.len();
                 let read = tokio::select! {
-                    read = store.logged_updates(taken, room) => read,
+                    read = log.read(taken, room) => read,
                     () = &mut shutdown => break 'reading,
                 };
                 match read {
