@@ -19,23 +19,33 @@ async fn notice(d: &common::Desk, topic: i64, text: &str) -> String {
         .expect("the notice")
 }
 
+/// A user `id` who wrote; their topic once their message is in it.
+async fn user_in_topic(d: &common::Desk, id: i64, name: &str) -> i64 {
+    let user = d.user(id, name);
+    d.say(user, "hello");
+    let topic = d.topic_of(user).await;
+    d.wait_thread(topic, "hello").await;
+    topic
+}
+
+/// Waits for the refusal of `/mark` that names `who` may use it.
+async fn refused(d: &common::Desk, topic: i64, who: &str) {
+    d.operator_says(topic, "/mark vip");
+    notice(d, topic, &format!("/mark is only for {who}")).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_tag_users_and_see_the_tags_in_use() {
     let d = start(&[("WELCOME", "OFF")]).await;
-    let ann = d.user(1001, "Ann");
-    let bob = d.user(1002, "Bob");
-    d.say(ann, "hello");
-    d.say(bob, "hi");
-    let ann_topic = d.topic_of(ann).await;
-    let bob_topic = d.topic_of(bob).await;
-    d.wait_thread(bob_topic, "hi").await;
+    let (ann, bob) = (1001, 1002);
+    let ann_topic = user_in_topic(&d, ann, "Ann").await;
+    let bob_topic = user_in_topic(&d, bob, "Bob").await;
 
     // A plain member may not tag.
-    d.operator_says(ann_topic, "/mark vip");
-    notice(
+    refused(
         &d,
         ann_topic,
-        "/mark is only for the group's creator and administrators (EXTENSIONS_ALLOWED)",
+        "the group's creator and administrators (EXTENSIONS_ALLOWED)",
     )
     .await;
 
@@ -87,18 +97,8 @@ async fn extensions_allowed_names_who_may_tag_whatever_their_role() {
     // An administrator not on the list is refused.
     d.tg.add_member_as(GROUP, OPERATOR, MemberStatus::Administrator)
         .expect("an admin");
-    let ann = d.user(1001, "Ann");
-    d.say(ann, "hello");
-    let topic = d.topic_of(ann).await;
-    d.wait_thread(topic, "hello").await;
-
-    d.operator_says(topic, "/mark vip");
-    notice(
-        &d,
-        topic,
-        "/mark is only for the operators EXTENSIONS_ALLOWED lists",
-    )
-    .await;
+    let topic = user_in_topic(&d, 1001, "Ann").await;
+    refused(&d, topic, "the operators EXTENSIONS_ALLOWED lists").await;
     d.tg.send_message(hotline_testkit::NewMessage::text(2002, GROUP, "/mark vip").thread(topic))
         .expect("Petra's command");
     notice(&d, topic, "🏷 Tags: #vip").await;

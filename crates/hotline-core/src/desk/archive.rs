@@ -6,13 +6,42 @@
 //! a relay, as events out never do.
 
 use super::Desk;
-use crate::ids::Timestamp;
+use crate::ids::{MessageId, Timestamp, UserId};
+use crate::message::IncomingMessage;
 use crate::metrics as names;
-use crate::store::ArchiveRecord;
+use crate::store::{ArchiveRecord, Origin};
 
 impl Desk {
+    /// Records `messages` of `user`'s conversation, written by `origin`, as they went out
+    /// (`edited`: as edits).
+    pub(super) async fn archive_messages(
+        &self,
+        user: UserId,
+        origin: Origin,
+        messages: &[IncomingMessage],
+        edited: bool,
+    ) {
+        self.archive(|now| {
+            messages
+                .iter()
+                .map(|m| ArchiveRecord::of(user, origin, m, edited, now))
+                .collect()
+        })
+        .await;
+    }
+
+    /// Records messages that crossed by their ids alone (their content stays on Telegram).
+    pub(super) async fn archive_ids(&self, user: UserId, origin: Origin, ids: &[MessageId]) {
+        self.archive(|now| {
+            ids.iter()
+                .map(|id| ArchiveRecord::copied(user, origin, *id, now))
+                .collect()
+        })
+        .await;
+    }
+
     /// Records what `make` builds, if `ARCHIVE` is on (otherwise nothing is built).
-    pub(super) async fn archive(&self, make: impl FnOnce(Timestamp) -> Vec<ArchiveRecord>) {
+    async fn archive(&self, make: impl FnOnce(Timestamp) -> Vec<ArchiveRecord>) {
         if !self.inner.config.archive {
             return;
         }

@@ -9,7 +9,7 @@ use crate::event::EventKey;
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::message::IncomingMessage;
 use crate::policy;
-use crate::store::{ArchiveRecord, Commit, Origin};
+use crate::store::{Commit, Origin};
 use crate::transport::TransportError;
 
 /// An edited message as it was written, by whom: what its event out says and the archive keeps.
@@ -152,15 +152,12 @@ impl Desk {
         let outcome = match self.perform(action).await {
             Ok(_) => {
                 if let Some((user, edited)) = edited {
-                    self.archive(|now| {
-                        vec![ArchiveRecord::of(
-                            user,
-                            edited.origin,
-                            &edited.message,
-                            true,
-                            now,
-                        )]
-                    })
+                    self.archive_messages(
+                        user,
+                        edited.origin,
+                        std::slice::from_ref(&edited.message),
+                        true,
+                    )
                     .await;
                     let edited = edited.message;
                     if self.wants(DeskEventKind::MessageEdited) {

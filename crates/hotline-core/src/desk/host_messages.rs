@@ -15,7 +15,7 @@ use crate::event::EventKey;
 use crate::ids::{MessageId, UserId};
 use crate::message::IncomingMessage;
 use crate::policy;
-use crate::store::{ArchiveRecord, Origin};
+use crate::store::Origin;
 
 impl Desk {
     /// The user's conversation, held, if the host's messages to them are to be mirrored now.
@@ -153,13 +153,7 @@ impl Desk {
             })
             .await;
         }
-        self.archive(|now| {
-            messages
-                .iter()
-                .map(|id| ArchiveRecord::copied(user, Origin::Host, *id, now))
-                .collect()
-        })
-        .await;
+        self.archive_ids(user, Origin::Host, &messages).await;
         self.commit(&mut w, links, key).await?;
         Ok(Outcome::Relayed)
     }
@@ -178,12 +172,7 @@ impl Desk {
             })
             .await;
         }
-        self.archive(|now| {
-            messages
-                .iter()
-                .map(|m| ArchiveRecord::of(w.conv.user, Origin::Host, m, false, now))
-                .collect()
-        })
-        .await;
+        self.archive_messages(w.conv.user, Origin::Host, messages, false)
+            .await;
     }
 }

@@ -10,7 +10,7 @@ use crate::event::EventKey;
 use crate::ids::{ChatId, MessageId, TopicId, UserId};
 use crate::message::IncomingMessage;
 use crate::policy::{self, OperatorCommand, OperatorRoute};
-use crate::store::{ArchiveRecord, Origin, Status};
+use crate::store::{Origin, Status};
 use crate::transport::TransportError;
 
 impl Desk {
@@ -143,13 +143,8 @@ impl Desk {
                             })
                             .await;
                         }
-                        self.archive(|now| {
-                            messages
-                                .iter()
-                                .map(|m| ArchiveRecord::of(user, Origin::Operator, m, false, now))
-                                .collect()
-                        })
-                        .await;
+                        self.archive_messages(user, Origin::Operator, &messages, false)
+                            .await;
                         self.set_status(&mut w, Status::SupportAnswered, now);
                         self.commit(&mut w, links, key).await?;
                         self.sync_topic_name(&mut w).await?;

@@ -10,7 +10,7 @@ use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, UserId};
 use crate::message::{IncomingMessage, UserProfile};
 use crate::policy::{self, UserRoute};
-use crate::store::{ArchiveRecord, MessageLink, Origin, Status};
+use crate::store::{MessageLink, Origin, Status};
 use crate::transport::TransportError;
 
 impl Desk {
@@ -96,13 +96,8 @@ impl Desk {
                 })
                 .await;
             }
-            self.archive(|now| {
-                messages
-                    .iter()
-                    .map(|m| ArchiveRecord::of(w.conv.user, Origin::User, m, false, now))
-                    .collect()
-            })
-            .await;
+            self.archive_messages(w.conv.user, Origin::User, &messages, false)
+                .await;
             self.commit(&mut w, links, key).await?;
             Outcome::Relayed
         };
@@ -277,12 +272,7 @@ impl Desk {
                     links.extend(links_for(user, &ids, &performed, origin));
                     // Kept by id only until now: the archive knows they crossed, not what
                     // they said.
-                    self.archive(|now| {
-                        ids.iter()
-                            .map(|id| ArchiveRecord::copied(user, origin, *id, now))
-                            .collect()
-                    })
-                    .await;
+                    self.archive_ids(user, origin, &ids).await;
                 }
                 // Context is a courtesy: messages deleted meanwhile make the copy fail.
                 Err(error) if !error.is_interrupted() => {
