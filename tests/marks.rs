@@ -104,3 +104,85 @@ async fn extensions_allowed_names_who_may_tag_whatever_their_role() {
     notice(&d, topic, "🏷 Tags: #vip").await;
     d.stop().await;
 }
+
+/// A user of the segment table: id, language, /start payload, tags, banned, blocked.
+type Someone = (i64, &'static str, Option<&'static str>, &'static str, bool, bool);
+
+/// The number of users `/segment QUERY` reports in the topic (its answer names the segment
+/// as the desk read it: `shown`).
+async fn segment_size(d: &common::Desk, topic: i64, query: &str, shown: &str) -> usize {
+    d.operator_says(topic, &format!("/segment {query}"));
+    let answer = notice(d, topic, &format!("user(s) in `{shown}`")).await;
+    answer
+        .trim_start_matches("👥 ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count in {answer}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_select_exactly_the_intended_users() {
+    let d = start(&[("WELCOME", "OFF"), ("BAN_ALLOWED", "everyone")]).await;
+    d.tg.add_member_as(GROUP, OPERATOR, MemberStatus::Administrator)
+        .expect("an admin");
+    let users: [Someone; 7] = [
+        (1001, "de", None, "vip", false, false),
+        (1002, "en", None, "vip", false, false),
+        (1003, "de-AT", None, "", false, false),
+        (1004, "en", Some("promo42"), "churned", false, false),
+        (1005, "de", None, "vip", true, false),
+        (1006, "en", None, "vip", false, true),
+        (1007, "fr", Some("promo42"), "vip churned", false, false),
+    ];
+    let mut topics = Vec::new();
+    for (id, lang, payload, tags, banned, blocked) in users {
+        d.tg.add_user(NewUser::new(id, "U").language_code(lang));
+        let first = payload.map_or_else(|| "hello".to_owned(), |p| format!("/start {p}"));
+        d.say(id, &first);
+        let topic = d.topic_of(id).await;
+        d.wait_thread(topic, &first).await;
+        if !tags.is_empty() {
+            d.operator_says(topic, &format!("/mark {tags}"));
+            notice(&d, topic, "🏷 Tags: #").await;
+        }
+        if banned {
+            d.operator_says(topic, "/ban");
+            notice(&d, topic, "The user is banned").await;
+        }
+        if blocked {
+            d.tg.block_user(id);
+            d.operator_says(topic, "are you there?");
+            notice(&d, topic, "the user has blocked the bot").await;
+        }
+        topics.push(topic);
+    }
+    d.operator_says(topics[2], "/close");
+    let topic = topics[0];
+    let cases: [(&str, &str, usize); 9] = [
+        ("", "all", 5),
+        ("#VIP", "#vip", 3),
+        ("#vip lang:de", "#vip lang:de", 1),
+        ("lang:de, start:promo42", "lang:de, start:promo42", 4),
+        ("~#vip", "~#vip", 2),
+        ("#churned ~lang:fr", "#churned ~lang:fr", 1),
+        ("closed", "closed", 1),
+        ("open lang:de", "open lang:de", 1),
+        (
+            "start:promo42 #vip #churned",
+            "start:promo42 #vip #churned",
+            1,
+        ),
+    ];
+    for (query, shown, expected) in cases {
+        assert_eq!(
+            segment_size(&d, topic, query, shown).await,
+            expected,
+            "/segment {query}"
+        );
+    }
+    d.operator_says(topic, "/segment #vip lang:");
+    let refused = notice(&d, topic, "/segment: segment, term 2").await;
+    assert!(refused.contains("a language code is missing"), "{refused}");
+    d.stop().await;
+}

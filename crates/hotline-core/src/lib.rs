@@ -42,6 +42,7 @@ mod message;
 pub mod metrics;
 pub mod policy;
 mod retry;
+pub mod segment;
 pub mod store;
 mod transport;
 

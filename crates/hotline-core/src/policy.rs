@@ -157,6 +157,8 @@ pub enum OperatorCommand {
     Unmark,
     /// `/marks`: the tags in use, with their users' counts.
     Marks,
+    /// `/segment QUERY`: how many users a segment holds (see [`crate::segment`]).
+    Segment,
     /// Any other command: not sent to the user.
     Unknown,
 }
@@ -174,6 +176,7 @@ impl OperatorCommand {
             ("mark", OperatorCommand::Mark),
             ("unmark", OperatorCommand::Unmark),
             ("marks", OperatorCommand::Marks),
+            ("segment", OperatorCommand::Segment),
         ];
         TABLE
             .iter()
@@ -190,6 +193,7 @@ pub const OPERATOR_HELP: &str = "Commands in a user's topic:\n\
 /ban, /unban: stop or resume relaying the user's messages\n\
 /info: the user card\n\
 /mark TAG, /unmark TAG: tag the user (vip, de, ...); /marks: the tags in use\n\
+/segment #vip lang:de, start:promo: how many users a segment holds\n\
 A message starting with \"/ \" is an internal comment and is never sent to the user.";
 
 /// Routes an operator's message. `replies_to_user` tells whether it replies to a relayed message of

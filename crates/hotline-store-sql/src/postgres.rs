@@ -980,6 +980,38 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn tags_of(&self, users: &[UserId]) -> Result<Vec<(UserId, Tag)>, StoreError> {
+        let rows: Vec<(i64, String)> = on_lease!(self.conns, |conn| sqlx::query_as(
+            "SELECT user_id, tag FROM user_tags WHERE user_id = ANY($1)"
+        )
+        .bind(users.iter().map(|u| u.0).collect::<Vec<i64>>())
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading users' tags", e))?;
+        rows.into_iter()
+            .map(|(u, t)| Ok((UserId(u), stored_tag(&t)?)))
+            .collect()
+    }
+
+    async fn conversations_after(
+        &self,
+        after: UserId,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let rows: Vec<ConversationRow<Vec<i64>>> =
+            on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE user_id > $1 ORDER BY user_id LIMIT $2"
+            ))
+            .bind(after.0)
+            .bind(sql_limit(limit))
+            .fetch_all(conn))
+            .await
+            .map_err(|e| backend("listing conversations", e))?;
+        rows.into_iter().map(conversation_from_row).collect()
+    }
+
     // ---- The conversation archive (migration 0007). ----
 
     async fn archive_write(&self, records: Vec<ArchiveRecord>) -> Result<(), StoreError> {

@@ -143,7 +143,10 @@ impl Desk {
                 self.notice_topic(w, &card).await;
             }
             // Handled with their tags by `tag_command`; the desk itself never tags.
-            OperatorCommand::Mark | OperatorCommand::Unmark | OperatorCommand::Marks => {}
+            OperatorCommand::Mark
+            | OperatorCommand::Unmark
+            | OperatorCommand::Marks
+            | OperatorCommand::Segment => {}
             OperatorCommand::Help => {
                 self.notice_topic(w, policy::OPERATOR_HELP).await;
             }

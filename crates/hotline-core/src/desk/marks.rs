@@ -1,11 +1,13 @@
-//! Marks: the tags operators put on users (`/mark`, `/unmark`, `/marks`), allowed to the
-//! operators `EXTENSIONS_ALLOWED` names (by default the group's administrators).
+//! Marks: the tags operators put on users (`/mark`, `/unmark`, `/marks`), and the segments
+//! they select (`/segment`), allowed to the operators `EXTENSIONS_ALLOWED` names (by default
+//! the group's administrators).
 
 use super::{Desk, Working};
 use crate::config::ExtensionsAllowed;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::policy::{self, OperatorCommand};
+use crate::segment::Segment;
 use crate::store::{StoreError, Tag};
 
 impl Desk {
@@ -52,6 +54,7 @@ impl Desk {
         let name = match command {
             OperatorCommand::Mark => "/mark",
             OperatorCommand::Unmark => "/unmark",
+            OperatorCommand::Segment => "/segment",
             _ => "/marks",
         };
         if !self.may_use_extensions(w, operator, name).await {
@@ -59,6 +62,21 @@ impl Desk {
         }
         let store = &self.inner.store;
         let user = w.conv.user;
+        if command == OperatorCommand::Segment {
+            let text = match Segment::parse(payload) {
+                Ok(segment) => {
+                    let members = segment.members(store.as_ref()).await?;
+                    format!(
+                        "👥 {} user(s) in `{segment}` (banned users and users who blocked the bot \
+                         are never in a segment).",
+                        members.len()
+                    )
+                }
+                Err(error) => format!("⛔ /segment: {error}."),
+            };
+            self.notice_topic(w, &text).await;
+            return Ok(());
+        }
         if command == OperatorCommand::Marks {
             let counts = store.tag_counts().await?;
             let text = if counts.is_empty() {

@@ -100,8 +100,10 @@ impl Desk {
                 Outcome::Ignored(Ignored::Restricted)
             }
             OperatorRoute::Command(
-                command
-                @ (OperatorCommand::Mark | OperatorCommand::Unmark | OperatorCommand::Marks),
+                command @ (OperatorCommand::Mark
+                | OperatorCommand::Unmark
+                | OperatorCommand::Marks
+                | OperatorCommand::Segment),
             ) => {
                 let payload = first.command().map(|c| c.payload).unwrap_or_default();
                 self.tag_command(&w, operator, command, payload).await?;

@@ -43,6 +43,68 @@ where
     events_out::run_all(&make).await;
     archive::run_all(&make).await;
     tags_are_put_on_taken_off_and_counted(make().await).await;
+    segments_read_the_user_base_in_pages(make().await).await;
+}
+
+async fn segments_read_the_user_base_in_pages<S: Store>(store: S) {
+    use super::Tag;
+    use crate::segment::Segment;
+    for id in 1..=2_500 {
+        let mut c = Conversation::new(profile(id), Timestamp(0));
+        c.profile.language_code = Some(if id % 2 == 0 { "de" } else { "en" }.to_owned());
+        c.banned = id % 500 == 0;
+        save(&store, c).await;
+    }
+    let vip = Tag::parse("vip").expect("a tag");
+    for id in (10..=2_500).step_by(10) {
+        store
+            .set_tag(UserId(id), &vip, true)
+            .await
+            .expect("set_tag");
+    }
+    let page = store
+        .conversations_after(UserId(1_000), 3)
+        .await
+        .expect("conversations_after");
+    let ids: Vec<i64> = page.iter().map(|c| c.user.0).collect();
+    assert_eq!(
+        ids,
+        [1_001, 1_002, 1_003],
+        "the users after the one given, ascending"
+    );
+    assert_eq!(
+        page[1].profile.language_code.as_deref(),
+        Some("de"),
+        "whole conversations"
+    );
+    let tagged = store
+        .tags_of(&[UserId(10), UserId(11), UserId(20)])
+        .await
+        .expect("tags_of");
+    let mut tagged: Vec<i64> = tagged.iter().map(|(u, _)| u.0).collect();
+    tagged.sort_unstable();
+    assert_eq!(
+        tagged,
+        [10, 20],
+        "the tags of the users asked about, none for the untagged"
+    );
+    let everyone = Segment::everyone().members(&store).await.expect("members");
+    assert_eq!(
+        everyone.len(),
+        2_495,
+        "every user but the 5 banned, across pages"
+    );
+    let german_vips = Segment::parse("#vip lang:de")
+        .expect("a segment")
+        .members(&store)
+        .await
+        .expect("members");
+    // Every tenth user is a VIP and German (even ids); 500, 1000, ... are banned.
+    assert_eq!(german_vips.len(), 250 - 5, "{german_vips:?}");
+    assert!(
+        german_vips.windows(2).all(|w| w[0] < w[1]),
+        "in ascending id order"
+    );
 }
 
 async fn tags_are_put_on_taken_off_and_counted<S: Store>(store: S) {

@@ -497,6 +497,35 @@ impl Store for MemoryStore {
         Ok(counts.into_iter().collect())
     }
 
+    async fn tags_of(&self, users: &[UserId]) -> Result<Vec<(UserId, Tag)>, StoreError> {
+        let inner = self.lock();
+        Ok(users
+            .iter()
+            .filter_map(|u| inner.tags.get(u).map(|tags| (u, tags)))
+            .flat_map(|(u, tags)| tags.iter().map(move |t| (*u, t.clone())))
+            .collect())
+    }
+
+    async fn conversations_after(
+        &self,
+        after: UserId,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let inner = self.lock();
+        let mut users: Vec<UserId> = inner
+            .conversations
+            .keys()
+            .copied()
+            .filter(|u| *u > after)
+            .collect();
+        users.sort_unstable();
+        users
+            .into_iter()
+            .take(limit)
+            .map(|u| inner.conversations[&u].unpack())
+            .collect()
+    }
+
     // ---- The conversation archive. ----
 
     async fn archive_write(&self, records: Vec<ArchiveRecord>) -> Result<(), StoreError> {

@@ -229,6 +229,25 @@ pub trait Store: Send + Sync {
         Err(StoreError::backend("this store keeps no tags"))
     }
 
+    /// The tags of each of `users` (who has none is left out), in no particular order.
+    async fn tags_of(&self, users: &[UserId]) -> Result<Vec<(UserId, Tag)>, StoreError> {
+        let _ = users;
+        Err(StoreError::backend("this store keeps no tags"))
+    }
+
+    /// The conversations of the users with ids above `after`, in ascending id order, at most
+    /// `limit` (segments read the user base a page at a time).
+    async fn conversations_after(
+        &self,
+        after: UserId,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let _ = (after, limit);
+        Err(StoreError::backend(
+            "this store cannot list its conversations",
+        ))
+    }
+
     // ---- The conversation archive (`ARCHIVE`, see [`ArchiveRecord`]). ----
     // The defaults refuse, so a store that keeps no archive says so instead of dropping it.
 

@@ -1,0 +1,311 @@
+//! Segments: which users a mailing or an export is for, in a small query language.
+//!
+//! As `PRIVATE_KEYWORDS`: terms side by side must all hold (AND), commas separate alternatives
+//! (OR). A term is a tag (`#vip`), a language (`lang:de`), a `/start` payload (`start:promo42`)
+//! or a topic status (`open`, `closed`); `~` before a term negates it (`~#churned`). `all` (or
+//! nothing) is every user who ever wrote. Banned users and users who blocked the bot are never
+//! in a segment.
+//!
+//! ```
+//! use hotline_core::segment::Segment;
+//! let segment = Segment::parse("#vip lang:de, start:promo42").unwrap();
+//! assert_eq!(segment.to_string(), "#vip lang:de, start:promo42");
+//! let error = Segment::parse("#vip lang:").unwrap_err();
+//! assert_eq!(error.to_string(), "segment, term 2 (`lang:`): a language code is missing (lang:de)");
+//! ```
+
+use crate::ids::UserId;
+use crate::store::{Conversation, Store, StoreError, Tag, TagError};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+/// A parsed segment: alternatives, each a list of terms that must all hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Segment {
+    alternatives: Vec<Vec<Term>>,
+}
+
+/// One condition on a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    negated: bool,
+    test: Test,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Test {
+    Tag(Tag),
+    Language(String),
+    StartPayload(String),
+    Open,
+    Closed,
+}
+
+/// Why a text is not a segment: the term (counted from 1 across the whole text) and what is
+/// wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("segment, term {position} (`{term}`): {reason}")]
+#[non_exhaustive]
+pub struct SegmentError {
+    /// Which term, counted from 1.
+    pub position: usize,
+    /// The term as written.
+    pub term: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl Segment {
+    /// Every user who ever wrote (but the banned and those who blocked the bot).
+    pub fn everyone() -> Self {
+        Self::default()
+    }
+
+    /// Reads a segment (see the module's documentation).
+    pub fn parse(text: &str) -> Result<Self, SegmentError> {
+        let mut alternatives = Vec::new();
+        let mut position = 0;
+        for alternative in text.split(',') {
+            let mut terms = Vec::new();
+            let mut everyone = false;
+            for word in alternative.split_whitespace() {
+                position += 1;
+                if word.eq_ignore_ascii_case("all") {
+                    everyone = true;
+                    continue;
+                }
+                terms.push(Term::parse(word).map_err(|reason| SegmentError {
+                    position,
+                    term: word.to_owned(),
+                    reason,
+                })?);
+            }
+            if everyone && terms.is_empty() {
+                // `all` alone: no condition, so the whole segment is everyone.
+                return Ok(Self::everyone());
+            }
+            if !terms.is_empty() {
+                alternatives.push(terms);
+            }
+        }
+        Ok(Self { alternatives })
+    }
+
+    /// Whether the segment is every user.
+    pub fn is_everyone(&self) -> bool {
+        self.alternatives.is_empty()
+    }
+
+    /// Whether `conversation`'s user, carrying `tags`, is in the segment.
+    pub fn contains(&self, conversation: &Conversation, tags: &HashSet<Tag>) -> bool {
+        if conversation.banned || conversation.blocked {
+            return false;
+        }
+        self.is_everyone()
+            || self
+                .alternatives
+                .iter()
+                .any(|terms| terms.iter().all(|t| t.holds(conversation, tags)))
+    }
+
+    /// The users in the segment, in ascending id order, read from `store` a page at a time.
+    pub async fn members(&self, store: &(impl Store + ?Sized)) -> Result<Vec<UserId>, StoreError> {
+        const PAGE: usize = 1_000;
+        let mut members = Vec::new();
+        let mut after = UserId(i64::MIN);
+        loop {
+            let page = store.conversations_after(after, PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(members);
+            };
+            after = last.user;
+            let users: Vec<UserId> = page.iter().map(|c| c.user).collect();
+            let mut tags: HashMap<UserId, HashSet<Tag>> = HashMap::new();
+            for (user, tag) in store.tags_of(&users).await? {
+                tags.entry(user).or_default().insert(tag);
+            }
+            let none = HashSet::new();
+            members.extend(
+                page.iter()
+                    .filter(|c| self.contains(c, tags.get(&c.user).unwrap_or(&none)))
+                    .map(|c| c.user),
+            );
+            if page.len() < PAGE {
+                return Ok(members);
+            }
+        }
+    }
+}
+
+impl Term {
+    fn parse(word: &str) -> Result<Self, String> {
+        let (negated, rest) = match word.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, word),
+        };
+        let test = if rest.starts_with('#') {
+            Test::Tag(Tag::parse(rest).map_err(|e: TagError| e.to_string())?)
+        } else if let Some((key, value)) = rest.split_once(':') {
+            match key.to_ascii_lowercase().as_str() {
+                "lang" if value.is_empty() => {
+                    return Err("a language code is missing (lang:de)".into());
+                }
+                "lang" => Test::Language(value.to_ascii_lowercase()),
+                "start" if value.is_empty() => {
+                    return Err("a /start payload is missing (start:promo42)".into());
+                }
+                "start" => Test::StartPayload(value.to_owned()),
+                "active" => {
+                    return Err(
+                        "not supported yet: the desk does not record users' last activity".into(),
+                    );
+                }
+                other => {
+                    return Err(format!(
+                        "unknown `{other}:`; known: lang:, start:, #tag, open, closed, all"
+                    ));
+                }
+            }
+        } else {
+            match rest.to_ascii_lowercase().as_str() {
+                "open" => Test::Open,
+                "closed" => Test::Closed,
+                "" => return Err("`~` negates a term that follows it (~#churned)".into()),
+                _ => {
+                    return Err(
+                        "unknown term; known: #tag, lang:xx, start:payload, open, closed, all \
+                         (~ negates)"
+                            .into(),
+                    );
+                }
+            }
+        };
+        Ok(Self { negated, test })
+    }
+
+    fn holds(&self, conversation: &Conversation, tags: &HashSet<Tag>) -> bool {
+        let holds = match &self.test {
+            Test::Tag(tag) => tags.contains(tag),
+            Test::Language(lang) => {
+                conversation
+                    .profile
+                    .language_code
+                    .as_deref()
+                    .is_some_and(|code| {
+                        // `lang:pt` takes `pt-br` too.
+                        let code = code.to_ascii_lowercase();
+                        code == *lang || code.starts_with(&format!("{lang}-"))
+                    })
+            }
+            Test::StartPayload(payload) => conversation.start_payload.as_deref() == Some(payload),
+            Test::Open => conversation.is_open(),
+            Test::Closed => conversation.topic.is_some() && !conversation.is_open(),
+        };
+        holds != self.negated
+    }
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_everyone() {
+            return f.write_str("all");
+        }
+        for (i, terms) in self.alternatives.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            for (j, term) in terms.iter().enumerate() {
+                if j > 0 {
+                    f.write_str(" ")?;
+                }
+                if term.negated {
+                    f.write_str("~")?;
+                }
+                match &term.test {
+                    Test::Tag(tag) => write!(f, "{tag}")?,
+                    Test::Language(lang) => write!(f, "lang:{lang}")?,
+                    Test::StartPayload(payload) => write!(f, "start:{payload}")?,
+                    Test::Open => f.write_str("open")?,
+                    Test::Closed => f.write_str("closed")?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Timestamp, TopicId};
+    use crate::message::UserProfile;
+    use crate::store::Status;
+
+    fn user(id: i64, lang: Option<&str>, payload: Option<&str>, status: Status) -> Conversation {
+        let mut profile = UserProfile::new(id, "U");
+        profile.language_code = lang.map(str::to_owned);
+        let mut c = Conversation::new(profile, Timestamp(0));
+        c.start_payload = payload.map(str::to_owned);
+        if status != Status::Inactive {
+            c.topic = Some(TopicId(id));
+        }
+        c.status = status;
+        c
+    }
+
+    fn tags(names: &[&str]) -> HashSet<Tag> {
+        names.iter().map(|n| Tag::parse(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn terms_and_by_space_or_by_comma_and_negate_with_a_tilde() {
+        let s = Segment::parse("#vip ~lang:de, start:promo42 closed").unwrap();
+        let de_vip = user(1, Some("de"), None, Status::UserAnswered);
+        let en_vip = user(2, Some("en-GB"), None, Status::UserAnswered);
+        let promo_closed = user(3, None, Some("promo42"), Status::Closed);
+        let promo_open = user(4, None, Some("promo42"), Status::UserAnswered);
+        assert!(!s.contains(&de_vip, &tags(&["vip"])));
+        assert!(s.contains(&en_vip, &tags(&["VIP"])));
+        assert!(!s.contains(&en_vip, &tags(&[])));
+        assert!(s.contains(&promo_closed, &tags(&[])));
+        assert!(!s.contains(&promo_open, &tags(&[])));
+        let pt = Segment::parse("lang:PT open").unwrap();
+        assert!(pt.contains(
+            &user(5, Some("pt-br"), None, Status::SupportAnswered),
+            &tags(&[])
+        ));
+    }
+
+    #[test]
+    fn everyone_is_all_or_nothing_but_never_the_banned_or_blocked() {
+        for text in ["", "all", " , "] {
+            assert!(Segment::parse(text).unwrap().is_everyone(), "{text:?}");
+        }
+        let mut banned = user(1, None, None, Status::Inactive);
+        banned.banned = true;
+        let mut blocked = user(2, None, None, Status::Inactive);
+        blocked.blocked = true;
+        for s in [Segment::everyone(), Segment::parse("~#x").unwrap()] {
+            assert!(!s.contains(&banned, &tags(&[])));
+            assert!(!s.contains(&blocked, &tags(&[])));
+            assert!(s.contains(&user(3, None, None, Status::Inactive), &tags(&[])));
+        }
+    }
+
+    #[test]
+    fn errors_name_the_term_and_what_is_wrong() {
+        let cases = [
+            ("#vip, lang:", 2, "a language code is missing"),
+            ("#two+words", 1, "holds `+`"),
+            ("vip", 1, "unknown term"),
+            ("open ~", 2, "negates a term"),
+            ("country:de", 1, "unknown `country:`"),
+            ("active:<30d", 1, "not supported yet"),
+        ];
+        for (text, position, reason) in cases {
+            let error = Segment::parse(text).unwrap_err();
+            assert_eq!(error.position, position, "{text}: {error}");
+            assert!(error.reason.contains(reason), "{text}: {error}");
+        }
+    }
+}
