@@ -1,8 +1,10 @@
 //! Segments: which users a mailing or an export is for, in a small query language.
 //!
 //! As `PRIVATE_KEYWORDS`: terms side by side must all hold (AND), commas separate alternatives
-//! (OR). A term is a tag (`#vip`), a language (`lang:de`), a `/start` payload (`start:promo42`)
-//! or a topic status (`open`, `closed`); `~` before a term negates it (`~#churned`). `all` (or
+//! (OR). A term is a tag (`#vip`), a language (`lang:de`), a `/start` payload (`start:promo42`),
+//! the last activity (`active:<30d`: wrote within 30 days; `active:>90d`: not for 90 days; in
+//! `h`, `d` or `w`, to the hour) or a topic status (`open`, `closed`); `~` before a term negates
+//! it (`~#churned`). `all` (or
 //! nothing) is every user who ever wrote. Banned users and users who blocked the bot are never
 //! in a segment.
 //!
@@ -14,7 +16,7 @@
 //! assert_eq!(error.to_string(), "segment, term 2 (`lang:`): a language code is missing (lang:de)");
 //! ```
 
-use crate::ids::UserId;
+use crate::ids::{Timestamp, UserId};
 use crate::store::{Conversation, Store, StoreError, Tag, TagError};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -39,6 +41,12 @@ enum Test {
     StartPayload(String),
     Open,
     Closed,
+    /// Wrote within (`true`) or not for (`false`) this many seconds.
+    Active {
+        within: bool,
+        secs: i64,
+        shown: String,
+    },
 }
 
 /// Why a text is not a segment: the term (counted from 1 across the whole text) and what is
@@ -96,8 +104,13 @@ impl Segment {
         self.alternatives.is_empty()
     }
 
-    /// Whether `conversation`'s user, carrying `tags`, is in the segment.
-    pub fn contains(&self, conversation: &Conversation, tags: &HashSet<Tag>) -> bool {
+    /// Whether `conversation`'s user, carrying `tags`, is in the segment at `now`.
+    pub fn contains(
+        &self,
+        conversation: &Conversation,
+        tags: &HashSet<Tag>,
+        now: Timestamp,
+    ) -> bool {
         if conversation.banned || conversation.blocked {
             return false;
         }
@@ -105,11 +118,16 @@ impl Segment {
             || self
                 .alternatives
                 .iter()
-                .any(|terms| terms.iter().all(|t| t.holds(conversation, tags)))
+                .any(|terms| terms.iter().all(|t| t.holds(conversation, tags, now)))
     }
 
-    /// The users in the segment, in ascending id order, read from `store` a page at a time.
-    pub async fn members(&self, store: &(impl Store + ?Sized)) -> Result<Vec<UserId>, StoreError> {
+    /// The users in the segment at `now`, in ascending id order, read from `store` a page at a
+    /// time.
+    pub async fn members(
+        &self,
+        store: &(impl Store + ?Sized),
+        now: Timestamp,
+    ) -> Result<Vec<UserId>, StoreError> {
         const PAGE: usize = 1_000;
         let mut members = Vec::new();
         let mut after = UserId(i64::MIN);
@@ -127,7 +145,7 @@ impl Segment {
             let none = HashSet::new();
             members.extend(
                 page.iter()
-                    .filter(|c| self.contains(c, tags.get(&c.user).unwrap_or(&none)))
+                    .filter(|c| self.contains(c, tags.get(&c.user).unwrap_or(&none), now))
                     .map(|c| c.user),
             );
             if page.len() < PAGE {
@@ -155,11 +173,7 @@ impl Term {
                     return Err("a /start payload is missing (start:promo42)".into());
                 }
                 "start" => Test::StartPayload(value.to_owned()),
-                "active" => {
-                    return Err(
-                        "not supported yet: the desk does not record users' last activity".into(),
-                    );
-                }
+                "active" => active(value)?,
                 other => {
                     return Err(format!(
                         "unknown `{other}:`; known: lang:, start:, #tag, open, closed, all"
@@ -183,7 +197,7 @@ impl Term {
         Ok(Self { negated, test })
     }
 
-    fn holds(&self, conversation: &Conversation, tags: &HashSet<Tag>) -> bool {
+    fn holds(&self, conversation: &Conversation, tags: &HashSet<Tag>, now: Timestamp) -> bool {
         let holds = match &self.test {
             Test::Tag(tag) => tags.contains(tag),
             Test::Language(lang) => {
@@ -200,9 +214,41 @@ impl Term {
             Test::StartPayload(payload) => conversation.start_payload.as_deref() == Some(payload),
             Test::Open => conversation.is_open(),
             Test::Closed => conversation.topic.is_some() && !conversation.is_open(),
+            Test::Active { within, secs, .. } => {
+                let idle = now.0.saturating_sub(conversation.last_active.0);
+                if *within { idle < *secs } else { idle >= *secs }
+            }
         };
         holds != self.negated
     }
+}
+
+/// `<30d` or `>12h`: within or not for that long.
+fn active(value: &str) -> Result<Test, String> {
+    const USAGE: &str = "active: takes < or > and a duration in h, d or w (active:<30d)";
+    let (within, rest) = if let Some(rest) = value.strip_prefix('<') {
+        (true, rest)
+    } else if let Some(rest) = value.strip_prefix('>') {
+        (false, rest)
+    } else {
+        return Err(USAGE.into());
+    };
+    let unit = match rest.chars().last() {
+        Some('h') => 3_600,
+        Some('d') => 86_400,
+        Some('w') => 7 * 86_400,
+        _ => return Err(USAGE.into()),
+    };
+    let count: i64 = rest[..rest.len() - 1]
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| USAGE.to_owned())?;
+    Ok(Test::Active {
+        within,
+        secs: count.saturating_mul(unit),
+        shown: value.to_owned(),
+    })
 }
 
 impl fmt::Display for Segment {
@@ -227,6 +273,7 @@ impl fmt::Display for Segment {
                     Test::StartPayload(payload) => write!(f, "start:{payload}")?,
                     Test::Open => f.write_str("open")?,
                     Test::Closed => f.write_str("closed")?,
+                    Test::Active { shown, .. } => write!(f, "active:{shown}")?,
                 }
             }
         }
@@ -253,6 +300,8 @@ mod tests {
         c
     }
 
+    const NOW: Timestamp = Timestamp(100 * 86_400);
+
     fn tags(names: &[&str]) -> HashSet<Tag> {
         names.iter().map(|n| Tag::parse(n).unwrap()).collect()
     }
@@ -264,15 +313,16 @@ mod tests {
         let en_vip = user(2, Some("en-GB"), None, Status::UserAnswered);
         let promo_closed = user(3, None, Some("promo42"), Status::Closed);
         let promo_open = user(4, None, Some("promo42"), Status::UserAnswered);
-        assert!(!s.contains(&de_vip, &tags(&["vip"])));
-        assert!(s.contains(&en_vip, &tags(&["VIP"])));
-        assert!(!s.contains(&en_vip, &tags(&[])));
-        assert!(s.contains(&promo_closed, &tags(&[])));
-        assert!(!s.contains(&promo_open, &tags(&[])));
+        assert!(!s.contains(&de_vip, &tags(&["vip"]), NOW));
+        assert!(s.contains(&en_vip, &tags(&["VIP"]), NOW));
+        assert!(!s.contains(&en_vip, &tags(&[]), NOW));
+        assert!(s.contains(&promo_closed, &tags(&[]), NOW));
+        assert!(!s.contains(&promo_open, &tags(&[]), NOW));
         let pt = Segment::parse("lang:PT open").unwrap();
         assert!(pt.contains(
             &user(5, Some("pt-br"), None, Status::SupportAnswered),
-            &tags(&[])
+            &tags(&[]),
+            NOW
         ));
     }
 
@@ -286,10 +336,30 @@ mod tests {
         let mut blocked = user(2, None, None, Status::Inactive);
         blocked.blocked = true;
         for s in [Segment::everyone(), Segment::parse("~#x").unwrap()] {
-            assert!(!s.contains(&banned, &tags(&[])));
-            assert!(!s.contains(&blocked, &tags(&[])));
-            assert!(s.contains(&user(3, None, None, Status::Inactive), &tags(&[])));
+            assert!(!s.contains(&banned, &tags(&[]), NOW));
+            assert!(!s.contains(&blocked, &tags(&[]), NOW));
+            assert!(s.contains(&user(3, None, None, Status::Inactive), &tags(&[]), NOW));
         }
+    }
+
+    #[test]
+    fn activity_is_within_or_not_for_a_duration() {
+        let mut recent = user(1, None, None, Status::Inactive);
+        recent.last_active = Timestamp(NOW.0 - 29 * 86_400);
+        let mut old = user(2, None, None, Status::Inactive);
+        old.last_active = Timestamp(NOW.0 - 31 * 86_400);
+        let within = Segment::parse("active:<30d").unwrap();
+        let idle = Segment::parse("active:>30d").unwrap();
+        assert!(within.contains(&recent, &tags(&[]), NOW));
+        assert!(!within.contains(&old, &tags(&[]), NOW));
+        assert!(!idle.contains(&recent, &tags(&[]), NOW));
+        assert!(idle.contains(&old, &tags(&[]), NOW));
+        assert_eq!(within.to_string(), "active:<30d");
+        assert!(
+            Segment::parse("~active:<12h")
+                .unwrap()
+                .contains(&old, &tags(&[]), NOW)
+        );
     }
 
     #[test]
@@ -300,7 +370,9 @@ mod tests {
             ("vip", 1, "unknown term"),
             ("open ~", 2, "negates a term"),
             ("country:de", 1, "unknown `country:`"),
-            ("active:<30d", 1, "not supported yet"),
+            ("active:30d", 1, "takes < or >"),
+            ("#x active:<0d", 2, "takes < or >"),
+            ("active:<3m", 1, "in h, d or w"),
         ];
         for (text, position, reason) in cases {
             let error = Segment::parse(text).unwrap_err();

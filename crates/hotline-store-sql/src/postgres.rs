@@ -287,14 +287,14 @@ impl PgStore {
     }
 
     async fn apply(&self, commit: &Commit) -> Result<(), sqlx::Error> {
-        // One statement, one round trip, one implicit transaction: `hotline_commit` (migration
-        // 0002) runs the upsert, the links and the key in order.
+        // One statement, one round trip, one implicit transaction: `hotline_commit` (its
+        // 24-argument form, migration 0009) runs the upsert, the links and the key in order.
         let c = commit.conversation.as_ref();
         let links = &commit.links;
         let key = commit.processed.as_ref();
         on_lease!(self.conns, |conn| sqlx::query(
             "SELECT hotline_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
         )
         .bind(c.is_some())
         .bind(c.map_or(0, |c| c.user.0))
@@ -311,6 +311,7 @@ impl PgStore {
         .bind(c.and_then(|c| c.topic_name.as_deref()))
         .bind(c.is_some_and(|c| c.welcome_pending))
         .bind(c.map(pending_ids).unwrap_or_default())
+        .bind(c.map_or(0, |c| c.last_active.0))
         .bind(links.iter().map(|l| l.user.0).collect::<Vec<i64>>())
         .bind(links.iter().map(|l| l.user_message.0).collect::<Vec<i64>>())
         .bind(

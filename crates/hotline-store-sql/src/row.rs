@@ -23,13 +23,15 @@ pub(crate) type ConversationRow<P> = (
     Option<String>, // topic_name
     bool,           // welcome_pending
     P,              // pending
+    i64,            // last_active
 );
 
 /// The column list every conversation query selects, matching [`ConversationRow`].
 macro_rules! conversation_columns {
     () => {
         "user_id, topic_id, status, status_since, blocked, banned, first_name, last_name, \
-         username, language_code, start_payload, topic_name, welcome_pending, pending"
+         username, language_code, start_payload, topic_name, welcome_pending, pending, \
+         last_active"
     };
 }
 pub(crate) use conversation_columns;
@@ -55,6 +57,7 @@ pub(crate) fn conversation_from_row(
         topic_name,
         welcome_pending,
         pending,
+        last_active,
     ) = row;
     let status = Status::parse(&status).ok_or_else(|| {
         StoreError::corrupt(format!("user {user_id} has an unknown status {status:?}"))
@@ -77,6 +80,7 @@ pub(crate) fn conversation_from_row(
         topic_name,
         welcome_pending,
         pending: pending.into_iter().map(MessageId).collect(),
+        last_active: Timestamp(last_active),
     })
 }
 

@@ -462,6 +462,7 @@ impl SqliteStore {
                 Value::OptText(c.topic_name.as_deref()),
                 Value::Bool(c.welcome_pending),
                 Value::Text(&pending),
+                Value::Int(c.last_active.0),
             ] {
                 bind(&mut arguments, value).map_err(sqlx::Error::Encode)?;
             }
@@ -737,11 +738,11 @@ enum Value<'a> {
     Bool(bool),
 }
 
-/// The conversation upsert, 14 parameters in column order.
+/// The conversation upsert, 15 parameters in column order.
 const UPSERT_CONVERSATION: &str = concat!(
     "INSERT INTO conversations (",
     conversation_columns!(),
-    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
      ON CONFLICT (user_id) DO UPDATE SET \
      topic_id = excluded.topic_id, status = excluded.status, \
      status_since = excluded.status_since, blocked = excluded.blocked, \
@@ -749,7 +750,7 @@ const UPSERT_CONVERSATION: &str = concat!(
      last_name = excluded.last_name, username = excluded.username, \
      language_code = excluded.language_code, start_payload = excluded.start_payload, \
      topic_name = excluded.topic_name, welcome_pending = excluded.welcome_pending, \
-     pending = excluded.pending;\n"
+     pending = excluded.pending, last_active = excluded.last_active;\n"
 );
 
 /// The dead-letter upsert: parameters key, user_id, payload, error, attempts, first_failed,
@@ -773,8 +774,8 @@ fn decode(row: ConversationRow<String>) -> Result<Conversation, StoreError> {
     let pending: Vec<i64> = serde_json::from_str(&row.13).map_err(|e| {
         StoreError::corrupt(format!("user {user} has unreadable pending messages")).caused_by(e)
     })?;
-    let (a, b, c, d, e, f, g, h, i, j, k, l, m, _) = row;
-    conversation_from_row((a, b, c, d, e, f, g, h, i, j, k, l, m, pending))
+    let (a, b, c, d, e, f, g, h, i, j, k, l, m, _, n) = row;
+    conversation_from_row((a, b, c, d, e, f, g, h, i, j, k, l, m, pending, n))
 }
 
 #[async_trait]

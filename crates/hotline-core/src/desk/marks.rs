@@ -65,7 +65,9 @@ impl Desk {
         if command == OperatorCommand::Segment {
             let text = match Segment::parse(payload) {
                 Ok(segment) => {
-                    let members = segment.members(store.as_ref()).await?;
+                    let members = segment
+                        .members(store.as_ref(), self.inner.clock.now())
+                        .await?;
                     format!(
                         "👥 {} user(s) in `{segment}` (banned users and users who blocked the bot \
                          are never in a segment).",

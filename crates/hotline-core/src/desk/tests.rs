@@ -24,7 +24,10 @@ fn config() -> Config {
 }
 
 fn open_conversation(topic: i64) -> Conversation {
+    // Active now (the desk's clock is the system's): a message does not refresh it.
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let mut c = Conversation::new(UserProfile::new(1, "Ann"), Timestamp(0));
+    c.last_active = now;
     c.topic = Some(TopicId(topic));
     c.status = Status::UserAnswered;
     c.topic_name = Some("🟪 Ann".into());
@@ -411,5 +414,50 @@ async fn a_tick_removes_archived_records_past_their_retention_only() {
         kept,
         vec![3 * day + 10],
         "only the record older than two days is removed"
+    );
+}
+
+#[tokio::test]
+async fn a_users_last_activity_is_refreshed_once_an_hour_has_passed() {
+    use crate::clock::ManualClock;
+    use crate::memory_transport::MemoryTransport;
+
+    let store = Arc::new(MemoryStore::new());
+    let transport = Arc::new(MemoryTransport::new());
+    let clock = Arc::new(ManualClock::new(Timestamp(10_000)));
+    let desk = Desk::builder(config(), store.clone(), transport.clone())
+        .clock(clock.clone())
+        .build();
+    let last_active = || async {
+        store
+            .conversation(UserId(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .last_active
+    };
+    let user_message = |_: i64, text: &str| Event::UserMessage {
+        user: UserProfile::new(1, "Ann"),
+        message: transport.user_writes(UserId(1), text),
+    };
+    desk.handle(user_message(1, "hello")).await.unwrap();
+    assert_eq!(
+        last_active().await,
+        Timestamp(10_000),
+        "a new user is active now"
+    );
+    clock.advance(1_800);
+    desk.handle(user_message(2, "still here")).await.unwrap();
+    assert_eq!(
+        last_active().await,
+        Timestamp(10_000),
+        "within the hour: not written again"
+    );
+    clock.advance(1_900);
+    desk.handle(user_message(3, "later")).await.unwrap();
+    assert_eq!(
+        last_active().await,
+        Timestamp(13_700),
+        "an hour on: refreshed"
     );
 }

@@ -13,6 +13,10 @@ use crate::policy::{self, UserRoute};
 use crate::store::{MessageLink, Origin, Status};
 use crate::transport::TransportError;
 
+/// How stale a user's last activity may get before a message of theirs refreshes it: an hour,
+/// so an active user's messages cost no conversation write each for it.
+const ACTIVITY_RESOLUTION_SECS: i64 = 3_600;
+
 impl Desk {
     pub(super) async fn on_user_messages(
         &self,
@@ -36,6 +40,9 @@ impl Desk {
         if w.conv.banned {
             self.commit(&mut w, Vec::new(), key).await?;
             return Ok(Outcome::Ignored(Ignored::Banned));
+        }
+        if now.0 - w.conv.last_active.0 >= ACTIVITY_RESOLUTION_SECS {
+            w.edit().last_active = now;
         }
         if let Some(payload) = messages
             .iter()

@@ -88,7 +88,10 @@ async fn segments_read_the_user_base_in_pages<S: Store>(store: S) {
         [10, 20],
         "the tags of the users asked about, none for the untagged"
     );
-    let everyone = Segment::everyone().members(&store).await.expect("members");
+    let everyone = Segment::everyone()
+        .members(&store, Timestamp(0))
+        .await
+        .expect("members");
     assert_eq!(
         everyone.len(),
         2_495,
@@ -96,7 +99,7 @@ async fn segments_read_the_user_base_in_pages<S: Store>(store: S) {
     );
     let german_vips = Segment::parse("#vip lang:de")
         .expect("a segment")
-        .members(&store)
+        .members(&store, Timestamp(0))
         .await
         .expect("members");
     // Every tenth user is a VIP and German (even ids); 500, 1000, ... are banned.

@@ -33,6 +33,9 @@ pub struct Conversation {
     /// activates. The user's own are kept by id; the host bot's answers (seen by the
     /// intercepting wrapper) by their id negated, so the context is the whole dialogue.
     pub pending: Vec<MessageId>,
+    /// When the user last wrote, to the hour (the desk refreshes it when an hour has passed,
+    /// so that it costs no write per message): what segments' `active:` reads.
+    pub last_active: Timestamp,
 }
 
 impl Conversation {
@@ -50,6 +53,7 @@ impl Conversation {
             topic_name: None,
             welcome_pending: false,
             pending: Vec::new(),
+            last_active: now,
         }
     }
 
