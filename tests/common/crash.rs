@@ -143,16 +143,19 @@ fn number(v: &Value) -> i64 {
         .unwrap_or_default()
 }
 
-/// The repeated copies (a source message copied a second time), per kill, from the fake's log
-/// of calls. A repeat is charged to the kill that ended the life which made the first copy:
-/// that life sent the copy but died before recording it, and a later life sends it again. The
-/// later life may be killed itself before it gets there, so the repeat can land one or more
-/// lives after the kill it is due to. Checks that no life repeated its own copy and that no
-/// conversation got more than one repeat for any one kill.
+/// The repeated copies (a source message copied again), per kill, from the fake's log of calls.
+/// A repeat is charged to the kill that ended the life which made the copy before it: that life
+/// sent the copy but died before recording it, and a later life sends it again. The later life
+/// may be killed itself before it gets there, so the repeat can land one or more lives after
+/// the kill it is due to; and a life that repeats a copy may die before recording it too, so
+/// the next repeat is due to the kill that ended that life, not the first one. Checks that no life repeated its own copy and that no
+/// conversation got more than one repeat per direction for any one kill: the desk handles a
+/// user's messages and their topic's operator messages in two lanes, each with at most one
+/// event (so one send) in flight at a kill.
 fn duplicates_per_kill(tg: &FakeTelegram, marks: &[usize]) -> Vec<usize> {
-    // The life (0: before the first kill) that made each source's first copy.
-    let mut first_copy: HashMap<(i64, i64), usize> = HashMap::new();
-    let mut per_kill: Vec<HashMap<i64, usize>> = vec![HashMap::new(); marks.len() + 1];
+    // The life (0: before the first kill) that made each source's latest copy.
+    let mut last_copy: HashMap<(i64, i64), usize> = HashMap::new();
+    let mut per_kill: Vec<HashMap<(i64, &str), usize>> = vec![HashMap::new(); marks.len() + 1];
     let mut within_one_life = Vec::new();
     for (index, call) in tg.calls().iter().enumerate() {
         if call.method != "copyMessage" || call.error_code.is_some() {
@@ -161,31 +164,33 @@ fn duplicates_per_kill(tg: &FakeTelegram, marks: &[usize]) -> Vec<usize> {
         let from = number(&call.params["from_chat_id"]);
         let source = number(&call.params["message_id"]);
         let life = marks.iter().filter(|&&mark| mark <= index).count();
-        let Some(&first_life) = first_copy.get(&(from, source)) else {
-            first_copy.insert((from, source), life);
+        let Some(previous_life) = last_copy.insert((from, source), life) else {
             continue;
         };
-        let conversation = if from == GROUP {
-            number(&call.params["chat_id"])
+        let (conversation, direction) = if from == GROUP {
+            (number(&call.params["chat_id"]), "to the user")
         } else {
-            from
+            (from, "to the topic")
         };
-        if first_life == life {
+        if previous_life == life {
             within_one_life.push((conversation, source));
             continue;
         }
         // Kill k (1-based) ended life k - 1.
-        *per_kill[first_life + 1].entry(conversation).or_default() += 1;
+        *per_kill[previous_life + 1]
+            .entry((conversation, direction))
+            .or_default() += 1;
     }
     assert!(
         within_one_life.is_empty(),
         "a copy repeated with no kill between (conversation, source message): {within_one_life:?}"
     );
     for (kill, repeats) in per_kill.iter().enumerate().skip(1) {
-        for (conversation, n) in repeats {
+        for ((conversation, direction), n) in repeats {
             assert!(
                 *n <= 1,
-                "kill {kill}: {n} repeated sends in the conversation of user {conversation}"
+                "kill {kill}: {n} repeated sends {direction} in the conversation of user \
+                 {conversation}"
             );
         }
     }
