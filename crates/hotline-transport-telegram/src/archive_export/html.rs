@@ -26,7 +26,7 @@ color:#555}.spoiler{background:#bbb}pre{white-space:pre-wrap}";
 pub(crate) type Place = (bool, i64);
 
 /// The transcript of `user`'s conversation: every record, in the order they were written.
-/// `profile` (the user as last seen) names them; without it they are "User <id>". A reply
+/// `profile` (the user as last seen) names them; without it they are `User <id>`. A reply
 /// links to its target when the target has a record of its own in the same chat.
 pub fn html_transcript(
     user: UserId,
