@@ -958,17 +958,6 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
-        let tags: Vec<String> = on_lease!(self.conns, |conn| sqlx::query_scalar(
-            "SELECT tag FROM user_tags WHERE user_id = $1 ORDER BY tag"
-        )
-        .bind(user.0)
-        .fetch_all(conn))
-        .await
-        .map_err(|e| backend("reading a user's tags", e))?;
-        tags.iter().map(|t| stored_tag(t)).collect()
-    }
-
     async fn tag_counts(&self) -> Result<Vec<(Tag, u64)>, StoreError> {
         let rows: Vec<(String, i64)> = on_lease!(self.conns, |conn| sqlx::query_as(
             "SELECT tag, count(*) FROM user_tags GROUP BY tag ORDER BY tag"

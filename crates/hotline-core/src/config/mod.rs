@@ -227,7 +227,8 @@ pub enum BanAllowed {
     Everyone,
 }
 
-/// `EXTENSIONS_ALLOWED`: who may use the extensions (`/mark`, `/unmark`, `/marks`).
+/// `EXTENSIONS_ALLOWED`: who may use the extensions (`/mark`, `/unmark`, `/marks`, `/segment`,
+/// and `/info` under `HIDE_INFO` `command`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ExtensionsAllowed {
@@ -282,7 +283,7 @@ pub struct Config {
     pub silent_mode: bool,
     /// `BAN_ALLOWED`: who may `/ban` and `/unban`.
     pub ban_allowed: BanAllowed,
-    /// `EXTENSIONS_ALLOWED`: who may tag users (`/mark`, `/unmark`, `/marks`).
+    /// `EXTENSIONS_ALLOWED`: who may use the extensions (see [`ExtensionsAllowed`]).
     pub extensions_allowed: ExtensionsAllowed,
     /// The mark put before the host bot's messages mirrored into a topic.
     pub host_label: String,
@@ -413,6 +414,14 @@ fn invalid(parameter: &str, position: Option<usize>, message: impl Into<String>)
         position,
         message: message.into(),
     }
+}
+
+/// Whether a "who may" parameter (`BAN_ALLOWED`, `EXTENSIONS_ALLOWED`) names the group's admins.
+fn names_admins(value: &str) -> bool {
+    let v = value.trim().trim_matches('"');
+    ["admins", "admin", "administrators"]
+        .iter()
+        .any(|a| v.eq_ignore_ascii_case(a))
 }
 
 fn is_off(value: &str) -> bool {
@@ -617,15 +626,12 @@ impl ConfigBuilder {
             "SILENT_MODE" => c.silent_mode = parse_bool(&name, value)?,
             "ARCHIVE" => c.archive = parse_bool(&name, value)?,
             "EXTENSIONS_ALLOWED" => {
-                let v = value.trim().trim_matches('"');
-                c.extensions_allowed = if ["admins", "admin", "administrators", ""]
-                    .iter()
-                    .any(|a| v.eq_ignore_ascii_case(a))
-                {
-                    ExtensionsAllowed::Admins
-                } else {
-                    ExtensionsAllowed::Users(parse_ids(&name, value)?)
-                };
+                c.extensions_allowed =
+                    if names_admins(value) || value.trim().trim_matches('"').is_empty() {
+                        ExtensionsAllowed::Admins
+                    } else {
+                        ExtensionsAllowed::Users(parse_ids(&name, value)?)
+                    };
             }
             "ARCHIVE_RETENTION_DAYS" => {
                 c.archive_retention = if is_off(value) {
@@ -643,10 +649,7 @@ impl ConfigBuilder {
             }
             "BAN_ALLOWED" => {
                 let v = value.trim().trim_matches('"');
-                c.ban_allowed = if ["admins", "admin", "administrators"]
-                    .iter()
-                    .any(|a| v.eq_ignore_ascii_case(a))
-                {
+                c.ban_allowed = if names_admins(value) {
                     BanAllowed::Admins
                 } else if ["everyone", "all"]
                     .iter()

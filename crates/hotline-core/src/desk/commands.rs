@@ -142,7 +142,7 @@ impl Desk {
                 let card = self.card(w).await;
                 self.notice_topic(w, &card).await;
             }
-            // Handled with their tags by `tag_command`; the desk itself never tags.
+            // Handled with their payload by `extension_command`; the desk itself never tags.
             OperatorCommand::Mark
             | OperatorCommand::Unmark
             | OperatorCommand::Marks

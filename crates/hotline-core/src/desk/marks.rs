@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::ids::UserId;
 use crate::policy::{self, OperatorCommand};
 use crate::segment::Segment;
-use crate::store::{StoreError, Tag};
+use crate::store::Tag;
 
 impl Desk {
     /// Whether `operator` may use the extensions (`EXTENSIONS_ALLOWED`); tells the topic when
@@ -19,17 +19,19 @@ impl Desk {
         operator: UserId,
         what: &str,
     ) -> bool {
-        let allowed = match &self.inner.config.extensions_allowed {
-            ExtensionsAllowed::Users(ids) => Some(ids.contains(&operator.0)),
-            ExtensionsAllowed::Admins => self.rights(operator).await.map(|r| r.admin),
+        let (allowed, who) = match &self.inner.config.extensions_allowed {
+            ExtensionsAllowed::Users(ids) => (
+                Some(ids.contains(&operator.0)),
+                "the operators EXTENSIONS_ALLOWED lists",
+            ),
+            ExtensionsAllowed::Admins => (
+                self.rights(operator).await.map(|r| r.admin),
+                "the group's creator and administrators (EXTENSIONS_ALLOWED)",
+            ),
         };
         match allowed {
             Some(true) => true,
             Some(false) => {
-                let who = match self.inner.config.extensions_allowed {
-                    ExtensionsAllowed::Users(_) => "the operators EXTENSIONS_ALLOWED lists",
-                    _ => "the group's creator and administrators (EXTENSIONS_ALLOWED)",
-                };
                 self.notice_topic(w, &format!("⛔ {what} is only for {who}."))
                     .await;
                 false
@@ -42,9 +44,9 @@ impl Desk {
         }
     }
 
-    /// `/mark TAG...`, `/unmark TAG...` (several tags, by spaces or commas) and `/marks`, in
-    /// the topic of `w`'s user. The answer goes into the topic.
-    pub(super) async fn tag_command(
+    /// `/mark TAG...`, `/unmark TAG...` (several tags, by spaces or commas), `/marks` and
+    /// `/segment QUERY`, in the topic of `w`'s user. The answer goes into the topic.
+    pub(super) async fn extension_command(
         &self,
         w: &Working,
         operator: UserId,
@@ -126,11 +128,13 @@ impl Desk {
         let mut card = policy::user_card(&self.inner.config, &w.conv);
         match self.inner.store.tags(w.conv.user).await {
             Ok(tags) if !tags.is_empty() => {
-                card.push('\n');
-                card.push_str(&tags_line(&tags).replacen("🏷 ", "", 1));
+                card.push_str("\nTags: ");
+                card.push_str(&tag_list(&tags));
             }
             Ok(_) => {}
-            Err(error) => log_tags_unread(&error),
+            Err(error) => {
+                tracing::debug!(%error, "hotline: the user's tags could not be read for the card");
+            }
         }
         card
     }
@@ -141,11 +145,12 @@ fn tags_line(tags: &[Tag]) -> String {
     if tags.is_empty() {
         "🏷 Tags: none".to_owned()
     } else {
-        let tags: Vec<String> = tags.iter().map(Tag::to_string).collect();
-        format!("🏷 Tags: {}", tags.join(" "))
+        format!("🏷 Tags: {}", tag_list(tags))
     }
 }
 
-fn log_tags_unread(error: &StoreError) {
-    tracing::debug!(%error, "hotline: the user's tags could not be read for the card");
+/// `#de #vip`.
+fn tag_list(tags: &[Tag]) -> String {
+    let tags: Vec<String> = tags.iter().map(Tag::to_string).collect();
+    tags.join(" ")
 }

@@ -106,7 +106,8 @@ impl Desk {
                 | OperatorCommand::Segment),
             ) => {
                 let payload = first.command().map(|c| c.payload).unwrap_or_default();
-                self.tag_command(&w, operator, command, payload).await?;
+                self.extension_command(&w, operator, command, payload)
+                    .await?;
                 Outcome::Done
             }
             OperatorRoute::Command(command) => {

@@ -478,15 +478,6 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
-        Ok(self
-            .lock()
-            .tags
-            .get(&user)
-            .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default())
-    }
-
     async fn tag_counts(&self) -> Result<Vec<(Tag, u64)>, StoreError> {
         let mut counts: BTreeMap<Tag, u64> = BTreeMap::new();
         for tags in self.lock().tags.values() {

@@ -218,10 +218,16 @@ pub trait Store: Send + Sync {
         Err(StoreError::backend("this store keeps no tags"))
     }
 
-    /// The tags on `user`, in alphabetical order.
+    /// The tags on `user`, in alphabetical order ([`Store::tags_of`] one user).
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
-        let _ = user;
-        Err(StoreError::backend("this store keeps no tags"))
+        let mut tags: Vec<Tag> = self
+            .tags_of(&[user])
+            .await?
+            .into_iter()
+            .map(|(_, tag)| tag)
+            .collect();
+        tags.sort_unstable();
+        Ok(tags)
     }
 
     /// Every tag in use with how many users carry it, in alphabetical order.
