@@ -6,6 +6,7 @@
 
 use crate::ids::{ChatId, MessageId, TopicId, UserId};
 use crate::message::TextEntity;
+use crate::store::MailingContent;
 
 /// One thing for the transport to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +158,55 @@ pub enum Action {
         /// The emoji.
         emoji: Vec<String>,
     },
+    /// Send one recipient of a mailing its content (`copyMessage`/`copyMessages` for a chain,
+    /// the message built in Rust otherwise), paced below everything else
+    /// ([`Priority::Bulk`]). Performs to [`Performed::Messages`].
+    Deliver {
+        /// The recipient.
+        user: UserId,
+        /// What they get.
+        content: MailingContent,
+    },
+    /// Send a text with buttons that call back into the desk (a mailing's preview and
+    /// progress). Performs to [`Performed::Messages`] with one id.
+    SendPanel {
+        /// Where to.
+        to: Recipient,
+        /// The text (plain).
+        text: String,
+        /// The buttons, in one row (empty: none).
+        buttons: Vec<PanelButton>,
+        /// Make it a reply to this message (in the same chat).
+        reply_to: Option<MessageId>,
+    },
+    /// Change a panel's text and buttons in place (empty `buttons` removes them).
+    EditPanel {
+        /// The chat it is in.
+        chat: ChatId,
+        /// The panel.
+        message: MessageId,
+        /// The new text (plain).
+        text: String,
+        /// The new buttons.
+        buttons: Vec<PanelButton>,
+    },
+    /// Answer a pressed button ([`crate::Event::OperatorButton`]) with a short text the
+    /// presser sees; a read of no chat's budget.
+    AnswerButton {
+        /// The press, as the messenger named it.
+        query: String,
+        /// The text shown.
+        text: String,
+    },
+}
+
+/// A button under a panel: its label, and the data the desk gets back when it is pressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanelButton {
+    /// The label.
+    pub text: String,
+    /// What comes back in [`crate::Event::OperatorButton`] (at most 64 bytes on Telegram).
+    pub data: String,
 }
 
 /// Where a notice goes.
@@ -175,6 +225,16 @@ pub enum Recipient {
     General(ChatId),
 }
 
+impl Recipient {
+    /// The chat it is in.
+    pub fn chat(&self) -> ChatId {
+        match self {
+            Recipient::User(user) => user.chat(),
+            Recipient::Topic { chat, .. } | Recipient::General(chat) => *chat,
+        }
+    }
+}
+
 /// How urgent an action is, for transports that pace calls ahead of rate limits: relayed messages
 /// first, notices next, cosmetic changes (renames) last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -185,6 +245,8 @@ pub enum Priority {
     Notice,
     /// Renames, reactions, closing: may be merged or delayed.
     Cosmetic,
+    /// Mailings: only what everything else leaves of the budget.
+    Bulk,
 }
 
 impl Action {
@@ -199,7 +261,11 @@ impl Action {
             | Action::EditCopy { .. } => Priority::Relay,
             Action::SendNotice { .. }
             | Action::SendGreeting { .. }
+            | Action::SendPanel { .. }
+            | Action::AnswerButton { .. }
             | Action::CheckMember { .. } => Priority::Notice,
+            Action::EditPanel { .. } => Priority::Cosmetic,
+            Action::Deliver { .. } => Priority::Bulk,
             Action::RenameTopic { .. }
             | Action::CloseTopic { .. }
             | Action::ReopenTopic { .. }
@@ -221,16 +287,14 @@ impl Action {
             | Action::ReopenTopic { chat, .. }
             | Action::PinMessage { chat, .. }
             | Action::CheckMember { chat, .. }
+            | Action::EditPanel { chat, .. }
             | Action::SetReaction { chat, .. } => *chat,
-            Action::CopyToUser { user, .. } | Action::SendGreeting { user, .. } => user.chat(),
-            Action::SendNotice {
-                to: Recipient::User(user),
-                ..
-            } => user.chat(),
-            Action::SendNotice {
-                to: Recipient::Topic { chat, .. } | Recipient::General(chat),
-                ..
-            } => *chat,
+            Action::CopyToUser { user, .. }
+            | Action::SendGreeting { user, .. }
+            | Action::Deliver { user, .. } => user.chat(),
+            Action::SendNotice { to, .. } | Action::SendPanel { to, .. } => to.chat(),
+            // A button's answer goes to no chat.
+            Action::AnswerButton { .. } => ChatId(0),
         }
     }
 
@@ -245,6 +309,10 @@ impl Action {
             | Action::CloseTopic { topic, .. }
             | Action::ReopenTopic { topic, .. }
             | Action::SendNotice {
+                to: Recipient::Topic { topic, .. },
+                ..
+            }
+            | Action::SendPanel {
                 to: Recipient::Topic { topic, .. },
                 ..
             } => Some(*topic),

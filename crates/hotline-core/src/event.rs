@@ -64,6 +64,20 @@ pub enum Event {
         /// The album's messages, in order.
         messages: Vec<IncomingMessage>,
     },
+    /// Someone pressed a button of the desk's own under a message in a group (a mailing's
+    /// Confirm, Cancel, Pause, Resume).
+    OperatorButton {
+        /// The group.
+        chat: ChatId,
+        /// Who pressed it.
+        operator: UserId,
+        /// The message the button is under.
+        message: MessageId,
+        /// The button's data ([`crate::PanelButton::data`]).
+        data: String,
+        /// The press, as the messenger names it, for [`crate::Action::AnswerButton`].
+        query: String,
+    },
     /// An operator edited a message in a group.
     OperatorEdited {
         /// The group.
@@ -184,7 +198,7 @@ impl Event {
             Event::TopicClosed { chat, topic } | Event::TopicReopened { chat, topic } => {
                 Lane::Topic(*chat, Some(*topic))
             }
-            Event::Tick { .. } => Lane::Desk,
+            Event::Tick { .. } | Event::OperatorButton { .. } => Lane::Desk,
         }
     }
 

@@ -46,13 +46,16 @@ pub mod segment;
 pub mod store;
 mod transport;
 
-pub use action::{Action, Performed, Priority, Recipient};
+pub use action::{Action, PanelButton, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     BanAllowed, Config, ConfigBuilder, ExtensionsAllowed, Greeting, GreetingButton, KeywordSet,
     WebhookSecret, WebhookTarget, Welcome,
 };
-pub use desk::{Desk, DeskBuilder, Events, Ignored, InLane, Lagged, Outcome, Standing, Ticket};
+pub use desk::{
+    Desk, DeskBuilder, Events, IN_FLIGHT, Ignored, InLane, Lagged, MailingProgress, Outcome,
+    Standing, Ticket,
+};
 pub use desk_event::{DeskEvent, DeskEventKind};
 pub use error::{Chain, Error, chain as error_chain};
 pub use event::{Event, EventKey, EventKind, Lane};
@@ -62,8 +65,8 @@ pub use memory_transport::{ChatMessage, MemberRole, MemoryTransport, Sender, Top
 pub use message::{Command, IncomingMessage, MessageKind, TextEntity, UserProfile};
 pub use retry::{Interrupted, RetryPolicy, Stop};
 pub use store::{
-    Consumer, Conversation, DeadLetter, DeadLetterId, Fetched, LogHead, LogId, Logged, MemoryStore,
-    MessageLink, NewDeadLetter, NewOutboxEntry, Origin, OutboxEntry, OutboxId, Status, Store,
-    StoreError,
+    Consumer, Conversation, DeadLetter, DeadLetterId, Delivery, Fetched, LogHead, LogId, Logged,
+    Mailing, MailingContent, MailingCounts, MailingId, MailingState, MemoryStore, MessageLink,
+    NewDeadLetter, NewOutboxEntry, Origin, OutboxEntry, OutboxId, Status, Store, StoreError,
 };
 pub use transport::{Transport, TransportError};

@@ -349,6 +349,49 @@ impl State {
                 target.reactions = emoji.clone();
                 Ok(Performed::Done)
             }
+            Action::Deliver { user, content } => {
+                self.check_user(*user)?;
+                match content {
+                    crate::MailingContent::Copy { from, messages } => {
+                        self.copy(*from, messages, user.chat(), None, None)
+                    }
+                    crate::MailingContent::Message(greeting) => {
+                        let message = ChatMessage {
+                            has_media: greeting.photo.is_some(),
+                            ..blank(None, greeting.text.clone())
+                        };
+                        Ok(Performed::Messages(vec![self.post(user.chat(), message)]))
+                    }
+                }
+            }
+            Action::SendPanel {
+                to, text, reply_to, ..
+            } => {
+                let (chat, topic) = match to {
+                    Recipient::User(user) => (user.chat(), None),
+                    Recipient::Topic { chat, topic } => (*chat, Some(*topic)),
+                    Recipient::General(chat) => (*chat, None),
+                };
+                let message = ChatMessage {
+                    reply_to: *reply_to,
+                    ..blank(topic, text.clone())
+                };
+                Ok(Performed::Messages(vec![self.post(chat, message)]))
+            }
+            Action::EditPanel {
+                chat,
+                message,
+                text,
+                ..
+            } => {
+                let target = self.find_mut(*chat, *message).ok_or_else(|| {
+                    TransportError::BadRequest("message to edit not found".into())
+                })?;
+                target.text = Some(text.clone());
+                target.edited = true;
+                Ok(Performed::Done)
+            }
+            Action::AnswerButton { .. } => Ok(Performed::Done),
         }
     }
 }

@@ -33,5 +33,7 @@ pub const OUTBOX_WRITE_FAILURES: &str = "hotline_webhook_outbox_write_failures_t
 pub const ARCHIVED: &str = "hotline_archived_messages_total";
 /// Counter: archive writes that failed (the store failed; logged, the relay went on).
 pub const ARCHIVE_WRITE_FAILURES: &str = "hotline_archive_write_failures_total";
+/// Counter: mailing recipients done, by `result` (`sent`, `failed`, `blocked`, `left`).
+pub const MAILED: &str = "hotline_mailing_recipients_total";
 /// Counter: events a slow [`crate::Desk::events`] subscriber missed (it lagged behind the buffer).
 pub const EVENTS_LAGGED: &str = "hotline_events_lagged_total";

@@ -159,6 +159,8 @@ pub enum OperatorCommand {
     Marks,
     /// `/segment QUERY`: how many users a segment holds (see [`crate::segment`]).
     Segment,
+    /// `/send`: mailings, written in the General topic (in a topic the desk says so).
+    Send,
     /// Any other command: not sent to the user.
     Unknown,
 }
@@ -177,6 +179,7 @@ impl OperatorCommand {
             ("unmark", OperatorCommand::Unmark),
             ("marks", OperatorCommand::Marks),
             ("segment", OperatorCommand::Segment),
+            ("send", OperatorCommand::Send),
         ];
         TABLE
             .iter()
@@ -194,7 +197,9 @@ pub const OPERATOR_HELP: &str = "Commands in a user's topic:\n\
 /info: the user card\n\
 /mark TAG, /unmark TAG: tag the user (vip, de, ...); /marks: the tags in use\n\
 /segment #vip lang:de, start:promo: how many users a segment holds\n\
-A message starting with \"/ \" is an internal comment and is never sent to the user.";
+A message starting with \"/ \" is an internal comment and is never sent to the user.\n\
+In the General topic: reply /send [segment] to the first message of a mailing (it and what \
+you wrote after it go as a chain); /send status, /send pause, /send resume, /send cancel.";
 
 /// Routes an operator's message. `replies_to_user` tells whether it replies to a relayed message of
 /// the user (for `REPLY_ONLY`).

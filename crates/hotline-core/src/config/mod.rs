@@ -59,7 +59,8 @@ pub enum Welcome {
 /// });
 /// # let _ = welcome;
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Greeting {
     /// The text (a caption under a photo); `{title}` is replaced by the user's name.
     pub text: String,
@@ -86,7 +87,8 @@ impl Greeting {
 }
 
 /// A button under a greeting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum GreetingButton {
     /// Opens a link.

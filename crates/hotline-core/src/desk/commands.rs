@@ -147,6 +147,10 @@ impl Desk {
             | OperatorCommand::Unmark
             | OperatorCommand::Marks
             | OperatorCommand::Segment => {}
+            OperatorCommand::Send => {
+                self.notice_topic(w, "📣 /send works in the General topic: write the message(s) there, then reply /send [segment] to the first one. Nothing was sent.")
+                    .await;
+            }
             OperatorCommand::Help => {
                 self.notice_topic(w, policy::OPERATOR_HELP).await;
             }

@@ -3,7 +3,6 @@
 //! the group's administrators).
 
 use super::{Desk, Working};
-use crate::config::ExtensionsAllowed;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::policy::{self, OperatorCommand};
@@ -19,26 +18,10 @@ impl Desk {
         operator: UserId,
         what: &str,
     ) -> bool {
-        let (allowed, who) = match &self.inner.config.extensions_allowed {
-            ExtensionsAllowed::Users(ids) => (
-                Some(ids.contains(&operator.0)),
-                "the operators EXTENSIONS_ALLOWED lists",
-            ),
-            ExtensionsAllowed::Admins => (
-                self.rights(operator).await.map(|r| r.admin),
-                "the group's creator and administrators (EXTENSIONS_ALLOWED)",
-            ),
-        };
-        match allowed {
-            Some(true) => true,
-            Some(false) => {
-                self.notice_topic(w, &format!("⛔ {what} is only for {who}."))
-                    .await;
-                false
-            }
-            None => {
-                self.notice_topic(w, "⛔ Your rights could not be checked; try again.")
-                    .await;
+        match self.extension_refusal(operator, what).await {
+            None => true,
+            Some(refusal) => {
+                self.notice_topic(w, &refusal).await;
                 false
             }
         }

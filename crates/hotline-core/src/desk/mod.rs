@@ -14,11 +14,13 @@ mod emit;
 mod host_messages;
 mod lanes;
 mod locks;
+mod mailings;
 mod marks;
 mod notices;
 mod operator_messages;
 mod plumbing;
 mod retrying;
+mod send_command;
 mod standing;
 mod ticks;
 mod unrecorded;
@@ -26,6 +28,7 @@ mod user_messages;
 
 pub use emit::{Events, Lagged};
 pub use lanes::{InLane, Ticket};
+pub use mailings::{IN_FLIGHT, MailingProgress};
 pub use standing::Standing;
 
 use crate::clock::{Clock, SystemClock};
@@ -110,6 +113,10 @@ struct Inner {
     event_retry: Option<RetryPolicy>,
     health: retrying::Health,
     events: emit::EventHub,
+    /// Wakes the mailer when a mailing starts or resumes.
+    mail_wake: tokio::sync::Notify,
+    /// What operators wrote outside topics lately, for `/send`'s chains.
+    drafts: send_command::Drafts,
 }
 
 impl std::fmt::Debug for Desk {
@@ -194,6 +201,8 @@ impl DeskBuilder {
                 event_retry: self.event_retry,
                 health: retrying::Health::default(),
                 events: emit::EventHub::new(self.event_buffer),
+                mail_wake: tokio::sync::Notify::new(),
+                drafts: send_command::Drafts::default(),
                 on_error: self.on_error,
                 retry: self.retry,
                 stop: self.stop,
@@ -356,6 +365,13 @@ impl Desk {
             Event::UserBlocked { user } => self.on_blocked(user, true).await,
             Event::UserUnblocked { user } => self.on_blocked(user, false).await,
             Event::Tick { now } => self.on_tick(now).await,
+            Event::OperatorButton {
+                chat,
+                operator,
+                message,
+                data,
+                query,
+            } => self.on_button(chat, operator, message, &data, &query).await,
         }
     }
 

@@ -43,6 +43,9 @@ impl Desk {
         let config = &self.inner.config;
         let user = match self.topic_owner(chat, topic).await? {
             Ok(user) => user,
+            Err(Ignored::NotInTopic) => {
+                return self.on_general_messages(operator, &messages).await;
+            }
             Err(why) => return Ok(Outcome::Ignored(why)),
         };
         let _held = self.hold(user).await?;

@@ -42,6 +42,7 @@ where
     the_log_is_pruned_when_all_confirmed_or_expired(make().await).await;
     events_out::run_all(&make).await;
     archive::run_all(&make).await;
+    mailings::run_all(&make).await;
     tags_are_put_on_taken_off_and_counted(make().await).await;
     segments_read_the_user_base_in_pages(make().await).await;
 }
@@ -160,6 +161,7 @@ async fn tags_are_put_on_taken_off_and_counted<S: Store>(store: S) {
 
 mod archive;
 mod events_out;
+mod mailings;
 
 fn profile(id: i64) -> UserProfile {
     UserProfile::new(id, format!("User {id}"))

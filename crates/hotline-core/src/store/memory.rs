@@ -5,6 +5,7 @@ use super::{
     Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
     OutboxId, SetAside, Status, Store, StoreError, Tag,
 };
+use super::{Delivery, Mailing, MailingCounts, MailingId, MailingState, Panel};
 use crate::event::EventKey;
 use crate::ids::{MessageId, Timestamp, TopicId, UserId};
 use async_trait::async_trait;
@@ -46,6 +47,8 @@ struct Inner {
     archive_keys: HashSet<(UserId, super::Origin, MessageId, i64)>,
     next_archived: i64,
     tags: BTreeMap<UserId, std::collections::BTreeSet<Tag>>,
+    mailings: BTreeMap<MailingId, (Mailing, BTreeMap<UserId, Delivery>)>,
+    next_mailing: i64,
 }
 
 /// A conversation encoded with postcard.
@@ -578,6 +581,107 @@ impl Store for MemoryStore {
             }
         }
         Ok(old.len() as u64)
+    }
+
+    async fn mailing_create(
+        &self,
+        mailing: &Mailing,
+        recipients: &[UserId],
+    ) -> Result<MailingId, StoreError> {
+        let mut inner = self.lock();
+        inner.next_mailing += 1;
+        let id = MailingId(inner.next_mailing);
+        let mailing = Mailing {
+            id,
+            ..mailing.clone()
+        };
+        let recipients = recipients.iter().map(|u| (*u, Delivery::Pending)).collect();
+        inner.mailings.insert(id, (mailing, recipients));
+        Ok(id)
+    }
+
+    async fn mailing(&self, id: MailingId) -> Result<Option<Mailing>, StoreError> {
+        Ok(self.lock().mailings.get(&id).map(|(m, _)| m.clone()))
+    }
+
+    async fn mailings(&self, limit: usize) -> Result<Vec<Mailing>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .mailings
+            .values()
+            .rev()
+            .take(limit)
+            .map(|(m, _)| m.clone())
+            .collect())
+    }
+
+    async fn mailing_set_state(
+        &self,
+        id: MailingId,
+        from: &[MailingState],
+        to: MailingState,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.mailings.get_mut(&id) {
+            Some((mailing, _)) if from.contains(&mailing.state) => {
+                mailing.state = to;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {
+        if let Some((mailing, _)) = self.lock().mailings.get_mut(&id) {
+            mailing.panel = Some(panel);
+        }
+        Ok(())
+    }
+
+    async fn mailing_pending(
+        &self,
+        id: MailingId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let inner = self.lock();
+        let Some((_, recipients)) = inner.mailings.get(&id) else {
+            return Ok(Vec::new());
+        };
+        let from = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        Ok(recipients
+            .range((from, std::ops::Bound::Unbounded))
+            .filter(|(_, d)| **d == Delivery::Pending)
+            .take(limit)
+            .map(|(u, _)| *u)
+            .collect())
+    }
+
+    async fn mailing_record(
+        &self,
+        id: MailingId,
+        user: UserId,
+        delivery: Delivery,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some((_, recipients)) = inner.mailings.get_mut(&id)
+            && let Some(slot) = recipients.get_mut(&user)
+            && *slot == Delivery::Pending
+        {
+            *slot = delivery;
+        }
+        Ok(())
+    }
+
+    async fn mailing_counts(&self, id: MailingId) -> Result<MailingCounts, StoreError> {
+        let inner = self.lock();
+        let mut counts = MailingCounts::default();
+        if let Some((_, recipients)) = inner.mailings.get(&id) {
+            for delivery in recipients.values() {
+                counts.add(*delivery, 1);
+            }
+        }
+        Ok(counts)
     }
 }
 

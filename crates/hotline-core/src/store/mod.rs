@@ -11,6 +11,7 @@
 mod archive;
 mod conversation;
 mod dead_letter;
+mod mailing;
 mod memory;
 mod outbox;
 mod tag;
@@ -21,6 +22,9 @@ pub mod conformance;
 pub use archive::{ArchiveId, ArchiveRecord, Archived};
 pub use conversation::{Conversation, MessageLink, Origin, Status};
 pub use dead_letter::{DeadLetter, DeadLetterId, NewDeadLetter, SetAside};
+pub use mailing::{
+    Delivery, Mailing, MailingContent, MailingCounts, MailingId, MailingState, Panel,
+};
 pub use memory::MemoryStore;
 pub use outbox::{NewOutboxEntry, OutboxEntry, OutboxId};
 pub use tag::{MAX_TAG_CHARS, Tag, TagError};
@@ -287,6 +291,79 @@ pub trait Store: Send + Sync {
     async fn archive_prune(&self, before: Timestamp) -> Result<u64, StoreError> {
         let _ = before;
         Err(StoreError::backend("this store keeps no archive"))
+    }
+
+    // ---- Mailings (`/send`, [`crate::Desk::broadcast`], see [`Mailing`]). ----
+    // The defaults refuse, so a store that keeps no mailings says so.
+
+    /// Writes a new mailing (its `id` is ignored) with its recipients, each
+    /// [`Delivery::Pending`], atomically; the id given to it.
+    async fn mailing_create(
+        &self,
+        mailing: &Mailing,
+        recipients: &[UserId],
+    ) -> Result<MailingId, StoreError> {
+        let _ = (mailing, recipients);
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
+    /// The mailing `id`, if there is one.
+    async fn mailing(&self, id: MailingId) -> Result<Option<Mailing>, StoreError> {
+        let _ = id;
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
+    /// The latest mailings, newest first, at most `limit`.
+    async fn mailings(&self, limit: usize) -> Result<Vec<Mailing>, StoreError> {
+        let _ = limit;
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
+    /// Changes a mailing's state, but only from one of `from` (so two desks, or a Confirm
+    /// pressed twice, cannot both start it); whether it changed.
+    async fn mailing_set_state(
+        &self,
+        id: MailingId,
+        from: &[MailingState],
+        to: MailingState,
+    ) -> Result<bool, StoreError> {
+        let _ = (id, from, to);
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
+    /// Records where the mailing's panel (preview, then progress) is.
+    async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {
+        let _ = (id, panel);
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
+    /// Recipients still [`Delivery::Pending`], ascending by id, above `after`, at most `limit`.
+    async fn mailing_pending(
+        &self,
+        id: MailingId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let _ = (id, after, limit);
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
+    /// Records what came of `user`'s send. Only a pending recipient changes: a result recorded
+    /// before stays.
+    async fn mailing_record(
+        &self,
+        id: MailingId,
+        user: UserId,
+        delivery: Delivery,
+    ) -> Result<(), StoreError> {
+        let _ = (id, user, delivery);
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
+    /// How many recipients stand where.
+    async fn mailing_counts(&self, id: MailingId) -> Result<MailingCounts, StoreError> {
+        let _ = id;
+        Err(StoreError::backend("this store keeps no mailings"))
     }
 }
 
