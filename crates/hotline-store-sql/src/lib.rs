@@ -53,6 +53,8 @@ mod conns;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod mailing_row;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod outbox_row;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -3,6 +3,9 @@
 use crate::archive_row::{ArchiveRow, archive_columns, archived_from_row, entities_column};
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
+use crate::mailing_row::{
+    MailingRow, content_column, counts_from_rows, mailing_columns, mailing_from_row,
+};
 use crate::outbox_row::{OutboxRow, outbox_columns, outbox_from_row};
 use crate::row::{
     ConsumerRow, ConversationRow, DeadLetterRow, LinkRow, LogHeadRow, LoggedRow, MAX_ATTEMPTS,
@@ -16,6 +19,7 @@ use hotline_core::store::{
     Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
     OutboxId, SetAside, Status, Tag, UserClaim,
 };
+use hotline_core::store::{Delivery, Mailing, MailingCounts, MailingId, MailingState, Panel};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
@@ -1107,6 +1111,146 @@ impl Store for PgStore {
         .await
         .map_err(|e| backend("pruning the archive", e))?;
         Ok(done.rows_affected())
+    }
+
+    // ---- Mailings (migration 0010). ----
+
+    async fn mailing_create(
+        &self,
+        mailing: &Mailing,
+        recipients: &[UserId],
+    ) -> Result<MailingId, StoreError> {
+        let content = content_column(mailing)?;
+        let ids: Vec<i64> = recipients.iter().map(|u| u.0).collect();
+        // One statement: the mailing and its recipients land together or not at all.
+        let id: i64 = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "WITH m AS (INSERT INTO mailings (content, segment, state, created, author, \
+             panel_chat, panel_message) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id), \
+             r AS (INSERT INTO mailing_recipients (mailing, user_id) \
+             SELECT DISTINCT m.id, u FROM m, UNNEST($8::bigint[]) AS u) \
+             SELECT id FROM m"
+        )
+        .bind(&content)
+        .bind(&mailing.segment)
+        .bind(mailing.state.as_str())
+        .bind(mailing.created.0)
+        .bind(mailing.author.map(|u| u.0))
+        .bind(mailing.panel.map(|p| p.chat.0))
+        .bind(mailing.panel.map(|p| p.message.0))
+        .bind(&ids)
+        .fetch_one(conn))
+        .await
+        .map_err(|e| backend("writing a mailing", e))?;
+        Ok(MailingId(id))
+    }
+
+    async fn mailing(&self, id: MailingId) -> Result<Option<Mailing>, StoreError> {
+        let row: Option<MailingRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            mailing_columns!(),
+            " FROM mailings WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a mailing", e))?;
+        row.map(mailing_from_row).transpose()
+    }
+
+    async fn mailings(&self, limit: usize) -> Result<Vec<Mailing>, StoreError> {
+        let rows: Vec<MailingRow> = on_lease!(self.conns, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            mailing_columns!(),
+            " FROM mailings ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("listing mailings", e))?;
+        rows.into_iter().map(mailing_from_row).collect()
+    }
+
+    async fn mailing_set_state(
+        &self,
+        id: MailingId,
+        from: &[MailingState],
+        to: MailingState,
+    ) -> Result<bool, StoreError> {
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let done = on_lease!(self.conns, |conn| sqlx::query(
+            "UPDATE mailings SET state = $2 WHERE id = $1 AND state = ANY($3::text[])"
+        )
+        .bind(id.0)
+        .bind(to.as_str())
+        .bind(&from)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("changing a mailing's state", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {
+        on_lease!(self.conns, |conn| sqlx::query(
+            "UPDATE mailings SET panel_chat = $2, panel_message = $3 WHERE id = $1"
+        )
+        .bind(id.0)
+        .bind(panel.chat.0)
+        .bind(panel.message.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("recording a mailing's panel", e))?;
+        Ok(())
+    }
+
+    async fn mailing_pending(
+        &self,
+        id: MailingId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let users: Vec<i64> = on_lease!(self.conns, |conn| sqlx::query_scalar(
+            "SELECT user_id FROM mailing_recipients WHERE mailing = $1 AND delivery = 0 \
+             AND user_id > $2 ORDER BY user_id LIMIT $3"
+        )
+        .bind(id.0)
+        .bind(after.map_or(i64::MIN, |u| u.0))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading a mailing's recipients", e))?;
+        Ok(users.into_iter().map(UserId).collect())
+    }
+
+    async fn mailing_record(
+        &self,
+        id: MailingId,
+        user: UserId,
+        delivery: Delivery,
+    ) -> Result<(), StoreError> {
+        let code = i16::try_from(delivery.code()).unwrap_or_default();
+        on_lease!(self.conns, |conn| sqlx::query(
+            "UPDATE mailing_recipients SET delivery = $3 \
+             WHERE mailing = $1 AND user_id = $2 AND delivery = 0"
+        )
+        .bind(id.0)
+        .bind(user.0)
+        .bind(code)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("recording a mailing's delivery", e))?;
+        Ok(())
+    }
+
+    async fn mailing_counts(&self, id: MailingId) -> Result<MailingCounts, StoreError> {
+        let rows: Vec<(i16, i64)> = on_lease!(self.conns, |conn| sqlx::query_as(
+            "SELECT delivery, count(*) FROM mailing_recipients WHERE mailing = $1 \
+             GROUP BY delivery"
+        )
+        .bind(id.0)
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("counting a mailing's recipients", e))?;
+        counts_from_rows(rows.into_iter().map(|(d, n)| (i64::from(d), n)).collect())
     }
 }
 

@@ -3,6 +3,10 @@
 use crate::archive_row::{ArchiveRow, archive_columns, archived_from_row, entities_column};
 use crate::conns::{Conns, on_lease};
 use crate::error::{self, backend};
+use crate::mailing_row::{
+    MailingRow, RECIPIENTS_PER_STATEMENT, content_column, counts_from_rows, ids_json,
+    mailing_columns, mailing_from_row,
+};
 use crate::outbox_row::{OutboxRow, outbox_columns, outbox_from_row};
 use crate::row::{
     ConsumerRow, ConversationRow, DeadLetterRow, LinkRow, LogHeadRow, LoggedRow, MAX_ATTEMPTS,
@@ -16,6 +20,7 @@ use hotline_core::store::{
     Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
     OutboxId, SetAside, Status, Tag,
 };
+use hotline_core::store::{Delivery, Mailing, MailingCounts, MailingId, MailingState, Panel};
 use hotline_core::{EventKey, MessageId, Store, StoreError, Timestamp, TopicId, UserId};
 use sqlx::Arguments;
 use sqlx::ConnectOptions;
@@ -1293,6 +1298,154 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| backend("pruning the archive", e))?;
         Ok(done.rows_affected())
+    }
+
+    // ---- Mailings (migration 0009). ----
+
+    async fn mailing_create(
+        &self,
+        mailing: &Mailing,
+        recipients: &[UserId],
+    ) -> Result<MailingId, StoreError> {
+        let fail = |e| backend("writing a mailing", e);
+        let content = content_column(mailing)?;
+        let mut tx = self.writer.begin().await.map_err(fail)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO mailings (content, segment, state, created, author, panel_chat, \
+             panel_message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        )
+        .bind(content)
+        .bind(&mailing.segment)
+        .bind(mailing.state.as_str())
+        .bind(mailing.created.0)
+        .bind(mailing.author.map(|u| u.0))
+        .bind(mailing.panel.map(|p| p.chat.0))
+        .bind(mailing.panel.map(|p| p.message.0))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        for chunk in recipients.chunks(RECIPIENTS_PER_STATEMENT) {
+            sqlx::query(
+                "INSERT INTO mailing_recipients (mailing, user_id) \
+                 SELECT ?1, value FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(ids_json(chunk))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(MailingId(id))
+    }
+
+    async fn mailing(&self, id: MailingId) -> Result<Option<Mailing>, StoreError> {
+        let row: Option<MailingRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            mailing_columns!(),
+            " FROM mailings WHERE id = ?1"
+        ))
+        .bind(id.0)
+        .fetch_optional(conn))
+        .await
+        .map_err(|e| backend("reading a mailing", e))?;
+        row.map(mailing_from_row).transpose()
+    }
+
+    async fn mailings(&self, limit: usize) -> Result<Vec<Mailing>, StoreError> {
+        let rows: Vec<MailingRow> = on_reader!(self, |conn| sqlx::query_as(concat!(
+            "SELECT ",
+            mailing_columns!(),
+            " FROM mailings ORDER BY id DESC LIMIT ?1"
+        ))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("listing mailings", e))?;
+        rows.into_iter().map(mailing_from_row).collect()
+    }
+
+    async fn mailing_set_state(
+        &self,
+        id: MailingId,
+        from: &[MailingState],
+        to: MailingState,
+    ) -> Result<bool, StoreError> {
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let from = serde_json::to_string(&from)
+            .map_err(|e| StoreError::backend("encoding mailing states").caused_by(e))?;
+        let done = sqlx::query(
+            "UPDATE mailings SET state = ?2 WHERE id = ?1 \
+             AND state IN (SELECT value FROM json_each(?3))",
+        )
+        .bind(id.0)
+        .bind(to.as_str())
+        .bind(from)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| backend("changing a mailing's state", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {
+        sqlx::query("UPDATE mailings SET panel_chat = ?2, panel_message = ?3 WHERE id = ?1")
+            .bind(id.0)
+            .bind(panel.chat.0)
+            .bind(panel.message.0)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| backend("recording a mailing's panel", e))?;
+        Ok(())
+    }
+
+    async fn mailing_pending(
+        &self,
+        id: MailingId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let users: Vec<i64> = on_reader!(self, |conn| sqlx::query_scalar(
+            "SELECT user_id FROM mailing_recipients WHERE mailing = ?1 AND delivery = 0 \
+             AND user_id > ?2 ORDER BY user_id LIMIT ?3"
+        )
+        .bind(id.0)
+        .bind(after.map_or(i64::MIN, |u| u.0))
+        .bind(sql_limit(limit))
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("reading a mailing's recipients", e))?;
+        Ok(users.into_iter().map(UserId).collect())
+    }
+
+    async fn mailing_record(
+        &self,
+        id: MailingId,
+        user: UserId,
+        delivery: Delivery,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE mailing_recipients SET delivery = ?3 \
+             WHERE mailing = ?1 AND user_id = ?2 AND delivery = 0",
+        )
+        .bind(id.0)
+        .bind(user.0)
+        .bind(delivery.code())
+        .execute(&self.writer)
+        .await
+        .map_err(|e| backend("recording a mailing's delivery", e))?;
+        Ok(())
+    }
+
+    async fn mailing_counts(&self, id: MailingId) -> Result<MailingCounts, StoreError> {
+        let rows: Vec<(i64, i64)> = on_reader!(self, |conn| sqlx::query_as(
+            "SELECT delivery, count(*) FROM mailing_recipients WHERE mailing = ?1 \
+             GROUP BY delivery"
+        )
+        .bind(id.0)
+        .fetch_all(conn))
+        .await
+        .map_err(|e| backend("counting a mailing's recipients", e))?;
+        counts_from_rows(rows)
     }
 }
 
