@@ -31,7 +31,8 @@ pub mod docs;
 
 pub use hotline_core as core;
 pub use hotline_core::{
-    ChatId, Config, DeadLetter, DeadLetterId, Desk, Event, RetryPolicy, Standing, UserId,
+    ChatId, Config, DeadLetter, DeadLetterId, Desk, Event, Greeting, MailingContent, MailingHandle,
+    RetryPolicy, Standing, UserId,
 };
 
 /// The one error of every part (runners, builders, stores, the desk), so a host writes `?`.

@@ -53,8 +53,8 @@ pub use config::{
     WebhookSecret, WebhookTarget, Welcome,
 };
 pub use desk::{
-    Desk, DeskBuilder, Events, IN_FLIGHT, Ignored, InLane, Lagged, MailingProgress, Outcome,
-    Standing, Ticket,
+    Desk, DeskBuilder, Events, IN_FLIGHT, Ignored, InLane, Lagged, MailingHandle, MailingProgress,
+    Outcome, PANEL_BUTTONS, Standing, Ticket,
 };
 pub use desk_event::{DeskEvent, DeskEventKind};
 pub use error::{Chain, Error, chain as error_chain};

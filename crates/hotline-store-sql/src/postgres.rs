@@ -1189,6 +1189,27 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn mailing_lease(
+        &self,
+        id: MailingId,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = on_lease!(self.conns, |conn| sqlx::query(
+            "UPDATE mailings SET runner = $2, lease_until = $4 WHERE id = $1 \
+             AND (runner IS NULL OR runner = $2 OR lease_until < $3)"
+        )
+        .bind(id.0)
+        .bind(owner)
+        .bind(now.0)
+        .bind(until.0)
+        .execute(conn))
+        .await
+        .map_err(|e| backend("taking a mailing's lease", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {
         on_lease!(self.conns, |conn| sqlx::query(
             "UPDATE mailings SET panel_chat = $2, panel_message = $3 WHERE id = $1"

@@ -1387,6 +1387,27 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn mailing_lease(
+        &self,
+        id: MailingId,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE mailings SET runner = ?2, lease_until = ?4 WHERE id = ?1 \
+             AND (runner IS NULL OR runner = ?2 OR lease_until < ?3)",
+        )
+        .bind(id.0)
+        .bind(owner)
+        .bind(now.0)
+        .bind(until.0)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| backend("taking a mailing's lease", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {
         sqlx::query("UPDATE mailings SET panel_chat = ?2, panel_message = ?3 WHERE id = ?1")
             .bind(id.0)

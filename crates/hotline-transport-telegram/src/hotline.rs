@@ -178,6 +178,34 @@ impl Hotline {
         )
     }
 
+    /// Starts a mailing of `content` to the users of `segment` (the `/send` syntax: `#vip
+    /// lang:de`, `start:promo42`, `active:<30d`, ...; empty: every user who ever wrote),
+    /// sent below relays by the desk's mailer, which this starts if nothing did yet. The
+    /// handle reports progress, pauses, resumes and cancels.
+    ///
+    /// ```no_run
+    /// # async fn demo(hotline: hotline_transport_telegram::Hotline) -> Result<(), hotline_transport_telegram::Error> {
+    /// use hotline_core::{Greeting, MailingContent};
+    /// let mailing = hotline
+    ///     .broadcast("#vip", MailingContent::Message(Greeting::text("New in the shop!", false)))
+    ///     .await?;
+    /// let done = mailing.finished().await?;
+    /// println!("sent {} of {}", done.counts.sent, mailing.recipients());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A segment that does not parse is an [`Error::Config`] naming `segment`.
+    pub async fn broadcast(
+        &self,
+        segment: &str,
+        content: hotline_core::MailingContent,
+    ) -> Result<hotline_core::MailingHandle, Error> {
+        let segment = hotline_core::segment::Segment::parse(segment)
+            .map_err(|e| Error::config("segment", e.to_string()))?;
+        self.keep_ticking();
+        Ok(self.desk.broadcast(&segment, content).await?)
+    }
+
     /// Where the user with this Telegram id stands with the desk: with an operator (an open
     /// topic), closed, banned, or not at the desk. A host bot can go quiet while a human
     /// handles the user, and answer again after `/close`.
@@ -243,13 +271,16 @@ impl Hotline {
         }
     }
 
-    /// Runs the desk's timed work (auto-close) every `every` until the desk stops (its
-    /// [`hotline_core::Stop`] signal) or the returned handle is aborted. The desk starts one
-    /// itself, every minute, with the first update it is handed: call this only for another
-    /// period.
+    /// Runs the desk's timed work (auto-close, the archive's retention) every `every` until
+    /// the desk stops (its [`hotline_core::Stop`] signal) or the returned handle is aborted,
+    /// and starts the desk's mailer ([`hotline_core::Desk::run_mailings`], one per desk, until
+    /// the desk stops). The desk starts both itself, ticking every minute, with the first
+    /// update it is handed: call this only for another period.
     pub fn spawn_ticker(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         self.ticking
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        let mailer = self.desk.clone();
+        tokio::spawn(async move { mailer.run_mailings().await });
         let desk = self.desk.clone();
         let stop = self.desk.stop_signal().clone();
         tokio::spawn(async move {

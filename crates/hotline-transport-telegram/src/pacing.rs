@@ -6,6 +6,10 @@
 //! callers wait their turn, and within one chat it lets the most urgent waiter go first (relayed
 //! messages, then notices, then cosmetic changes), oldest first within a priority.
 //!
+//! Mailings ([`Priority::Bulk`]) come after everything else across chats, not only within
+//! one: a bulk call waits while any other call is held only by the global budget, and it
+//! leaves one call of each second's global budget unused, so a relay that arrives finds room.
+//!
 //! Each limit is a sliding window of send times. `time_scale` shrinks every window (and every
 //! `retry_after`) for tests against the fake server's scaled clock; it is 1 against Telegram.
 
@@ -145,6 +149,9 @@ struct State {
     global: Window,
     chats: HashMap<i64, Chat>,
     acquisitions: u64,
+    /// Callers above [`Priority::Bulk`] that only the global window holds back: bulk calls
+    /// wait while there is any.
+    starved: BTreeSet<u64>,
 }
 
 /// Makes callers wait until a call fits every budget.
@@ -231,9 +238,12 @@ impl Pacer {
     }
 
     fn leave(&self, chat: i64, key: (Priority, u64)) {
-        if let Some(entry) = self.state().chats.get_mut(&chat) {
+        let mut state = self.state();
+        state.starved.remove(&key.1);
+        if let Some(entry) = state.chats.get_mut(&chat) {
             entry.waiting.remove(&key);
         }
+        drop(state);
         self.changed.notify_waiters();
     }
 
@@ -258,12 +268,29 @@ impl Pacer {
         if let Some(limit) = limit {
             ready = ready.max(entry.window.ready_at(now, limit, length));
         }
+        let bulk = priority == Priority::Bulk;
+        if bulk && !state.starved.is_empty() {
+            // Something more urgent waits for the global budget: it goes first.
+            return Some(now + Duration::from_millis(50));
+        }
         if let Some(limit) = limits.global_per_second {
-            ready = ready.max(state.global.ready_at(now, limit, limits.scaled(1.0)));
+            let limit = if bulk {
+                limit.saturating_sub(1).max(1)
+            } else {
+                limit
+            };
+            let global = state.global.ready_at(now, limit, limits.scaled(1.0));
+            if !bulk && ready <= now && global > now {
+                state.starved.insert(ticket);
+            } else {
+                state.starved.remove(&ticket);
+            }
+            ready = ready.max(global);
         }
         if ready > now {
             return Some(ready);
         }
+        state.starved.remove(&ticket);
         let entry = state.chats.entry(chat).or_default();
         entry.waiting.remove(&(priority, ticket));
         entry.window.sent.push_back(now);
@@ -385,6 +412,52 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), ["relay", "notice", "rename"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bulk_calls_leave_a_call_of_the_global_budget_to_relays() {
+        let pacer = Pacer::new(Limits::telegram());
+        let start = Instant::now();
+        for chat in 1..=29 {
+            pacer.acquire(chat, Priority::Bulk).await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(1), "29 go at once");
+        pacer.acquire(1_000, Priority::Relay).await;
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "a relay finds the call bulk left"
+        );
+        pacer.acquire(30, Priority::Bulk).await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(1),
+            "the next bulk call waits for the window"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bulk_calls_wait_while_a_relay_waits_for_the_global_budget() {
+        let pacer = Arc::new(Pacer::new(Limits::telegram()));
+        for chat in 1..=30 {
+            pacer.acquire(chat, Priority::Relay).await;
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        // The bulk call asks first, into another chat than the relay's.
+        for (name, chat, priority) in [
+            ("bulk", 100, Priority::Bulk),
+            ("relay", 200, Priority::Relay),
+        ] {
+            let (pacer, order) = (Arc::clone(&pacer), Arc::clone(&order));
+            tasks.push(tokio::spawn(async move {
+                pacer.acquire(chat, priority).await;
+                order.lock().unwrap().push(name);
+            }));
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["relay", "bulk"]);
     }
 
     #[tokio::test(start_paused = true)]

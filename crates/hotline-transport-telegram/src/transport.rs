@@ -4,8 +4,8 @@ use crate::client::TelegramClient;
 use crate::pacing::{Limits, Pacer};
 use async_trait::async_trait;
 use hotline_core::{
-    Action, Greeting, GreetingButton, MessageId, Performed, Priority, Recipient, RetryPolicy, Stop,
-    TextEntity, TopicId, TransportError,
+    Action, Greeting, GreetingButton, MailingContent, MessageId, PanelButton, Performed, Priority,
+    Recipient, RetryPolicy, Stop, TextEntity, TopicId, TransportError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -234,6 +234,16 @@ impl<'a> CopyParts<'a> {
                 messages,
                 reply_to: *reply_to,
             }),
+            Action::Deliver {
+                user,
+                content: MailingContent::Copy { from, messages },
+            } => Some(Self {
+                chat: user.0,
+                topic: None,
+                from: from.0,
+                messages,
+                reply_to: None,
+            }),
             _ => None,
         }
     }
@@ -439,19 +449,77 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             "pinChatMessage",
             json!({"chat_id": chat.0, "message_id": message.0, "disable_notification": true}),
         ),
-        // The last call of a greeting (its text, under a photo if any); `perform` sends the
-        // video note before it. See `greeting_calls`.
-        Action::SendGreeting { user, greeting } => {
-            greeting_calls(user.0, greeting).pop().unwrap_or((
-                "sendMessage",
-                json!({"chat_id": user.0, "text": greeting.text}),
-            ))
+        // The last call of a greeting or a mailing's message (its text, under a photo if
+        // any); `perform` sends the video note before it. See `greeting_calls`.
+        Action::SendGreeting { user, greeting }
+        | Action::Deliver {
+            user,
+            content: MailingContent::Message(greeting),
+        } => greeting_calls(user.0, greeting).pop().unwrap_or((
+            "sendMessage",
+            json!({"chat_id": user.0, "text": greeting.text}),
+        )),
+        Action::SendPanel {
+            to,
+            text,
+            buttons,
+            reply_to,
+        } => {
+            let mut params = match to {
+                Recipient::User(user) => json!({"chat_id": user.0}),
+                Recipient::Topic { chat, topic } => {
+                    json!({"chat_id": chat.0, "message_thread_id": topic.0})
+                }
+                Recipient::General(chat) => json!({"chat_id": chat.0}),
+            };
+            params["text"] = json!(cut(text, 4096));
+            if !buttons.is_empty() {
+                params["reply_markup"] = keyboard(buttons);
+            }
+            if let Some(reply) = reply_to {
+                params["reply_parameters"] =
+                    json!({"message_id": reply.0, "allow_sending_without_reply": true});
+            }
+            ("sendMessage", params)
         }
+        Action::EditPanel {
+            chat,
+            message,
+            text,
+            buttons,
+        } => (
+            "editMessageText",
+            json!({
+                "chat_id": chat.0,
+                "message_id": message.0,
+                "text": cut(text, 4096),
+                "reply_markup": keyboard(buttons),
+            }),
+        ),
+        Action::AnswerButton { query, text } => (
+            "answerCallbackQuery",
+            json!({"callback_query_id": query, "text": cut(text, 200)}),
+        ),
         // Action is non-exhaustive across crates; every variant known today is above (copies
         // before the match).
         #[allow(unreachable_patterns)]
         _ => ("getMe", json!({})),
     }
+}
+
+/// A panel's buttons as one row of an inline keyboard (none: an empty keyboard, which takes
+/// the buttons off an edited message).
+fn keyboard(buttons: &[PanelButton]) -> Value {
+    let row: Vec<Value> = buttons
+        .iter()
+        .map(|b| json!({"text": b.text, "callback_data": b.data}))
+        .collect();
+    let rows: Vec<Vec<Value>> = if row.is_empty() {
+        Vec::new()
+    } else {
+        vec![row]
+    };
+    json!({ "inline_keyboard": rows })
 }
 
 /// A rich greeting's calls, in order: the video note, then the text (as a photo's caption when
@@ -539,6 +607,8 @@ pub(crate) fn performed_from(action: &Action, result: &Value) -> Result<Performe
         | Action::MirrorToTopic { .. }
         | Action::ForwardToTopic { .. }
         | Action::SendGreeting { .. }
+        | Action::Deliver { .. }
+        | Action::SendPanel { .. }
         | Action::SendNotice { .. } => match result {
             Value::Array(items) => Performed::Messages(
                 items
@@ -565,7 +635,18 @@ impl hotline_core::Transport for TelegramTransport {
         if let Action::CheckMember { chat, user } = action {
             return self.check_member(chat.0, user.0).await;
         }
-        if let Action::SendGreeting { user, greeting } = action {
+        if let Action::AnswerButton { .. } = action {
+            // An answer to a button press goes to no chat: no budget to wait for.
+            let (method, params) = request_for(action);
+            self.send::<_, Value>(0, method, params).await?;
+            return Ok(Performed::Done);
+        }
+        if let Action::SendGreeting { user, greeting }
+        | Action::Deliver {
+            user,
+            content: MailingContent::Message(greeting),
+        } = action
+        {
             // The calls before the text (the video note): a failure is logged, and the text,
             // which is what the user must get, is sent all the same. If the text then fails
             // for a passing reason, the desk performs the greeting again, the note included.
@@ -602,7 +683,9 @@ impl hotline_core::Transport for TelegramTransport {
                 if is_not_modified(&error)
                     && matches!(
                         action,
-                        Action::CloseTopic { .. } | Action::ReopenTopic { .. }
+                        Action::CloseTopic { .. }
+                            | Action::ReopenTopic { .. }
+                            | Action::EditPanel { .. }
                     ) =>
             {
                 Ok(Performed::Done)

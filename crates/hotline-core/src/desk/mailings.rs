@@ -30,6 +30,9 @@ const PAGE: usize = 32;
 const PANEL_EVERY: Duration = Duration::from_secs(5);
 /// How often an idle desk looks for a mailing another replica (or a restart) left running.
 const IDLE_LOOK: Duration = Duration::from_secs(2);
+/// How long a desk's right to send a mailing lasts; renewed with every page. A desk killed
+/// mid-mailing holds it this long at most; then another (or its restart) goes on.
+const LEASE_SECS: i64 = 10;
 
 /// A mailing's progress, as [`Desk::mailing_progress`] reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +50,67 @@ impl MailingProgress {
     }
 }
 
+/// A mailing started by [`Desk::broadcast`]: its progress, and the controls of `/send`.
+#[derive(Debug, Clone)]
+pub struct MailingHandle {
+    desk: Desk,
+    id: MailingId,
+    recipients: usize,
+}
+
+impl MailingHandle {
+    /// The mailing's id (what `/send status ID` names).
+    pub fn id(&self) -> MailingId {
+        self.id
+    }
+
+    /// How many recipients it was written with.
+    pub fn recipients(&self) -> usize {
+        self.recipients
+    }
+
+    /// Where it stands now.
+    pub async fn progress(&self) -> Result<MailingProgress, Error> {
+        self.desk
+            .mailing_progress(self.id)
+            .await?
+            .ok_or_else(|| Error::Store(crate::StoreError::corrupt("the mailing is gone")))
+    }
+
+    /// Waits until every recipient was tried (or the mailing was cancelled) and says how it
+    /// went; reads the store every half second. Ends early, with [`Error::Stopped`], when the
+    /// desk stops.
+    pub async fn finished(&self) -> Result<MailingProgress, Error> {
+        loop {
+            let progress = self.progress().await?;
+            if progress.is_over() {
+                return Ok(progress);
+            }
+            self.desk
+                .inner
+                .stop
+                .sleep(Duration::from_millis(500))
+                .await
+                .map_err(|_| Error::Stopped("the desk is stopping".into()))?;
+        }
+    }
+
+    /// [`Desk::pause_mailing`].
+    pub async fn pause(&self) -> Result<bool, Error> {
+        self.desk.pause_mailing(self.id).await
+    }
+
+    /// [`Desk::resume_mailing`].
+    pub async fn resume(&self) -> Result<bool, Error> {
+        self.desk.resume_mailing(self.id).await
+    }
+
+    /// [`Desk::cancel_mailing`].
+    pub async fn cancel(&self) -> Result<bool, Error> {
+        self.desk.cancel_mailing(self.id).await
+    }
+}
+
 impl Desk {
     /// Starts a mailing of `content` to every member of `segment` (banned users and users who
     /// blocked the bot are never members) and returns its id at once; the desk's mailer
@@ -56,23 +120,27 @@ impl Desk {
     /// # async fn demo(desk: hotline_core::Desk) -> Result<(), hotline_core::Error> {
     /// use hotline_core::{Greeting, MailingContent, segment::Segment};
     /// let segment = Segment::parse("#vip lang:de").expect("a segment");
-    /// let id = desk
+    /// let mailing = desk
     ///     .broadcast(&segment, MailingContent::Message(Greeting::text("Neu: ...", false)))
     ///     .await?;
-    /// let progress = desk.mailing_progress(id).await?;
-    /// # let _ = progress;
+    /// println!("{} recipients", mailing.recipients());
+    /// let done = mailing.finished().await?;
+    /// println!("sent {}, blocked {}", done.counts.sent, done.counts.blocked);
     /// # Ok(()) }
     /// ```
     pub async fn broadcast(
         &self,
         segment: &Segment,
         content: MailingContent,
-    ) -> Result<MailingId, Error> {
-        let id = self
+    ) -> Result<MailingHandle, Error> {
+        let (id, recipients) = self
             .create_mailing(segment, content, None, MailingState::Running)
-            .await?
-            .0;
-        Ok(id)
+            .await?;
+        Ok(MailingHandle {
+            desk: self.clone(),
+            id,
+            recipients,
+        })
     }
 
     /// Writes a mailing with the members of `segment` as its recipients; its id and how many.
@@ -148,7 +216,7 @@ impl Desk {
         .await
     }
 
-    async fn move_mailing(
+    pub(super) async fn move_mailing(
         &self,
         id: MailingId,
         from: &[MailingState],
@@ -156,21 +224,55 @@ impl Desk {
     ) -> Result<bool, Error> {
         let moved = self.inner.store.mailing_set_state(id, from, to).await?;
         if moved {
+            self.inner
+                .mailer
+                .changes
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             self.inner.mail_wake.notify_one();
             self.refresh_panel(id, None).await;
         }
         Ok(moved)
     }
 
+    /// Whether `mailing` stopped running since `seen` was read from the mailer's changes
+    /// (a pause or a cancel on this desk: the store is read only then; another desk's is seen
+    /// at the next page).
+    async fn halted(&self, mailing: MailingId, seen: u64) -> Result<bool, Error> {
+        if self
+            .inner
+            .mailer
+            .changes
+            .load(std::sync::atomic::Ordering::Acquire)
+            == seen
+        {
+            return Ok(false);
+        }
+        let state = self.inner.store.mailing(mailing).await?.map(|m| m.state);
+        Ok(state != Some(MailingState::Running))
+    }
+
     /// Sends the running mailings, oldest first, until the desk stops. The Telegram runners
     /// start it beside the desk's ticks; a desk driven by hand runs it on a task of its own.
     /// Errors (a store that fails) are logged and tried again; they never end the loop.
+    ///
+    /// One loop per desk: a second call while one runs returns at once.
     pub async fn run_mailings(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner.mailer.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        struct Running<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Release);
+            }
+        }
+        let _running = Running(&self.inner.mailer.running);
         let stop = self.inner.stop.clone();
         while !stop.is_stopped() {
             let worked = match self.next_running().await {
                 Ok(Some(mailing)) => match self.send_mailing(mailing).await {
-                    Ok(()) => true,
+                    Ok(sent) => sent,
                     Err(error) if error.is_interrupted() => return,
                     Err(error) => {
                         tracing::warn!(%error, "hotline: a mailing could not go on; trying again");
@@ -208,8 +310,9 @@ impl Desk {
     }
 
     /// Sends `mailing`'s pending recipients until none is left (then it is finished) or it is
-    /// no longer running; keeps its panel up to date meanwhile.
-    async fn send_mailing(&self, mailing: Mailing) -> Result<(), Error> {
+    /// no longer running; keeps its panel up to date meanwhile. `false` when another desk
+    /// holds the mailing (nothing was sent).
+    async fn send_mailing(&self, mailing: Mailing) -> Result<bool, Error> {
         let started = Instant::now();
         let store = &self.inner.store;
         let at_start = store.mailing_counts(mailing.id).await?;
@@ -228,18 +331,20 @@ impl Desk {
             result = sending => result,
             () = panel => unreachable!("the panel loop never ends"),
         };
-        if let Ok(true) = result {
+        if let Ok(Ended::Done) = result {
             store
                 .mailing_set_state(mailing.id, &[MailingState::Running], MailingState::Finished)
                 .await?;
         }
+        if let Ok(Ended::Elsewhere) = result {
+            return Ok(false);
+        }
         self.refresh_panel(mailing.id, None).await;
-        result.map(|_| ())
+        result.map(|_| true)
     }
 
-    /// Sends page after page; `true` when no recipient is pending any more, `false` when the
-    /// mailing stopped running first.
-    async fn send_pending(&self, mailing: &Mailing) -> Result<bool, Error> {
+    /// Sends page after page, as long as this desk holds the mailing's lease.
+    async fn send_pending(&self, mailing: &Mailing) -> Result<Ended, Error> {
         let store = &self.inner.store;
         let mut after = None;
         loop {
@@ -248,12 +353,18 @@ impl Desk {
             }
             let state = store.mailing(mailing.id).await?.map(|m| m.state);
             if state != Some(MailingState::Running) {
-                return Ok(false);
+                return Ok(Ended::NotRunning);
+            }
+            let now = self.now();
+            let owner = &self.inner.mailer.owner;
+            let until = now.plus_secs(LEASE_SECS);
+            if !store.mailing_lease(mailing.id, owner, now, until).await? {
+                return Ok(Ended::Elsewhere);
             }
             let page = store.mailing_pending(mailing.id, after, PAGE).await?;
             let Some(last) = page.last().copied() else {
                 if after.is_none() {
-                    return Ok(true);
+                    return Ok(Ended::Done);
                 }
                 // Back to the start for the ones a passing failure left pending.
                 after = None;
@@ -261,8 +372,13 @@ impl Desk {
                 continue;
             };
             after = Some(last);
+            let seen = self
+                .inner
+                .mailer
+                .changes
+                .load(std::sync::atomic::Ordering::Acquire);
             let results: Vec<Result<(), Error>> = futures_util::stream::iter(page)
-                .map(|user| self.deliver(mailing, user))
+                .map(|user| self.deliver(mailing, user, seen))
                 .buffer_unordered(IN_FLIGHT)
                 .collect()
                 .await;
@@ -274,7 +390,10 @@ impl Desk {
 
     /// Sends one recipient the mailing and records what came of it. A passing failure leaves
     /// them pending (tried again on the next round); a refusal is recorded and not retried.
-    async fn deliver(&self, mailing: &Mailing, user: UserId) -> Result<(), Error> {
+    async fn deliver(&self, mailing: &Mailing, user: UserId, seen: u64) -> Result<(), Error> {
+        if self.halted(mailing.id, seen).await? {
+            return Ok(());
+        }
         let action = Action::Deliver {
             user,
             content: mailing.content.clone(),
@@ -347,6 +466,40 @@ impl Desk {
     }
 }
 
+/// How a mailing's sending ended.
+enum Ended {
+    /// No recipient is pending any more.
+    Done,
+    /// Paused or cancelled meanwhile.
+    NotRunning,
+    /// Another desk holds its lease.
+    Elsewhere,
+}
+
+/// The desk's mailer: whether its loop runs, the name it leases mailings under, and a count
+/// of the pauses and cancels made on this desk (so each send need not read the store).
+#[derive(Debug)]
+pub(super) struct Mailer {
+    running: std::sync::atomic::AtomicBool,
+    owner: String,
+    changes: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Mailer {
+    fn default() -> Self {
+        // Unique enough among the desks on one database: the process and the moment it began.
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        Self {
+            running: std::sync::atomic::AtomicBool::new(false),
+            owner: format!("{}-{started}", std::process::id()),
+            changes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
 /// Where a mailing's sending began in this run, for its rate.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Rate {
@@ -381,7 +534,7 @@ fn delivery_name(delivery: Delivery) -> &'static str {
 /// The panel's text: what the mailing is, where it stands, and (while it runs) how fast.
 pub(crate) fn panel_text(progress: &MailingProgress, rate: Option<f64>) -> String {
     let MailingProgress { mailing, counts } = progress;
-    let segment = if mailing.segment.is_empty() {
+    let segment = if mailing.segment.is_empty() || mailing.segment == "all" {
         "every user".to_owned()
     } else {
         format!("`{}`", mailing.segment)
@@ -433,7 +586,7 @@ pub(crate) fn panel_text(progress: &MailingProgress, rate: Option<f64>) -> Strin
 pub(crate) fn panel_buttons(mailing: &Mailing) -> Vec<PanelButton> {
     let button = |text: &str, verb: &str| PanelButton {
         text: text.to_owned(),
-        data: format!("{BUTTON_PREFIX}{verb}:{}", mailing.id.0),
+        data: format!("{PANEL_BUTTONS}{verb}:{}", mailing.id.0),
     };
     match mailing.state {
         MailingState::Draft => vec![button("✅ Confirm", "go"), button("✖ Cancel", "cancel")],
@@ -443,8 +596,9 @@ pub(crate) fn panel_buttons(mailing: &Mailing) -> Vec<PanelButton> {
     }
 }
 
-/// What the desk's mailing buttons' data starts with.
-pub(crate) const BUTTON_PREFIX: &str = "hotline:send:";
+/// What the data of the desk's own buttons (a mailing panel's) starts with: a transport hands
+/// presses of these to the desk as [`crate::Event::OperatorButton`].
+pub const PANEL_BUTTONS: &str = "hotline:send:";
 
 /// `95 s` → `1 min 35 s`.
 fn duration_words(seconds: u64) -> String {

@@ -28,7 +28,7 @@ mod user_messages;
 
 pub use emit::{Events, Lagged};
 pub use lanes::{InLane, Ticket};
-pub use mailings::{IN_FLIGHT, MailingProgress};
+pub use mailings::{IN_FLIGHT, MailingHandle, MailingProgress, PANEL_BUTTONS};
 pub use standing::Standing;
 
 use crate::clock::{Clock, SystemClock};
@@ -117,6 +117,7 @@ struct Inner {
     mail_wake: tokio::sync::Notify,
     /// What operators wrote outside topics lately, for `/send`'s chains.
     drafts: send_command::Drafts,
+    mailer: mailings::Mailer,
 }
 
 impl std::fmt::Debug for Desk {
@@ -203,6 +204,7 @@ impl DeskBuilder {
                 events: emit::EventHub::new(self.event_buffer),
                 mail_wake: tokio::sync::Notify::new(),
                 drafts: send_command::Drafts::default(),
+                mailer: mailings::Mailer::default(),
                 on_error: self.on_error,
                 retry: self.retry,
                 stop: self.stop,

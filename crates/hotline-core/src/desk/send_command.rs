@@ -6,7 +6,7 @@
 //! wrote in General after it, up to the command. The desk posts a panel with the segment's
 //! size and Confirm / Cancel; Confirm starts the mailing ([`super::mailings`]).
 
-use super::mailings::{BUTTON_PREFIX, panel_buttons, panel_text};
+use super::mailings::{PANEL_BUTTONS, panel_buttons, panel_text};
 use super::{Desk, Ignored, Outcome};
 use crate::action::{Action, Recipient};
 use crate::error::Error;
@@ -320,7 +320,7 @@ impl Desk {
         query: &str,
     ) -> Result<Outcome, Error> {
         let Some((verb, id)) = data
-            .strip_prefix(BUTTON_PREFIX)
+            .strip_prefix(PANEL_BUTTONS)
             .and_then(|rest| rest.split_once(':'))
             .and_then(|(verb, id)| Some((verb, MailingId(id.parse().ok()?))))
         else {
@@ -359,7 +359,7 @@ impl Desk {
     async fn press(&self, verb: &str, id: MailingId) -> Result<String, Error> {
         let moved = match verb {
             "go" => {
-                self.move_to(id, &[MailingState::Draft], MailingState::Running)
+                self.move_mailing(id, &[MailingState::Draft], MailingState::Running)
                     .await?
             }
             "pause" => self.pause_mailing(id).await?,
@@ -378,20 +378,6 @@ impl Desk {
         } else {
             format!("Mailing {id} is {state} already.")
         })
-    }
-
-    async fn move_to(
-        &self,
-        id: MailingId,
-        from: &[MailingState],
-        to: MailingState,
-    ) -> Result<bool, Error> {
-        let moved = self.inner.store.mailing_set_state(id, from, to).await?;
-        if moved {
-            self.inner.mail_wake.notify_one();
-            self.refresh_panel(id, None).await;
-        }
-        Ok(moved)
     }
 
     /// Tells the backend group's General topic `text` (logged when it cannot).

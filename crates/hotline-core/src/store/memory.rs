@@ -48,6 +48,7 @@ struct Inner {
     next_archived: i64,
     tags: BTreeMap<UserId, std::collections::BTreeSet<Tag>>,
     mailings: BTreeMap<MailingId, (Mailing, BTreeMap<UserId, Delivery>)>,
+    mailing_leases: HashMap<MailingId, (String, Timestamp)>,
     next_mailing: i64,
 }
 
@@ -629,6 +630,27 @@ impl Store for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn mailing_lease(
+        &self,
+        id: MailingId,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if !inner.mailings.contains_key(&id) {
+            return Ok(false);
+        }
+        let free = match inner.mailing_leases.get(&id) {
+            Some((holder, expires)) => holder == owner || *expires < now,
+            None => true,
+        };
+        if free {
+            inner.mailing_leases.insert(id, (owner.to_owned(), until));
+        }
+        Ok(free)
     }
 
     async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {

@@ -331,6 +331,20 @@ pub trait Store: Send + Sync {
         Err(StoreError::backend("this store keeps no mailings"))
     }
 
+    /// Takes, or renews, the right to send mailing `id` for the sender `owner` until
+    /// `until`: refused (`false`) while another owner holds it past `now`. One desk of
+    /// several (replicas on one database) sends a mailing at a time.
+    async fn mailing_lease(
+        &self,
+        id: MailingId,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let _ = (id, owner, now, until);
+        Err(StoreError::backend("this store keeps no mailings"))
+    }
+
     /// Records where the mailing's panel (preview, then progress) is.
     async fn mailing_set_panel(&self, id: MailingId, panel: Panel) -> Result<(), StoreError> {
         let _ = (id, panel);

@@ -10,7 +10,10 @@ CREATE TABLE mailings (
     created       BIGINT NOT NULL,
     author        BIGINT,
     panel_chat    BIGINT,
-    panel_message BIGINT
+    panel_message BIGINT,
+    -- The desk sending it, and until when (one desk of several sends a mailing).
+    runner        TEXT,
+    lease_until   BIGINT
 );
 
 -- delivery: 0 pending, 1 sent, 2 failed, 3 blocked, 4 left (hotline_core::Delivery::code).

@@ -10,7 +10,10 @@ CREATE TABLE mailings (
     created       INTEGER NOT NULL,
     author        INTEGER,
     panel_chat    INTEGER,
-    panel_message INTEGER
+    panel_message INTEGER,
+    -- The desk sending it, and until when (one desk of several sends a mailing).
+    runner        TEXT,
+    lease_until   INTEGER
 ) STRICT;
 
 -- delivery: 0 pending, 1 sent, 2 failed, 3 blocked, 4 left (hotline_core::Delivery::code).

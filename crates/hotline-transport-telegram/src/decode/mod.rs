@@ -342,6 +342,35 @@ pub(crate) fn decode(update: &Update, group: ChatId) -> Decoded {
                 _ => Decoded::pass(None),
             }
         }
+        UpdateContent::CallbackQuery(query)
+            if query
+                .data
+                .as_deref()
+                .is_some_and(|d| d.starts_with(hotline_core::PANEL_BUTTONS)) =>
+        {
+            // The desk's own buttons (a mailing's panel), pressed in the backend group.
+            let panel = match &query.message {
+                Some(frankenstein::types::MaybeInaccessibleMessage::Message(m)) => {
+                    Some((m.chat.id, m.message_id))
+                }
+                Some(frankenstein::types::MaybeInaccessibleMessage::InaccessibleMessage(m)) => {
+                    Some((m.chat.id, m.message_id))
+                }
+                None => None,
+            };
+            match panel {
+                Some((chat, message)) if chat == group.0 => {
+                    Decoded::consume(Some(Event::OperatorButton {
+                        chat: group,
+                        operator: UserId(i64::try_from(query.from.id).unwrap_or(i64::MAX)),
+                        message: MessageId(i64::from(message)),
+                        data: query.data.clone().unwrap_or_default(),
+                        query: query.id.clone(),
+                    }))
+                }
+                _ => Decoded::pass(None),
+            }
+        }
         UpdateContent::CallbackQuery(query) if query.data.as_deref() == Some(HUMAN_CALLBACK) => {
             Decoded {
                 event: Some(Event::HandOver {

@@ -14,6 +14,44 @@ where
     a_mailing_reads_back_whole(make().await).await;
     recipients_move_from_pending_once(make().await).await;
     state_changes_only_from_the_states_given(make().await).await;
+    one_sender_holds_a_mailing_at_a_time(make().await).await;
+}
+
+async fn one_sender_holds_a_mailing_at_a_time<S: Store>(store: S) {
+    let id = store
+        .mailing_create(
+            &draft(MailingContent::Copy {
+                from: ChatId(-1),
+                messages: vec![MessageId(1)],
+            }),
+            &users([1]),
+        )
+        .await
+        .expect("mailing_create");
+    let lease = |owner: &'static str, now: i64| {
+        store.mailing_lease(id, owner, Timestamp(now), Timestamp(now + 10))
+    };
+    assert!(
+        lease("a", 100).await.expect("lease"),
+        "a free mailing is taken"
+    );
+    assert!(
+        !lease("b", 105).await.expect("lease"),
+        "held by another until 110"
+    );
+    assert!(
+        lease("a", 108).await.expect("lease"),
+        "the holder renews (to 118)"
+    );
+    assert!(
+        !lease("b", 115).await.expect("lease"),
+        "renewed: still held"
+    );
+    assert!(
+        lease("b", 119).await.expect("lease"),
+        "expired: another takes it"
+    );
+    assert!(!lease("a", 120).await.expect("lease"), "and holds it");
 }
 
 fn draft(content: MailingContent) -> Mailing {
