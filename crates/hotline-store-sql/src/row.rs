@@ -24,6 +24,7 @@ pub(crate) type ConversationRow<P> = (
     bool,           // welcome_pending
     P,              // pending
     i64,            // last_active
+    i64,            // first_seen
 );
 
 /// The column list every conversation query selects, matching [`ConversationRow`].
@@ -31,7 +32,7 @@ macro_rules! conversation_columns {
     () => {
         "user_id, topic_id, status, status_since, blocked, banned, first_name, last_name, \
          username, language_code, start_payload, topic_name, welcome_pending, pending, \
-         last_active"
+         last_active, first_seen"
     };
 }
 pub(crate) use conversation_columns;
@@ -58,6 +59,7 @@ pub(crate) fn conversation_from_row(
         welcome_pending,
         pending,
         last_active,
+        first_seen,
     ) = row;
     let status = Status::parse(&status).ok_or_else(|| {
         StoreError::corrupt(format!("user {user_id} has an unknown status {status:?}"))
@@ -81,6 +83,7 @@ pub(crate) fn conversation_from_row(
         welcome_pending,
         pending: pending.into_iter().map(MessageId).collect(),
         last_active: Timestamp(last_active),
+        first_seen: Timestamp(first_seen),
     })
 }
 

@@ -468,6 +468,7 @@ impl SqliteStore {
                 Value::Bool(c.welcome_pending),
                 Value::Text(&pending),
                 Value::Int(c.last_active.0),
+                Value::Int(c.first_seen.0),
             ] {
                 bind(&mut arguments, value).map_err(sqlx::Error::Encode)?;
             }
@@ -747,7 +748,7 @@ enum Value<'a> {
 const UPSERT_CONVERSATION: &str = concat!(
     "INSERT INTO conversations (",
     conversation_columns!(),
-    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
      ON CONFLICT (user_id) DO UPDATE SET \
      topic_id = excluded.topic_id, status = excluded.status, \
      status_since = excluded.status_since, blocked = excluded.blocked, \
@@ -779,8 +780,8 @@ fn decode(row: ConversationRow<String>) -> Result<Conversation, StoreError> {
     let pending: Vec<i64> = serde_json::from_str(&row.13).map_err(|e| {
         StoreError::corrupt(format!("user {user} has unreadable pending messages")).caused_by(e)
     })?;
-    let (a, b, c, d, e, f, g, h, i, j, k, l, m, _, n) = row;
-    conversation_from_row((a, b, c, d, e, f, g, h, i, j, k, l, m, pending, n))
+    let (a, b, c, d, e, f, g, h, i, j, k, l, m, _, n, o) = row;
+    conversation_from_row((a, b, c, d, e, f, g, h, i, j, k, l, m, pending, n, o))
 }
 
 #[async_trait]

@@ -207,6 +207,8 @@ async fn conversations_round_trip<S: Store>(store: S) {
     c.status = Status::Closed;
     c.pending.clear();
     c.profile.username = None;
+    // The user wrote again later: their first contact stays.
+    c.last_active = Timestamp(500);
     save(&store, c.clone()).await;
     assert_eq!(
         store.conversation(UserId(1)).await.expect("read"),

@@ -36,6 +36,9 @@ pub struct Conversation {
     /// When the user last wrote, to the hour (the desk refreshes it when an hour has passed,
     /// so that it costs no write per message): what segments' `active:` reads.
     pub last_active: Timestamp,
+    /// When the desk first met the user (what `/export` calls first contact).
+    #[serde(default)]
+    pub first_seen: Timestamp,
 }
 
 impl Conversation {
@@ -54,6 +57,7 @@ impl Conversation {
             welcome_pending: false,
             pending: Vec::new(),
             last_active: now,
+            first_seen: now,
         }
     }
 
