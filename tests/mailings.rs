@@ -424,3 +424,131 @@ async fn broadcast_from_rust_pauses_resumes_and_reaches_everyone_once() {
     }
     d.stop().await;
 }
+
+/// The bytes of a document the bot sent, fetched as a client would (`getFile`, then the file).
+async fn document_bytes(d: &common::Desk, message: &Value) -> String {
+    let file_id = message["document"]["file_id"].as_str().expect("a document");
+    let api = format!("{}/bot{}", d.tg.api_url(), common::TOKEN);
+    let client = reqwest::Client::new();
+    let file: Value = client
+        .post(format!("{api}/getFile"))
+        .json(&serde_json::json!({ "file_id": file_id }))
+        .send()
+        .await
+        .expect("getFile")
+        .json()
+        .await
+        .expect("its answer");
+    let path = file["result"]["file_path"].as_str().expect("a file path");
+    client
+        .get(format!(
+            "{}/file/bot{}/{path}",
+            d.tg.api_url(),
+            common::TOKEN
+        ))
+        .send()
+        .await
+        .expect("the file")
+        .text()
+        .await
+        .expect("its text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_posts_a_segments_users_as_csv_and_json_lines() {
+    let d = start(&[("WELCOME", "OFF"), ("BAN_ALLOWED", "everyone")]).await;
+    d.tg.add_member_as(GROUP, OPERATOR, MemberStatus::Administrator)
+        .expect("an admin");
+    let store = d.hotline.desk().store().clone();
+    let vip = Tag::parse("vip").expect("a tag");
+    let mut topics = Vec::new();
+    for (id, name, lang) in [
+        (5_001, "Ann", "de"),
+        (5_002, "Bob, Jr.", "en"),
+        (5_003, "Cy", "de"),
+    ] {
+        d.tg.add_user(NewUser::new(id, name).language_code(lang));
+        d.say(id, "hello");
+        let topic = d.topic_of(id).await;
+        d.wait_thread(topic, "hello").await;
+        topics.push(topic);
+    }
+    for id in [5_001, 5_002] {
+        store.set_tag(UserId(id), &vip, true).await.expect("a tag");
+    }
+    write_in_general(&d, OPERATOR, "/export #vip", None);
+    d.wait("two documents in General", |d| {
+        general(d)
+            .iter()
+            .filter(|m| m.get("document").is_some())
+            .count()
+            == 2
+    })
+    .await;
+    let documents: Vec<Value> = general(&d)
+        .into_iter()
+        .filter(|m| m.get("document").is_some())
+        .collect();
+    assert_eq!(text_of(&documents[0]), "👥 2 user(s) in `#vip`, as csv.");
+    assert!(
+        documents[0]["document"]["file_name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("users-") && n.ends_with(".csv")),
+        "{}",
+        documents[0]
+    );
+    let csv = document_bytes(&d, &documents[0]).await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,name,username,language,tags,first_contact,last_contact,status"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("5001,Ann,,de,vip,20"), "{csv}");
+    assert!(
+        lines[2].starts_with("5002,\"Bob, Jr.\",,en,vip,20"),
+        "{csv}"
+    );
+    assert!(lines[1].ends_with(",user_answered"), "{csv}");
+    let jsonl = document_bytes(&d, &documents[1]).await;
+    let rows: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["name"], "Bob, Jr.");
+    assert_eq!(rows[1]["tags"], serde_json::json!(["vip"]));
+    let now = d.hotline.desk().now();
+    for row in &rows {
+        let first = row["first_contact"].as_str().expect("a time");
+        assert!(
+            first <= now.rfc3339().as_str() && first.ends_with('Z'),
+            "{row}"
+        );
+    }
+
+    // In a topic the files go into the topic; a banned user is never exported.
+    d.operator_says(topics[2], "/ban");
+    d.wait("the ban", |d| {
+        d.thread_texts(topics[2])
+            .iter()
+            .any(|t| t.contains("banned"))
+    })
+    .await;
+    d.operator_says(topics[0], "/export lang:de");
+    d.wait("the CSV in the topic", |d| {
+        d.thread_texts(topics[0])
+            .iter()
+            .any(|t| t == "👥 1 user(s) in `lang:de`, as csv.")
+    })
+    .await;
+    assert!(d.user_sees(5_001).iter().all(|t| !t.contains("user(s)")));
+    d.operator_says(topics[0], "/export lang:");
+    d.wait("the refusal", |d| {
+        d.thread_texts(topics[0])
+            .iter()
+            .any(|t| t.starts_with("⛔ /export:") && t.ends_with("Nothing was exported."))
+    })
+    .await;
+    d.stop().await;
+}

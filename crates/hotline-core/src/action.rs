@@ -190,6 +190,18 @@ pub enum Action {
         /// The new buttons.
         buttons: Vec<PanelButton>,
     },
+    /// Send a file made by the desk (`/export`'s CSV and JSON lines) with a caption. Performs
+    /// to [`Performed::Messages`] with one id.
+    SendDocument {
+        /// Where to.
+        to: Recipient,
+        /// The file's name, as the chat shows it.
+        file_name: String,
+        /// The file.
+        bytes: Vec<u8>,
+        /// The caption (plain).
+        caption: String,
+    },
     /// Answer a pressed button ([`crate::Event::OperatorButton`]) with a short text the
     /// presser sees; a read of no chat's budget.
     AnswerButton {
@@ -262,6 +274,7 @@ impl Action {
             Action::SendNotice { .. }
             | Action::SendGreeting { .. }
             | Action::SendPanel { .. }
+            | Action::SendDocument { .. }
             | Action::AnswerButton { .. }
             | Action::CheckMember { .. } => Priority::Notice,
             Action::EditPanel { .. } => Priority::Cosmetic,
@@ -292,7 +305,9 @@ impl Action {
             Action::CopyToUser { user, .. }
             | Action::SendGreeting { user, .. }
             | Action::Deliver { user, .. } => user.chat(),
-            Action::SendNotice { to, .. } | Action::SendPanel { to, .. } => to.chat(),
+            Action::SendNotice { to, .. }
+            | Action::SendPanel { to, .. }
+            | Action::SendDocument { to, .. } => to.chat(),
             // A button's answer goes to no chat.
             Action::AnswerButton { .. } => ChatId(0),
         }
@@ -313,6 +328,10 @@ impl Action {
                 ..
             }
             | Action::SendPanel {
+                to: Recipient::Topic { topic, .. },
+                ..
+            }
+            | Action::SendDocument {
                 to: Recipient::Topic { topic, .. },
                 ..
             } => Some(*topic),

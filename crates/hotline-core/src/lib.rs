@@ -45,6 +45,7 @@ mod retry;
 pub mod segment;
 pub mod store;
 mod transport;
+pub mod user_export;
 
 pub use action::{Action, PanelButton, Performed, Priority, Recipient};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -392,6 +392,18 @@ impl State {
                 Ok(Performed::Done)
             }
             Action::AnswerButton { .. } => Ok(Performed::Done),
+            Action::SendDocument { to, caption, .. } => {
+                let (chat, topic) = match to {
+                    Recipient::User(user) => (user.chat(), None),
+                    Recipient::Topic { chat, topic } => (*chat, Some(*topic)),
+                    Recipient::General(chat) => (*chat, None),
+                };
+                let message = ChatMessage {
+                    has_media: true,
+                    ..blank(topic, caption.clone())
+                };
+                Ok(Performed::Messages(vec![self.post(chat, message)]))
+            }
         }
     }
 }

@@ -161,6 +161,8 @@ pub enum OperatorCommand {
     Segment,
     /// `/send`: mailings, written in the General topic (in a topic the desk says so).
     Send,
+    /// `/export [segment]`: the users of a segment as CSV and JSON lines files.
+    Export,
     /// Any other command: not sent to the user.
     Unknown,
 }
@@ -180,6 +182,7 @@ impl OperatorCommand {
             ("marks", OperatorCommand::Marks),
             ("segment", OperatorCommand::Segment),
             ("send", OperatorCommand::Send),
+            ("export", OperatorCommand::Export),
         ];
         TABLE
             .iter()
@@ -197,6 +200,7 @@ pub const OPERATOR_HELP: &str = "Commands in a user's topic:\n\
 /info: the user card\n\
 /mark TAG, /unmark TAG: tag the user (vip, de, ...); /marks: the tags in use\n\
 /segment #vip lang:de, start:promo: how many users a segment holds\n\
+/export [segment]: the users (all, or a segment's) as CSV and JSON lines files\n\
 A message starting with \"/ \" is an internal comment and is never sent to the user.\n\
 In the General topic: reply /send [segment] to the first message of a mailing (it and what \
 you wrote after it go as a chain); /send status, /send pause, /send resume, /send cancel.";

@@ -128,13 +128,29 @@ impl Segment {
         store: &(impl Store + ?Sized),
         now: Timestamp,
     ) -> Result<Vec<UserId>, StoreError> {
-        const PAGE: usize = 1_000;
         let mut members = Vec::new();
+        self.visit(store, now, |conversation, _| {
+            members.push(conversation.user)
+        })
+        .await?;
+        Ok(members)
+    }
+
+    /// Calls `member` with each user in the segment at `now` (their conversation and tags), in
+    /// ascending id order, reading `store` a page at a time: a user base of any size in the
+    /// memory of one page.
+    pub async fn visit(
+        &self,
+        store: &(impl Store + ?Sized),
+        now: Timestamp,
+        mut member: impl FnMut(&Conversation, &HashSet<Tag>),
+    ) -> Result<(), StoreError> {
+        const PAGE: usize = 1_000;
         let mut after = UserId(i64::MIN);
         loop {
             let page = store.conversations_after(after, PAGE).await?;
             let Some(last) = page.last() else {
-                return Ok(members);
+                return Ok(());
             };
             after = last.user;
             let users: Vec<UserId> = page.iter().map(|c| c.user).collect();
@@ -143,13 +159,14 @@ impl Segment {
                 tags.entry(user).or_default().insert(tag);
             }
             let none = HashSet::new();
-            members.extend(
-                page.iter()
-                    .filter(|c| self.contains(c, tags.get(&c.user).unwrap_or(&none), now))
-                    .map(|c| c.user),
-            );
+            for conversation in &page {
+                let theirs = tags.get(&conversation.user).unwrap_or(&none);
+                if self.contains(conversation, theirs, now) {
+                    member(conversation, theirs);
+                }
+            }
             if page.len() < PAGE {
-                return Ok(members);
+                return Ok(());
             }
         }
     }

@@ -206,6 +206,58 @@ impl TelegramClient {
         read(&body)
     }
 
+    /// Calls `method` with a file: `fields` as text parts, `bytes` as the part `file_field`
+    /// named `file_name` (multipart, as the Bot API takes uploads). Returns the `result`.
+    pub(crate) async fn upload(
+        &self,
+        method: &str,
+        fields: Vec<(&'static str, String)>,
+        file_field: &'static str,
+        file_name: String,
+        bytes: Vec<u8>,
+    ) -> Result<Value, ApiError> {
+        use frankenstein::reqwest::multipart::{Form, Part};
+        let network = |error: frankenstein::reqwest::Error| ApiError::Network {
+            method: method.to_owned(),
+            reason: error.without_url().to_string(),
+        };
+        let mut form = Form::new();
+        for (name, value) in fields {
+            form = form.text(name, value);
+        }
+        form = form.part(file_field, Part::bytes(bytes).file_name(file_name));
+        let response = self
+            .bot
+            .client
+            .post(self.method_url(method))
+            .multipart(form)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(network)?;
+        if !status.is_success() {
+            return Err(refusal(method, status, &body));
+        }
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            result: Option<Value>,
+        }
+        match serde_json::from_slice::<Envelope>(&body) {
+            Ok(Envelope {
+                result: Some(result),
+            }) => Ok(result),
+            Ok(Envelope { result: None }) => Err(ApiError::Decode {
+                method: method.to_owned(),
+                reason: "no `result` in the answer".into(),
+            }),
+            Err(error) => Err(ApiError::Decode {
+                method: method.to_owned(),
+                reason: error.to_string(),
+            }),
+        }
+    }
+
     /// The base URL (without the token).
     pub fn base_url(&self) -> &str {
         &self.base_url

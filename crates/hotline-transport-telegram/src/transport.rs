@@ -92,14 +92,21 @@ impl TelegramTransport {
         P: Serialize + std::fmt::Debug + Send,
         R: DeserializeOwned,
     {
-        self.client.call_as(method, params).await.map_err(|error| {
-            let classified = error.classify();
-            if let TransportError::RetryAfter(wait) = classified {
-                metrics::counter!(hotline_core::metrics::RATE_LIMITED).increment(1);
-                self.pacer.penalize(chat, wait);
-            }
-            classified
-        })
+        self.client
+            .call_as(method, params)
+            .await
+            .map_err(|error| self.classified(chat, &error))
+    }
+
+    /// A failed call's error for the desk; a 429 holds the chat in the pacer for as long as
+    /// Telegram asked.
+    fn classified(&self, chat: i64, error: &crate::client::ApiError) -> TransportError {
+        let classified = error.classify();
+        if let TransportError::RetryAfter(wait) = classified {
+            metrics::counter!(hotline_core::metrics::RATE_LIMITED).increment(1);
+            self.pacer.penalize(chat, wait);
+        }
+        classified
     }
 
     fn renames(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), String>> {
@@ -609,6 +616,7 @@ pub(crate) fn performed_from(action: &Action, result: &Value) -> Result<Performe
         | Action::SendGreeting { .. }
         | Action::Deliver { .. }
         | Action::SendPanel { .. }
+        | Action::SendDocument { .. }
         | Action::SendNotice { .. } => match result {
             Value::Array(items) => Performed::Messages(
                 items
@@ -634,6 +642,35 @@ impl hotline_core::Transport for TelegramTransport {
         }
         if let Action::CheckMember { chat, user } = action {
             return self.check_member(chat.0, user.0).await;
+        }
+        if let Action::SendDocument {
+            to,
+            file_name,
+            bytes,
+            caption,
+        } = action
+        {
+            let chat = to.chat().0;
+            let mut fields = vec![
+                ("chat_id", chat.to_string()),
+                ("caption", cut(caption, 1024)),
+            ];
+            if let Recipient::Topic { topic, .. } = to {
+                fields.push(("message_thread_id", topic.0.to_string()));
+            }
+            self.pacer.acquire_or_stop(chat, action.priority()).await?;
+            let sent = self
+                .client
+                .upload(
+                    "sendDocument",
+                    fields,
+                    "document",
+                    file_name.clone(),
+                    bytes.clone(),
+                )
+                .await
+                .map_err(|error| self.classified(chat, &error))?;
+            return performed_from(action, &sent);
         }
         if let Action::AnswerButton { .. } = action {
             // An answer to a button press goes to no chat: no budget to wait for.

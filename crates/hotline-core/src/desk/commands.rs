@@ -146,7 +146,8 @@ impl Desk {
             OperatorCommand::Mark
             | OperatorCommand::Unmark
             | OperatorCommand::Marks
-            | OperatorCommand::Segment => {}
+            | OperatorCommand::Segment
+            | OperatorCommand::Export => {}
             OperatorCommand::Send => {
                 self.notice_topic(w, "📣 /send works in the General topic: write the message(s) there, then reply /send [segment] to the first one. Nothing was sent.")
                     .await;

@@ -40,9 +40,20 @@ impl Desk {
             OperatorCommand::Mark => "/mark",
             OperatorCommand::Unmark => "/unmark",
             OperatorCommand::Segment => "/segment",
+            OperatorCommand::Export => "/export",
             _ => "/marks",
         };
         if !self.may_use_extensions(w, operator, name).await {
+            return Ok(());
+        }
+        if command == OperatorCommand::Export {
+            if let Some(topic) = w.topic() {
+                let to = crate::action::Recipient::Topic {
+                    chat: self.group(),
+                    topic,
+                };
+                self.export_to(to, payload).await?;
+            }
             return Ok(());
         }
         let store = &self.inner.store;

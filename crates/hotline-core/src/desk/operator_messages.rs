@@ -106,7 +106,8 @@ impl Desk {
                 command @ (OperatorCommand::Mark
                 | OperatorCommand::Unmark
                 | OperatorCommand::Marks
-                | OperatorCommand::Segment),
+                | OperatorCommand::Segment
+                | OperatorCommand::Export),
             ) => {
                 let payload = first.command().map(|c| c.payload).unwrap_or_default();
                 self.extension_command(&w, operator, command, payload)

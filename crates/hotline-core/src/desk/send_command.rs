@@ -135,7 +135,7 @@ impl Desk {
         messages: &[IncomingMessage],
     ) -> Result<Outcome, Error> {
         let command = match messages {
-            [only] => only.command().filter(|c| c.is("send")),
+            [only] => only.command().filter(|c| c.is("send") || c.is("export")),
             _ => None,
         };
         let Some(command) = command else {
@@ -145,8 +145,18 @@ impl Desk {
             return Ok(Outcome::Ignored(Ignored::NotInTopic));
         };
         let message = &messages[0];
-        if let Some(refusal) = self.extension_refusal(operator, "/send").await {
+        let name = if command.is("export") {
+            "/export"
+        } else {
+            "/send"
+        };
+        if let Some(refusal) = self.extension_refusal(operator, name).await {
             self.tell_general(&refusal).await;
+            return Ok(Outcome::Done);
+        }
+        if command.is("export") {
+            self.export_to(Recipient::General(self.group()), command.payload)
+                .await?;
             return Ok(Outcome::Done);
         }
         let request = match SendRequest::parse(command.payload) {
@@ -380,16 +390,56 @@ impl Desk {
         })
     }
 
-    /// Tells the backend group's General topic `text` (logged when it cannot).
-    async fn tell_general(&self, text: &str) {
+    /// `/export [segment]`: the segment's users as a CSV and a JSON lines file, posted `to`.
+    pub(super) async fn export_to(&self, to: Recipient, payload: &str) -> Result<(), Error> {
+        use crate::user_export::UserExportFormat;
+        let segment = match Segment::parse(payload) {
+            Ok(segment) => segment,
+            Err(error) => {
+                self.tell(to, &format!("⛔ /export: {error}. Nothing was exported."))
+                    .await;
+                return Ok(());
+            }
+        };
+        let day = self.now().rfc3339();
+        let day = day.get(..10).unwrap_or("export");
+        for format in [UserExportFormat::Csv, UserExportFormat::Jsonl] {
+            let mut bytes = Vec::new();
+            let users = self.export_users(&segment, format, &mut bytes).await?;
+            let action = Action::SendDocument {
+                to,
+                file_name: format!("users-{day}.{}", format.extension()),
+                bytes,
+                caption: format!(
+                    "👥 {users} user(s) in `{segment}`, as {}.",
+                    format.extension()
+                ),
+            };
+            if let Err(error) = self.perform(&action).await {
+                tracing::warn!(%error, "hotline: an export could not be posted");
+                self.tell(to, "⛔ /export: the file could not be posted; try again.")
+                    .await;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells `to` `text` (logged when it cannot).
+    async fn tell(&self, to: Recipient, text: &str) {
         let action = Action::SendNotice {
-            to: Recipient::General(self.group()),
+            to,
             text: text.to_owned(),
             markdown: false,
         };
         if let Err(error) = self.perform(&action).await {
-            tracing::warn!(%error, "hotline: a notice in General could not be sent");
+            tracing::warn!(%error, "hotline: a notice could not be sent");
         }
+    }
+
+    /// Tells the backend group's General topic `text` (logged when it cannot).
+    async fn tell_general(&self, text: &str) {
+        self.tell(Recipient::General(self.group()), text).await;
     }
 }
 

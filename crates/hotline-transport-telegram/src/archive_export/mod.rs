@@ -205,13 +205,7 @@ pub fn parse_since(value: &str, now: Timestamp) -> Result<Timestamp, Error> {
 
 /// A Unix time as RFC 3339 in UTC (`2026-12-07T11:28:17Z`); the number itself if out of range.
 pub(crate) fn rfc3339(time: Timestamp) -> String {
-    time::OffsetDateTime::from_unix_timestamp(time.0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| time.0.to_string())
+    time.rfc3339()
 }
 
 /// Who a record's author is, as the transcript names them.
