@@ -49,6 +49,28 @@ enum Test {
     },
 }
 
+/// One term of a segment, as a store that selects members itself reads it
+/// ([`Segment::conditions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Condition<'a> {
+    /// Carries the tag.
+    Tag(&'a Tag),
+    /// The client's language is this code (lower case), or a variant of it: `de` takes `de`
+    /// and `de-at`, compared without case.
+    Language(&'a str),
+    /// Their first `/start` payload is exactly this.
+    StartPayload(&'a str),
+    /// Has a topic that is open (status `user_answered` or `support_answered`).
+    Open,
+    /// Has a topic that is not open.
+    Closed,
+    /// Wrote after this time (`last_active` later than it).
+    ActiveAfter(Timestamp),
+    /// Has not written since this time (`last_active` at or before it).
+    IdleSince(Timestamp),
+}
+
 /// Why a text is not a segment: the term (counted from 1 across the whole text) and what is
 /// wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +126,39 @@ impl Segment {
         self.alternatives.is_empty()
     }
 
+    /// The segment's alternatives at `now` (any may hold), each its terms (all must hold), each
+    /// term with whether it is negated: for a store that selects the members itself (a SQL
+    /// store compiles them to a query, see [`Store::segment_members`]). Empty: every user. A
+    /// store must also leave out banned users and users who blocked the bot.
+    pub fn conditions(&self, now: Timestamp) -> Vec<Vec<(bool, Condition<'_>)>> {
+        self.alternatives
+            .iter()
+            .map(|terms| {
+                terms
+                    .iter()
+                    .map(|term| {
+                        let condition = match &term.test {
+                            Test::Tag(tag) => Condition::Tag(tag),
+                            Test::Language(lang) => Condition::Language(lang),
+                            Test::StartPayload(payload) => Condition::StartPayload(payload),
+                            Test::Open => Condition::Open,
+                            Test::Closed => Condition::Closed,
+                            Test::Active {
+                                within: true, secs, ..
+                            } => Condition::ActiveAfter(now.plus_secs(-secs)),
+                            Test::Active {
+                                within: false,
+                                secs,
+                                ..
+                            } => Condition::IdleSince(now.plus_secs(-secs)),
+                        };
+                        (term.negated, condition)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Whether `conversation`'s user, carrying `tags`, is in the segment at `now`.
     pub fn contains(
         &self,
@@ -124,6 +179,16 @@ impl Segment {
     /// The users in the segment at `now`, in ascending id order, read from `store` a page at a
     /// time.
     pub async fn members(
+        &self,
+        store: &(impl Store + ?Sized),
+        now: Timestamp,
+    ) -> Result<Vec<UserId>, StoreError> {
+        store.segment_members(self, now).await
+    }
+
+    /// [`Segment::members`] by reading every conversation and its tags and testing them here:
+    /// what a store that cannot select members itself does.
+    pub async fn members_by_reading(
         &self,
         store: &(impl Store + ?Sized),
         now: Timestamp,

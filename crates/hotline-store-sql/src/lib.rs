@@ -60,6 +60,8 @@ mod outbox_row;
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod segment_sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

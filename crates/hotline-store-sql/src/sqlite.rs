@@ -14,7 +14,9 @@ use crate::row::{
     dead_letter_columns, dead_letter_from_row, explain_conflict, link_from_row, log_head_from_row,
     logged_columns, logged_from_row, pending_ids, sql_limit, stored_tag,
 };
+use crate::segment_sql::{Bound, members_query};
 use async_trait::async_trait;
+use hotline_core::segment::Segment;
 use hotline_core::store::{
     ArchiveId, ArchiveRecord, Archived, Commit, Consumer, Conversation, DeadLetter, DeadLetterId,
     Fetched, LogHead, LogId, Logged, MessageLink, NewDeadLetter, NewOutboxEntry, OutboxEntry,
@@ -1209,6 +1211,27 @@ impl Store for SqliteStore {
         rows.into_iter()
             .map(|(u, t)| Ok((UserId(u), stored_tag(&t)?)))
             .collect()
+    }
+
+    async fn segment_members(
+        &self,
+        segment: &Segment,
+        now: Timestamp,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let (sql, bound) = members_query(segment, now, |n| format!("?{n}"));
+        // Audited: the text is the compiler's own fragments and placeholders; every value
+        // from the segment is bound.
+        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+        for value in bound {
+            query = match value {
+                Bound::Text(text) => query.bind(text),
+                Bound::Int(number) => query.bind(number),
+            };
+        }
+        let ids = on_reader!(self, |conn| query.fetch_all(conn))
+            .await
+            .map_err(|e| backend("selecting a segment's members", e))?;
+        Ok(ids.into_iter().map(UserId).collect())
     }
 
     async fn conversations_after(

@@ -7,8 +7,8 @@
 //! messages, then notices, then cosmetic changes), oldest first within a priority.
 //!
 //! Mailings ([`Priority::Bulk`]) come after everything else across chats, not only within
-//! one: a bulk call waits while any other call is held only by the global budget, and it
-//! leaves one call of each second's global budget unused, so a relay that arrives finds room.
+//! one: a bulk call waits while any other call is held only by the global budget, so a relay
+//! that arrives while a mailing fills the budget takes the next call that frees.
 //!
 //! Each limit is a sliding window of send times. `time_scale` shrinks every window (and every
 //! `retry_after`) for tests against the fake server's scaled clock; it is 1 against Telegram.
@@ -152,6 +152,8 @@ struct State {
     /// Callers above [`Priority::Bulk`] that only the global window holds back: bulk calls
     /// wait while there is any.
     starved: BTreeSet<u64>,
+    /// When the next bulk call may go: bulk calls are spaced evenly over the window.
+    next_bulk: Option<Instant>,
 }
 
 /// Makes callers wait until a call fits every budget.
@@ -279,7 +281,10 @@ impl Pacer {
             } else {
                 limit
             };
-            let global = state.global.ready_at(now, limit, limits.scaled(1.0));
+            let mut global = state.global.ready_at(now, limit, limits.scaled(1.0));
+            if bulk && let Some(next) = state.next_bulk {
+                global = global.max(next);
+            }
             if !bulk && ready <= now && global > now {
                 state.starved.insert(ticket);
             } else {
@@ -291,6 +296,16 @@ impl Pacer {
             return Some(ready);
         }
         state.starved.remove(&ticket);
+        if bulk && let Some(limit) = limits.global_per_second {
+            // The next bulk call one share of the window later; a call a little late (the
+            // task woke late) does not push the schedule back, one much later starts it anew.
+            let spacing = limits.scaled(1.0) / limit.saturating_sub(1).max(1);
+            let next = match state.next_bulk {
+                Some(due) if now < due + spacing => due + spacing,
+                _ => now + spacing,
+            };
+            state.next_bulk = Some(next);
+        }
         let entry = state.chats.entry(chat).or_default();
         entry.waiting.remove(&(priority, ticket));
         entry.window.sent.push_back(now);
@@ -412,26 +427,6 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), ["relay", "notice", "rename"]);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn bulk_calls_leave_a_call_of_the_global_budget_to_relays() {
-        let pacer = Pacer::new(Limits::telegram());
-        let start = Instant::now();
-        for chat in 1..=29 {
-            pacer.acquire(chat, Priority::Bulk).await;
-        }
-        assert!(start.elapsed() < Duration::from_millis(1), "29 go at once");
-        pacer.acquire(1_000, Priority::Relay).await;
-        assert!(
-            start.elapsed() < Duration::from_millis(1),
-            "a relay finds the call bulk left"
-        );
-        pacer.acquire(30, Priority::Bulk).await;
-        assert!(
-            start.elapsed() >= Duration::from_secs(1),
-            "the next bulk call waits for the window"
-        );
     }
 
     #[tokio::test(start_paused = true)]

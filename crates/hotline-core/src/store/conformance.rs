@@ -45,6 +45,75 @@ where
     mailings::run_all(&make).await;
     tags_are_put_on_taken_off_and_counted(make().await).await;
     segments_read_the_user_base_in_pages(make().await).await;
+    a_stores_segment_query_agrees_with_reading_every_user(make().await).await;
+}
+
+/// A store that selects segment members itself (SQL) must select what testing each user does.
+async fn a_stores_segment_query_agrees_with_reading_every_user<S: Store>(store: S) {
+    use super::Tag;
+    use crate::segment::Segment;
+    let languages = [Some("de"), Some("DE-at"), Some("en"), Some("deu"), None];
+    let payloads = [None, Some("promo42"), Some("promo4")];
+    let statuses = [
+        Status::Inactive,
+        Status::UserAnswered,
+        Status::SupportAnswered,
+        Status::Closed,
+    ];
+    for id in 1..=120_i64 {
+        let i = id as usize;
+        let mut c = Conversation::new(profile(id), Timestamp(1_000));
+        c.profile.language_code = languages[i % languages.len()].map(str::to_owned);
+        c.start_payload = payloads[i % payloads.len()].map(str::to_owned);
+        c.status = statuses[i % statuses.len()];
+        if c.status != Status::Inactive || id % 7 == 0 {
+            c.topic = Some(TopicId(10_000 + id));
+        }
+        c.last_active = Timestamp(1_000 + (id % 10) * 86_400);
+        c.banned = id % 11 == 0;
+        c.blocked = id % 13 == 0;
+        save(&store, c).await;
+    }
+    for (tag, every) in [("vip", 3), ("churned", 5)] {
+        let tag = Tag::parse(tag).expect("a tag");
+        for id in (every..=120).step_by(every as usize) {
+            store
+                .set_tag(UserId(id), &tag, true)
+                .await
+                .expect("set_tag");
+        }
+    }
+    let now = Timestamp(1_000 + 10 * 86_400);
+    for query in [
+        "all",
+        "#vip",
+        "~#vip",
+        "lang:de",
+        "~lang:de",
+        "start:promo42",
+        "~start:promo42",
+        "open",
+        "closed",
+        "~open",
+        "active:<3d",
+        "active:>5d",
+        "#vip lang:de, #churned ~lang:de",
+        "#vip #churned closed, start:promo4 active:<1w",
+    ] {
+        let segment = Segment::parse(query).expect("a segment");
+        let selected = store
+            .segment_members(&segment, now)
+            .await
+            .expect("segment_members");
+        let read = segment
+            .members_by_reading(&store, now)
+            .await
+            .expect("members_by_reading");
+        assert_eq!(
+            selected, read,
+            "`{query}`: the store's selection is the desk's test"
+        );
+    }
 }
 
 async fn segments_read_the_user_base_in_pages<S: Store>(store: S) {

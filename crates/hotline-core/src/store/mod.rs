@@ -258,6 +258,18 @@ pub trait Store: Send + Sync {
         ))
     }
 
+    /// The members of `segment` at `now`, in ascending id order (banned users and users who
+    /// blocked the bot left out). By default every conversation is read and tested
+    /// ([`crate::segment::Segment::members_by_reading`]); a SQL store selects them with one
+    /// query.
+    async fn segment_members(
+        &self,
+        segment: &crate::segment::Segment,
+        now: Timestamp,
+    ) -> Result<Vec<UserId>, StoreError> {
+        segment.members_by_reading(self, now).await
+    }
+
     // ---- The conversation archive (`ARCHIVE`, see [`ArchiveRecord`]). ----
     // The defaults refuse, so a store that keeps no archive says so instead of dropping it.
 
