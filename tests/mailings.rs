@@ -552,3 +552,82 @@ async fn export_posts_a_segments_users_as_csv_and_json_lines() {
     .await;
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailing_waits_out_429s_and_outages_and_counts_who_is_gone() {
+    let d = start(&[("WELCOME", "OFF")]).await;
+    let users: Vec<i64> = (6_000..6_030).collect();
+    for id in &users {
+        d.user(*id, "U");
+        d.say(*id, "hi");
+    }
+    for id in &users {
+        let topic = d.topic_of(*id).await;
+        d.wait_thread(topic, "hi").await;
+    }
+    let fault = |chat: i64, fault: hotline_testkit::Fault| hotline_testkit::Fault {
+        method: Some("sendMessage".into()),
+        chat_id: Some(chat),
+        ..fault
+    };
+    // A 429 for one user, an outage longer than the desk's own retries for another, and two
+    // who are gone: an account deleted, a chat Telegram cannot find.
+    d.tg.inject_fault(hotline_testkit::Fault {
+        count: Some(2),
+        ..fault(users[3], hotline_testkit::Fault::too_many_requests(1))
+    });
+    d.tg.inject_fault(hotline_testkit::Fault {
+        count: Some(12),
+        ..fault(users[5], hotline_testkit::Fault::error(502, "Bad Gateway"))
+    });
+    d.tg.inject_fault(fault(
+        users[7],
+        hotline_testkit::Fault::error(403, "Forbidden: user is deactivated"),
+    ));
+    d.tg.inject_fault(fault(
+        users[9],
+        hotline_testkit::Fault::error(400, "Bad Request: chat not found"),
+    ));
+    let mailing = d
+        .hotline
+        .broadcast(
+            "all",
+            MailingContent::Message(Greeting::text("Sale!", false)),
+        )
+        .await
+        .expect("a mailing");
+    let done = tokio::time::timeout(std::time::Duration::from_secs(60), mailing.finished())
+        .await
+        .expect("finished in time")
+        .expect("finished");
+    let counts = done.counts;
+    assert_eq!(
+        (
+            counts.sent,
+            counts.blocked,
+            counts.left,
+            counts.failed,
+            counts.pending
+        ),
+        (28, 1, 1, 0, 0),
+        "{counts:?}"
+    );
+    for (i, id) in users.iter().enumerate() {
+        let copies = d.user_sees(*id).iter().filter(|t| *t == "Sale!").count();
+        let expected = usize::from(i != 7 && i != 9);
+        assert_eq!(copies, expected, "user {id}");
+    }
+    let gone = d
+        .hotline
+        .desk()
+        .store()
+        .conversation(UserId(users[7]))
+        .await
+        .expect("store")
+        .expect("a conversation");
+    assert!(
+        gone.blocked,
+        "a deactivated user is marked and left out of later segments"
+    );
+    d.stop().await;
+}

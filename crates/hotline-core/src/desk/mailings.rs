@@ -349,6 +349,8 @@ impl Desk {
     async fn send_pending(&self, mailing: &Mailing) -> Result<Ended, Error> {
         let store = &self.inner.store;
         let mut after = None;
+        // Whether a passing failure left someone pending in this round.
+        let mut left_behind = false;
         loop {
             if self.inner.stop.is_stopped() {
                 return Err(Error::Stopped("the desk is stopping".into()));
@@ -368,9 +370,12 @@ impl Desk {
                 if after.is_none() {
                     return Ok(Ended::Done);
                 }
-                // Back to the start for the ones a passing failure left pending.
+                // Back to the start for the ones a passing failure left pending (after a
+                // pause, so that an outage is not hammered) or that a pause skipped.
                 after = None;
-                self.inner.stop.sleep(Duration::from_secs(1)).await?;
+                if std::mem::take(&mut left_behind) {
+                    self.inner.stop.sleep(Duration::from_secs(1)).await?;
+                }
                 continue;
             };
             after = Some(last);
@@ -379,22 +384,23 @@ impl Desk {
                 .mailer
                 .changes
                 .load(std::sync::atomic::Ordering::Acquire);
-            let results: Vec<Result<(), Error>> = futures_util::stream::iter(page)
+            let results: Vec<Result<bool, Error>> = futures_util::stream::iter(page)
                 .map(|user| self.deliver(mailing, user, seen))
                 .buffer_unordered(IN_FLIGHT)
                 .collect()
                 .await;
             for result in results {
-                result?;
+                left_behind |= !result?;
             }
         }
     }
 
-    /// Sends one recipient the mailing and records what came of it. A passing failure leaves
-    /// them pending (tried again on the next round); a refusal is recorded and not retried.
-    async fn deliver(&self, mailing: &Mailing, user: UserId, seen: u64) -> Result<(), Error> {
+    /// Sends one recipient the mailing and records what came of it; `false` when they are
+    /// left pending. A passing failure leaves them pending (tried again on the next round); a
+    /// refusal is recorded and not retried.
+    async fn deliver(&self, mailing: &Mailing, user: UserId, seen: u64) -> Result<bool, Error> {
         if self.halted(mailing.id, seen).await? {
-            return Ok(());
+            return Ok(true);
         }
         let action = Action::Deliver {
             user,
@@ -412,7 +418,7 @@ impl Desk {
             }
             Err(error) if error.is_transient() => {
                 tracing::info!(%error, user = user.0, "hotline: a mailing's send failed for now");
-                return Ok(());
+                return Ok(false);
             }
             Err(error) => {
                 tracing::info!(%error, user = user.0, "hotline: a mailing's send was refused");
@@ -424,7 +430,7 @@ impl Desk {
             .mailing_record(mailing.id, user, delivery)
             .await?;
         metrics::counter!(crate::metrics::MAILED, "result" => delivery_name(delivery)).increment(1);
-        Ok(())
+        Ok(true)
     }
 
     /// Marks a user who blocked the bot, without a notice in their topic: a mailing may find
