@@ -81,8 +81,39 @@ async fn sqlite(users: i64, path: &std::path::Path) -> SqliteStore {
             started.elapsed().as_secs_f64()
         );
     }
+    // The floor: every id in one value, no condition, on a pool of sqlx's own.
+    let mut times = Vec::new();
+    for _ in 0..samples() {
+        let started = Instant::now();
+        let ids: String = sqlx::query_scalar(
+            "SELECT json_group_array(user_id) FROM (SELECT user_id FROM conversations)",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("floor");
+        let ids: Vec<i64> = serde_json::from_str(&ids).expect("ids");
+        std::hint::black_box(ids);
+        times.push(started.elapsed());
+    }
+    floor("SQLite", users, times);
     pool.close().await;
     store
+}
+
+fn samples() -> usize {
+    std::env::var("SEGMENT_BENCH_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+}
+
+fn floor(name: &str, users: i64, mut times: Vec<Duration>) {
+    times.sort_unstable();
+    println!(
+        "segments: floor, {name}, {users} users, every id in one value with no condition: p50 {:.1} ms, p99 {:.1} ms",
+        quantile(&times, 0.5).as_secs_f64() * 1e3,
+        quantile(&times, 0.99).as_secs_f64() * 1e3,
+    );
 }
 
 async fn postgres(users: i64, schema: &str) -> PgStore {
@@ -134,6 +165,44 @@ async fn postgres(users: i64, schema: &str) -> PgStore {
             started.elapsed().as_secs_f64()
         );
     }
+    let mut times = Vec::new();
+    for _ in 0..samples() {
+        let started = Instant::now();
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM conversations",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("floor");
+        std::hint::black_box(ids);
+        times.push(started.elapsed());
+    }
+    floor("PostgreSQL", users, times);
+    // The floor of a 1% tag: its users' rows read by id, no other condition.
+    let tagged: Vec<i64> =
+        sqlx::query_scalar("SELECT user_id FROM user_tags WHERE tag = 'vip' ORDER BY user_id")
+            .fetch_all(&pool)
+            .await
+            .expect("tagged");
+    let mut times = Vec::new();
+    for _ in 0..samples() {
+        let started = Instant::now();
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{}') FROM conversations \
+             WHERE user_id = ANY($1)",
+        )
+        .bind(&tagged)
+        .fetch_one(&pool)
+        .await
+        .expect("floor");
+        std::hint::black_box(ids);
+        times.push(started.elapsed());
+    }
+    floor(
+        &format!("PostgreSQL, the {} rows of `#vip` by id,", tagged.len()),
+        users,
+        times,
+    );
     pool.close().await;
     store
 }
@@ -175,14 +244,7 @@ async fn measure(name: &str, store: &dyn Store, users: i64, samples: usize) {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let users: i64 = if full { 1_000_000 } else { 10_000 };
-    let samples = if full {
-        std::env::var("SEGMENT_BENCH_SAMPLES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(30)
-    } else {
-        2
-    };
+    let samples = if full { samples() } else { 2 };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -13,7 +13,7 @@ use crate::row::{
     dead_letter_columns, dead_letter_from_row, explain_conflict, link_from_row, log_head_from_row,
     logged_columns, logged_from_row, pending_ids, sql_limit, stored_tag,
 };
-use crate::segment_sql::{Bound, members_query};
+use crate::segment_sql::{Bound, Dialect, members_query};
 use async_trait::async_trait;
 use hotline_core::segment::Segment;
 use hotline_core::store::{
@@ -994,17 +994,21 @@ impl Store for PgStore {
         segment: &Segment,
         now: Timestamp,
     ) -> Result<Vec<UserId>, StoreError> {
-        let (sql, bound) = members_query(segment, now, |n| format!("${n}"));
+        let (members, bound) = members_query(segment, now, Dialect::Postgres);
+        // One row holding every id (an array) rather than a row per member.
+        let sql = format!(
+            "SELECT COALESCE(array_agg(user_id ORDER BY user_id), '{{}}') FROM ({members}) m"
+        );
         // Audited: the text is the compiler's own fragments and placeholders; every value
         // from the segment is bound.
-        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_scalar::<_, Vec<i64>>(sqlx::AssertSqlSafe(sql));
         for value in bound {
             query = match value {
                 Bound::Text(text) => query.bind(text),
                 Bound::Int(number) => query.bind(number),
             };
         }
-        let ids = on_lease!(self.conns, |conn| query.fetch_all(conn))
+        let ids = on_lease!(self.conns, |conn| query.fetch_one(conn))
             .await
             .map_err(|e| backend("selecting a segment's members", e))?;
         Ok(ids.into_iter().map(UserId).collect())

@@ -2,9 +2,10 @@
 //! `conversations`, shared by both backends (they differ in placeholders only).
 //!
 //! A tag is `user_id IN (SELECT user_id FROM user_tags WHERE tag = ?)`, so a rare tag is read
-//! through the `user_tags_by_tag` index rather than by testing every user. Every term is
-//! wrapped in `COALESCE(..., FALSE)`: a user without a language is not `lang:de`, so they are
-//! `~lang:de`, as the desk's own test says.
+//! through the `user_tags_by_tag` index rather than by testing every user; a plain term stays
+//! plain, or the planner could not see the index through it. A negated term is
+//! `NOT COALESCE(..., FALSE)`: a user without a language is not `lang:de`, so they are
+//! `~lang:de`, as the desk's own test says (a bare `NOT` of the `NULL` would leave them out).
 
 use hotline_core::Timestamp;
 use hotline_core::segment::{Condition, Segment};
@@ -16,13 +17,26 @@ pub(crate) enum Bound {
     Int(i64),
 }
 
-/// `SELECT user_id FROM conversations WHERE ... ORDER BY user_id` for `segment` at `now`, and
-/// its values in order. `placeholder(n)` writes the n-th (from 1): `?n` or `$n`.
+/// The backend a query is written for (their placeholders differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `?n` placeholders.
+    Sqlite,
+    /// `$n` placeholders.
+    Postgres,
+}
+
+/// `SELECT user_id FROM conversations WHERE ...` for `segment` at `now` (in no order: the
+/// backends gather the ids into one value and order them), and its values in order.
 pub(crate) fn members_query(
     segment: &Segment,
     now: Timestamp,
-    placeholder: impl Fn(usize) -> String,
+    dialect: Dialect,
 ) -> (String, Vec<Bound>) {
+    let placeholder = |n: usize| match dialect {
+        Dialect::Sqlite => format!("?{n}"),
+        Dialect::Postgres => format!("${n}"),
+    };
     let mut bound = Vec::new();
     let next = |value: Bound, bound: &mut Vec<Bound>| {
         bound.push(value);
@@ -66,9 +80,8 @@ pub(crate) fn members_query(
                     // everybody.
                     _ => "FALSE".to_owned(),
                 };
-                let test = format!("COALESCE({test}, FALSE)");
                 all.push(if *negated {
-                    format!("NOT {test}")
+                    format!("NOT COALESCE({test}, FALSE)")
                 } else {
                     test
                 });
@@ -79,7 +92,6 @@ pub(crate) fn members_query(
         sql.push_str(&any.join(" OR "));
         sql.push(')');
     }
-    sql.push_str(" ORDER BY user_id");
     (sql, bound)
 }
 
@@ -93,13 +105,13 @@ mod tests {
     #[test]
     fn terms_become_one_where_clause() {
         let segment = Segment::parse("#vip ~lang:de, active:<1d").expect("a segment");
-        let (sql, bound) = members_query(&segment, Timestamp(100_000), |n| format!("${n}"));
+        let (sql, bound) = members_query(&segment, Timestamp(100_000), Dialect::Postgres);
         assert_eq!(
             sql,
             "SELECT user_id FROM conversations WHERE NOT banned AND NOT blocked AND \
-             ((COALESCE(user_id IN (SELECT user_id FROM user_tags WHERE tag = $1), FALSE) AND \
+             ((user_id IN (SELECT user_id FROM user_tags WHERE tag = $1) AND \
              NOT COALESCE((lower(language_code) = $2 OR substr(lower(language_code), 1, CAST($4 AS INTEGER)) = $3), FALSE)) \
-             OR (COALESCE(last_active > $5, FALSE))) ORDER BY user_id"
+             OR (last_active > $5))"
         );
         assert_eq!(
             bound,
@@ -111,12 +123,16 @@ mod tests {
                 Bound::Int(100_000 - 86_400),
             ]
         );
-        let (everyone, none) =
-            members_query(&Segment::everyone(), Timestamp(0), |n| format!("?{n}"));
+        let (everyone, none) = members_query(&Segment::everyone(), Timestamp(0), Dialect::Sqlite);
         assert_eq!(
             everyone,
-            "SELECT user_id FROM conversations WHERE NOT banned AND NOT blocked ORDER BY user_id"
+            "SELECT user_id FROM conversations WHERE NOT banned AND NOT blocked"
         );
         assert!(none.is_empty());
+        let (sqlite, _) = members_query(&segment, Timestamp(100_000), Dialect::Sqlite);
+        assert!(
+            sqlite.contains("user_id IN (SELECT user_id FROM user_tags WHERE tag = ?1)"),
+            "{sqlite}"
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::row::{
     dead_letter_columns, dead_letter_from_row, explain_conflict, link_from_row, log_head_from_row,
     logged_columns, logged_from_row, pending_ids, sql_limit, stored_tag,
 };
-use crate::segment_sql::{Bound, members_query};
+use crate::segment_sql::{Bound, Dialect, members_query};
 use async_trait::async_trait;
 use hotline_core::segment::Segment;
 use hotline_core::store::{
@@ -1218,19 +1218,26 @@ impl Store for SqliteStore {
         segment: &Segment,
         now: Timestamp,
     ) -> Result<Vec<UserId>, StoreError> {
-        let (sql, bound) = members_query(segment, now, |n| format!("?{n}"));
+        let (members, bound) = members_query(segment, now, Dialect::Sqlite);
+        // One row holding every id (a JSON array) rather than a row per member: a million rows
+        // would each cross from SQLite's worker thread on their own.
+        let sql = format!("SELECT json_group_array(user_id) FROM ({members})");
         // Audited: the text is the compiler's own fragments and placeholders; every value
         // from the segment is bound.
-        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for value in bound {
             query = match value {
                 Bound::Text(text) => query.bind(text),
                 Bound::Int(number) => query.bind(number),
             };
         }
-        let ids = on_reader!(self, |conn| query.fetch_all(conn))
+        let ids = on_reader!(self, |conn| query.fetch_one(conn))
             .await
             .map_err(|e| backend("selecting a segment's members", e))?;
+        let mut ids: Vec<i64> = serde_json::from_str(&ids).map_err(|e| {
+            StoreError::corrupt("a segment's members could not be read").caused_by(e)
+        })?;
+        ids.sort_unstable();
         Ok(ids.into_iter().map(UserId).collect())
     }
 
