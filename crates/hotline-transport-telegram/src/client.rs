@@ -239,23 +239,7 @@ impl TelegramClient {
         if !status.is_success() {
             return Err(refusal(method, status, &body));
         }
-        #[derive(serde::Deserialize)]
-        struct Envelope {
-            result: Option<Value>,
-        }
-        match serde_json::from_slice::<Envelope>(&body) {
-            Ok(Envelope {
-                result: Some(result),
-            }) => Ok(result),
-            Ok(Envelope { result: None }) => Err(ApiError::Decode {
-                method: method.to_owned(),
-                reason: "no `result` in the answer".into(),
-            }),
-            Err(error) => Err(ApiError::Decode {
-                method: method.to_owned(),
-                reason: error.to_string(),
-            }),
-        }
+        result_of(method, &body)
     }
 
     /// The base URL (without the token).
@@ -320,26 +304,29 @@ impl TelegramClient {
         P: serde::Serialize + Send,
         R: serde::de::DeserializeOwned,
     {
-        #[derive(serde::Deserialize)]
-        struct Envelope<R> {
-            result: Option<R>,
-        }
-        self.post(method, &params, |body| {
-            match serde_json::from_slice::<Envelope<R>>(body) {
-                Ok(Envelope {
-                    result: Some(result),
-                }) => Ok(result),
-                Ok(Envelope { result: None }) => Err(ApiError::Decode {
-                    method: method.to_owned(),
-                    reason: "no `result` in the answer".into(),
-                }),
-                Err(error) => Err(ApiError::Decode {
-                    method: method.to_owned(),
-                    reason: error.to_string(),
-                }),
-            }
-        })
-        .await
+        self.post(method, &params, |body| result_of(method, body))
+            .await
+    }
+}
+
+/// The `result` of a successful answer's envelope, read as `R`.
+fn result_of<R: serde::de::DeserializeOwned>(method: &str, body: &[u8]) -> Result<R, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<R> {
+        result: Option<R>,
+    }
+    match serde_json::from_slice::<Envelope<R>>(body) {
+        Ok(Envelope {
+            result: Some(result),
+        }) => Ok(result),
+        Ok(Envelope { result: None }) => Err(ApiError::Decode {
+            method: method.to_owned(),
+            reason: "no `result` in the answer".into(),
+        }),
+        Err(error) => Err(ApiError::Decode {
+            method: method.to_owned(),
+            reason: error.to_string(),
+        }),
     }
 }
 

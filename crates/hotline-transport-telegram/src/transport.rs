@@ -399,13 +399,7 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             }),
         ),
         Action::SendNotice { to, text, markdown } => {
-            let mut params = match to {
-                Recipient::User(user) => json!({"chat_id": user.0}),
-                Recipient::Topic { chat, topic } => {
-                    json!({"chat_id": chat.0, "message_thread_id": topic.0})
-                }
-                Recipient::General(chat) => json!({"chat_id": chat.0}),
-            };
+            let mut params = recipient(to);
             params["text"] = json!(cut(text, 4096));
             if *markdown {
                 params["parse_mode"] = json!("MarkdownV2");
@@ -472,13 +466,7 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
             buttons,
             reply_to,
         } => {
-            let mut params = match to {
-                Recipient::User(user) => json!({"chat_id": user.0}),
-                Recipient::Topic { chat, topic } => {
-                    json!({"chat_id": chat.0, "message_thread_id": topic.0})
-                }
-                Recipient::General(chat) => json!({"chat_id": chat.0}),
-            };
+            let mut params = recipient(to);
             params["text"] = json!(cut(text, 4096));
             if !buttons.is_empty() {
                 params["reply_markup"] = keyboard(buttons);
@@ -511,6 +499,17 @@ pub(crate) fn request_for(action: &Action) -> (&'static str, Value) {
         // before the match).
         #[allow(unreachable_patterns)]
         _ => ("getMe", json!({})),
+    }
+}
+
+/// `chat_id` (and `message_thread_id` for a topic) of where a message goes.
+fn recipient(to: &Recipient) -> Value {
+    match to {
+        Recipient::User(user) => json!({"chat_id": user.0}),
+        Recipient::Topic { chat, topic } => {
+            json!({"chat_id": chat.0, "message_thread_id": topic.0})
+        }
+        Recipient::General(chat) => json!({"chat_id": chat.0}),
     }
 }
 
