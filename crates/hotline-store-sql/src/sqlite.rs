@@ -597,23 +597,30 @@ impl SqliteStore {
         received: Timestamp,
     ) -> Result<Option<Vec<LogId>>, sqlx::Error> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let (last_id, _): LogHeadRow =
-            sqlx::query_as("SELECT last_id, last_upstream_id FROM update_log_head")
-                .fetch_one(&mut *tx)
-                .await?;
-        // The upstream ids as one JSON array: one statement (prepared once) whatever the
-        // batch's size, and no limit on bound parameters.
+        // The head and the batch's updates logged already, in one statement (one hop to
+        // SQLite's worker thread): the head is the row without an upstream id. The upstream
+        // ids go as one JSON array: prepared once whatever the batch's size, and no limit on
+        // bound parameters.
         let upstream =
             serde_json::to_string(&updates.iter().map(|u| u.upstream_id).collect::<Vec<i64>>())
                 .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let kept: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT upstream_id, id FROM update_log \
+        let rows: Vec<(Option<i64>, i64)> = sqlx::query_as(
+            "SELECT NULL, last_id FROM update_log_head \
+             UNION ALL SELECT upstream_id, id FROM update_log \
              WHERE upstream_id IN (SELECT value FROM json_each(?1))",
         )
         .bind(upstream)
         .fetch_all(&mut *tx)
         .await?;
-        let mut known: std::collections::HashMap<i64, i64> = kept.into_iter().collect();
+        let last_id = rows
+            .iter()
+            .find(|(upstream, _)| upstream.is_none())
+            .map(|(_, id)| *id)
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let mut known: std::collections::HashMap<i64, i64> = rows
+            .into_iter()
+            .filter_map(|(upstream, id)| Some((upstream?, id)))
+            .collect();
         let mut next = last_id;
         let mut fresh: Vec<(i64, &Fetched)> = Vec::new();
         let mut ids = Vec::with_capacity(updates.len());
