@@ -25,6 +25,7 @@ pub(crate) use mailing_columns;
 
 /// How many recipients one statement writes (a JSON array or a PostgreSQL array bound as one
 /// parameter): large mailings are written in a few statements of one transaction.
+#[cfg(feature = "sqlite")]
 pub(crate) const RECIPIENTS_PER_STATEMENT: usize = 10_000;
 
 /// A mailing's content as the `content` column keeps it (JSON).
@@ -34,6 +35,7 @@ pub(crate) fn content_column(mailing: &Mailing) -> Result<String, StoreError> {
 }
 
 /// Recipients' ids as a JSON array (SQLite's `json_each`).
+#[cfg(feature = "sqlite")]
 pub(crate) fn ids_json(users: &[UserId]) -> String {
     let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
     // A Vec of integers always encodes.
