@@ -367,27 +367,29 @@ impl Desk {
 
     /// What a panel's button does; the presser's answer.
     async fn press(&self, verb: &str, id: MailingId) -> Result<String, Error> {
-        let moved = match verb {
-            "go" => {
+        // The answer names what the press did, not what the mailing is by the time it is
+        // read again: a short mailing may be finished already.
+        let (moved, to) = match verb {
+            "go" => (
                 self.move_mailing(id, &[MailingState::Draft], MailingState::Running)
-                    .await?
-            }
-            "pause" => self.pause_mailing(id).await?,
-            "resume" => self.resume_mailing(id).await?,
-            "cancel" => self.cancel_mailing(id).await?,
+                    .await?,
+                MailingState::Running,
+            ),
+            "pause" => (self.pause_mailing(id).await?, MailingState::Paused),
+            "resume" => (self.resume_mailing(id).await?, MailingState::Running),
+            "cancel" => (self.cancel_mailing(id).await?, MailingState::Cancelled),
             _ => return Ok("This button does nothing any more.".to_owned()),
         };
+        if moved {
+            return Ok(format!("Mailing {id}: {}.", to.as_str()));
+        }
         let state = self
             .inner
             .store
             .mailing(id)
             .await?
             .map_or("gone", |m| m.state.as_str());
-        Ok(if moved {
-            format!("Mailing {id}: {state}.")
-        } else {
-            format!("Mailing {id} is {state} already.")
-        })
+        Ok(format!("Mailing {id} is {state} already."))
     }
 
     /// `/export [segment]`: the segment's users as a CSV and a JSON lines file, posted `to`.
