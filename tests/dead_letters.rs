@@ -512,8 +512,22 @@ async fn an_archive_that_fails_to_write_never_fails_a_relay() {
     })
     .await;
     let topic = topic_of(&store, ann).expect("a topic");
-    d.operator_says(topic, "an answer");
+    let answer = d.operator_says(topic, "an answer")["message_id"]
+        .as_i64()
+        .expect("an id");
     d.wait_user_sees(ann, "an answer").await;
+    // The user sees the copy before the desk has finished with the answer (its archive
+    // write, then the commit with its link): wait for the link before the archive comes back.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store
+        .link_by_topic_message(MessageId(answer))
+        .await
+        .expect("a link")
+        .is_none()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the answer's link");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 
     store.archive_down.store(false, Ordering::SeqCst);
     say(&d.tg, ann, "message 4");
