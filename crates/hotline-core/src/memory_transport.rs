@@ -173,6 +173,22 @@ impl State {
         Ok(Performed::Messages(copies))
     }
 
+    /// The chat and topic a message to `to` lands in, refused as Telegram would (a user who
+    /// blocked the bot, a deleted topic).
+    fn place(&mut self, to: &Recipient) -> Result<(ChatId, Option<TopicId>), TransportError> {
+        Ok(match to {
+            Recipient::User(user) => {
+                self.check_user(*user)?;
+                (user.chat(), None)
+            }
+            Recipient::Topic { chat, topic } => {
+                self.topic_mut(*chat, *topic)?;
+                (*chat, Some(*topic))
+            }
+            Recipient::General(chat) => (*chat, None),
+        })
+    }
+
     fn apply(&mut self, action: &Action) -> Result<Performed, TransportError> {
         let blank = |topic, text: String| ChatMessage {
             id: MessageId(0),
@@ -257,17 +273,7 @@ impl State {
                 self.copy(*from, messages, user.chat(), None, *reply_to)
             }
             Action::SendNotice { to, text, .. } => {
-                let (chat, topic) = match to {
-                    Recipient::User(user) => {
-                        self.check_user(*user)?;
-                        (user.chat(), None)
-                    }
-                    Recipient::Topic { chat, topic } => {
-                        self.topic_mut(*chat, *topic)?;
-                        (*chat, Some(*topic))
-                    }
-                    Recipient::General(chat) => (*chat, None),
-                };
+                let (chat, topic) = self.place(to)?;
                 Ok(Performed::Messages(vec![
                     self.post(chat, blank(topic, text.clone())),
                 ]))
@@ -367,11 +373,7 @@ impl State {
             Action::SendPanel {
                 to, text, reply_to, ..
             } => {
-                let (chat, topic) = match to {
-                    Recipient::User(user) => (user.chat(), None),
-                    Recipient::Topic { chat, topic } => (*chat, Some(*topic)),
-                    Recipient::General(chat) => (*chat, None),
-                };
+                let (chat, topic) = self.place(to)?;
                 let message = ChatMessage {
                     reply_to: *reply_to,
                     ..blank(topic, text.clone())
@@ -393,11 +395,7 @@ impl State {
             }
             Action::AnswerButton { .. } => Ok(Performed::Done),
             Action::SendDocument { to, caption, .. } => {
-                let (chat, topic) = match to {
-                    Recipient::User(user) => (user.chat(), None),
-                    Recipient::Topic { chat, topic } => (*chat, Some(*topic)),
-                    Recipient::General(chat) => (*chat, None),
-                };
+                let (chat, topic) = self.place(to)?;
                 let message = ChatMessage {
                     has_media: true,
                     ..blank(topic, caption.clone())

@@ -37,7 +37,7 @@ pub const CSV_HEADER: &str = "id,name,username,language,tags,first_contact,last_
 pub struct UserRow {
     /// The user's id.
     pub id: i64,
-    /// First and last name.
+    /// First and last name ([`crate::UserProfile::display_name`]).
     pub name: String,
     /// `@username` without the `@`, if any.
     pub username: Option<String>,
@@ -60,13 +60,9 @@ impl UserRow {
         let mut tags: Vec<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
         tags.sort_unstable();
         let profile = &conversation.profile;
-        let name = match &profile.last_name {
-            Some(last) if !last.trim().is_empty() => format!("{} {}", profile.first_name, last),
-            _ => profile.first_name.clone(),
-        };
         Self {
             id: conversation.user.0,
-            name,
+            name: profile.display_name(),
             username: profile.username.clone(),
             language: profile.language_code.clone(),
             tags,
@@ -136,10 +132,22 @@ impl Desk {
         format: UserExportFormat,
         out: &mut (impl Write + Send),
     ) -> Result<usize, Error> {
+        self.export_users_to(segment, &mut [(format, out)]).await
+    }
+
+    /// [`Desk::export_users`] into several outputs, each in its format, from one read of the
+    /// user base (`/export` posts the CSV and the JSON lines of one segment).
+    pub(crate) async fn export_users_to(
+        &self,
+        segment: &Segment,
+        outs: &mut [(UserExportFormat, &mut (impl Write + Send))],
+    ) -> Result<usize, Error> {
         let mut written = 0;
         let mut failed = None;
-        if format == UserExportFormat::Csv {
-            writeln!(out, "{CSV_HEADER}").map_err(write_error)?;
+        for (format, out) in outs.iter_mut() {
+            if *format == UserExportFormat::Csv {
+                writeln!(out, "{CSV_HEADER}").map_err(write_error)?;
+            }
         }
         segment
             .visit(self.store().as_ref(), self.now(), |conversation, tags| {
@@ -147,14 +155,17 @@ impl Desk {
                     return;
                 }
                 let row = UserRow::new(conversation, tags);
-                let line = match format {
-                    UserExportFormat::Csv => row.csv(),
-                    UserExportFormat::Jsonl => row.json(),
-                };
-                match writeln!(out, "{line}") {
-                    Ok(()) => written += 1,
-                    Err(error) => failed = Some(error),
+                for (format, out) in outs.iter_mut() {
+                    let line = match format {
+                        UserExportFormat::Csv => row.csv(),
+                        UserExportFormat::Jsonl => row.json(),
+                    };
+                    if let Err(error) = writeln!(out, "{line}") {
+                        failed = Some(error);
+                        return;
+                    }
                 }
+                written += 1;
             })
             .await?;
         match failed {

@@ -429,7 +429,7 @@ impl Desk {
             .store
             .mailing_record(mailing.id, user, delivery)
             .await?;
-        metrics::counter!(crate::metrics::MAILED, "result" => delivery_name(delivery)).increment(1);
+        metrics::counter!(crate::metrics::MAILED, "result" => delivery.as_str()).increment(1);
         Ok(true)
     }
 
@@ -527,16 +527,6 @@ impl Rate {
 fn gone(detail: &str) -> bool {
     let detail = detail.to_ascii_lowercase();
     detail.contains("chat not found") || detail.contains("deactivated")
-}
-
-fn delivery_name(delivery: Delivery) -> &'static str {
-    match delivery {
-        Delivery::Pending => "pending",
-        Delivery::Sent => "sent",
-        Delivery::Failed => "failed",
-        Delivery::Blocked => "blocked",
-        Delivery::Left => "left",
-    }
 }
 
 /// The panel's text: what the mailing is, where it stands, and (while it runs) how fast.

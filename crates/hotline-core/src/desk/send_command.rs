@@ -405,9 +405,20 @@ impl Desk {
         };
         let day = self.now().rfc3339();
         let day = day.get(..10).unwrap_or("export");
-        for format in [UserExportFormat::Csv, UserExportFormat::Jsonl] {
-            let mut bytes = Vec::new();
-            let users = self.export_users(&segment, format, &mut bytes).await?;
+        let (mut csv, mut jsonl) = (Vec::new(), Vec::new());
+        let users = self
+            .export_users_to(
+                &segment,
+                &mut [
+                    (UserExportFormat::Csv, &mut csv),
+                    (UserExportFormat::Jsonl, &mut jsonl),
+                ],
+            )
+            .await?;
+        for (format, bytes) in [
+            (UserExportFormat::Csv, csv),
+            (UserExportFormat::Jsonl, jsonl),
+        ] {
             let action = Action::SendDocument {
                 to,
                 file_name: format!("users-{day}.{}", format.extension()),

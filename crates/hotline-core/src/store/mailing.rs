@@ -145,6 +145,17 @@ pub enum Delivery {
 }
 
 impl Delivery {
+    /// Its name (`pending`, `sent`, `failed`, `blocked`, `left`), as metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Pending => "pending",
+            Delivery::Sent => "sent",
+            Delivery::Failed => "failed",
+            Delivery::Blocked => "blocked",
+            Delivery::Left => "left",
+        }
+    }
+
     /// Its code in the store.
     pub fn code(self) -> i64 {
         match self {

@@ -6,8 +6,8 @@
 //! is cut at every span boundary and each piece wrapped in the tags of the spans covering it,
 //! so overlapping spans still give well-formed HTML.
 
+use super::author;
 use super::jsonl::message_entity;
-use super::{author, rfc3339};
 use hotline_core::store::{ArchiveRecord, Origin};
 use hotline_core::{MessageKind, TextEntity, UserId, UserProfile};
 use serde_json::Value;
@@ -109,7 +109,7 @@ fn message(
         kind = record.kind.as_str(),
         edit = record.edit,
         who = escape(&author(record, profile)),
-        date = rfc3339(record.time),
+        date = record.time.rfc3339(),
         edited = if record.edit == 0 {
             ""
         } else {

@@ -1,6 +1,5 @@
 //! The JSON-lines export: one object per record, in the order they were written.
 
-use super::rfc3339;
 use hotline_core::TextEntity;
 use hotline_core::store::ArchiveRecord;
 use serde::Serialize;
@@ -19,7 +18,7 @@ pub fn jsonl_line(record: &ArchiveRecord) -> String {
         message_id: record.message.0,
         edit: record.edit,
         time: record.time.0,
-        date: rfc3339(record.time),
+        date: record.time.rfc3339(),
         kind: record.kind.as_str(),
         text: record.text.as_deref(),
         entities: record.entities.iter().map(message_entity).collect(),

@@ -203,11 +203,6 @@ pub fn parse_since(value: &str, now: Timestamp) -> Result<Timestamp, Error> {
         })
 }
 
-/// A Unix time as RFC 3339 in UTC (`2026-12-07T11:28:17Z`); the number itself if out of range.
-pub(crate) fn rfc3339(time: Timestamp) -> String {
-    time.rfc3339()
-}
-
 /// Who a record's author is, as the transcript names them.
 pub(crate) fn author(record: &ArchiveRecord, profile: Option<&UserProfile>) -> String {
     match record.origin {
@@ -242,7 +237,7 @@ mod tests {
         assert_eq!(parse_since("10d", now).unwrap(), Timestamp(1_767_225_600));
         let error = parse_since("last tuesday", now).unwrap_err().to_string();
         assert!(error.starts_with("--since:"), "{error}");
-        assert_eq!(rfc3339(Timestamp(1_767_225_600)), "2026-01-01T00:00:00Z");
+        assert_eq!(Timestamp(1_767_225_600).rfc3339(), "2026-01-01T00:00:00Z");
     }
 
     #[test]
