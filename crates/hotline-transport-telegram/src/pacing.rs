@@ -6,11 +6,19 @@
 //! callers wait their turn, and within one chat it lets the most urgent waiter go first (relayed
 //! messages, then notices, then cosmetic changes), oldest first within a priority.
 //!
+//! Cosmetic changes and mailings leave the last call of a window (the group's, the bot's) free,
+//! so that a relay arriving while they keep a budget full still goes at once.
+//!
 //! Mailings ([`Priority::Bulk`]) come after everything else across chats, not only within
 //! one: a bulk call waits while any other call is held only by the global budget, so a relay
 //! that arrives while a mailing fills the budget takes the next call that frees.
 //!
-//! Each limit is a sliding window of send times. `time_scale` shrinks every window (and every
+//! Each limit is a sliding window of the moments Telegram may have counted each call. A call
+//! in flight is counted up to [`IN_FLIGHT_MARGIN`] after it left (Telegram's clock starts when it
+//! arrives, and two calls can travel at different speeds); once its answer is back, Telegram has
+//! certainly counted it, so the call is counted from the answer if that came sooner. On a fast
+//! link a call's place then frees one second and a round trip after it left, not one second
+//! and the whole margin, and little of the budget goes unused. `time_scale` shrinks every window (and every
 //! `retry_after`) for tests against the fake server's scaled clock; it is 1 against Telegram.
 
 use hotline_core::{Interrupted, Priority, Stop};
@@ -103,35 +111,81 @@ impl Limits {
             && self.per_group_per_minute.is_none()
     }
 
-    /// A window of `telegram_seconds` on the scaled clock, plus 25 ms: our clock starts when a
-    /// call leaves, Telegram's when it arrives, and two calls can travel at different speeds. A
-    /// fixed margin costs almost nothing on Telegram's real windows (0.04% of a minute) and
-    /// keeps a scaled one-second window at 97.5% of its budget.
+    /// A window of `telegram_seconds` on the scaled clock.
     fn scaled(&self, telegram_seconds: f64) -> Duration {
         Duration::from_secs_f64(telegram_seconds / self.time_scale.max(f64::MIN_POSITIVE))
-            + Duration::from_millis(25)
     }
 }
 
-/// Send times inside one window.
+/// How long after a call leaves Telegram may count it, while its answer is not back: the
+/// spread of two calls' travel times. Costs nothing once the answer is back sooner.
+pub(crate) const IN_FLIGHT_MARGIN: Duration = Duration::from_millis(25);
+
+/// The calls inside one window: for each, the latest moment Telegram may have counted it
+/// (and its ticket, to move it when the answer comes back), in order of that moment.
 #[derive(Debug, Default)]
 struct Window {
-    sent: VecDeque<Instant>,
+    counted: VecDeque<(Instant, u64)>,
 }
 
 impl Window {
-    /// When the next send fits, given at most `limit` sends per `length`.
+    /// When the next call fits, given at most `limit` calls per `length`.
     fn ready_at(&mut self, now: Instant, limit: u32, length: Duration) -> Instant {
-        while self.sent.front().is_some_and(|t| *t + length <= now) {
-            self.sent.pop_front();
+        while self
+            .counted
+            .front()
+            .is_some_and(|(t, _)| *t + length <= now)
+        {
+            self.counted.pop_front();
         }
         let limit = limit as usize;
-        if self.sent.len() < limit {
+        if self.counted.len() < limit {
             now
         } else {
-            self.sent[self.sent.len() - limit] + length
+            self.counted[self.counted.len() - limit].0 + length
         }
     }
+
+    /// A call that left at `now`.
+    fn push(&mut self, now: Instant, ticket: u64) {
+        let at = now + IN_FLIGHT_MARGIN;
+        let place = self.counted.partition_point(|(t, _)| *t <= at);
+        self.counted.insert(place, (at, ticket));
+    }
+
+    /// The answer to call `ticket` came back at `now`: it was counted by then.
+    fn answered(&mut self, now: Instant, ticket: u64) {
+        let Some(index) = self.counted.iter().position(|(_, t)| *t == ticket) else {
+            return; // already out of the window
+        };
+        if self.counted[index].0 <= now {
+            return;
+        }
+        self.counted.remove(index);
+        let place = self.counted.partition_point(|(t, _)| *t <= now);
+        self.counted.insert(place, (now, ticket));
+    }
+
+    fn last(&self) -> Option<Instant> {
+        self.counted.back().map(|(t, _)| *t)
+    }
+}
+
+/// Whether calls of `priority` leave a window's last call to more urgent ones (relays and
+/// notices): cosmetic changes and mailings do, so that a relay finds a free call at once even
+/// while they keep the budget full.
+fn leaves_last_call(priority: Priority) -> bool {
+    priority >= Priority::Cosmetic
+}
+
+/// A call the pacer let go. Hand it back with [`Pacer::answered`] when Telegram's answer
+/// arrives, so that the windows count the call from then; a call never answered (the network
+/// failed) stays counted as if it arrived [`IN_FLIGHT_MARGIN`] after it left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "hand the slot back with Pacer::answered once the call is answered"]
+pub(crate) struct Slot {
+    chat: i64,
+    ticket: u64,
 }
 
 #[derive(Debug, Default)]
@@ -187,7 +241,7 @@ impl Pacer {
         &self,
         chat: i64,
         priority: Priority,
-    ) -> Result<(), Interrupted> {
+    ) -> Result<Slot, Interrupted> {
         let started = std::time::Instant::now();
         let result = self.stop.or_stop(self.acquire(chat, priority)).await;
         metrics::histogram!(hotline_core::metrics::PACING_WAIT).record(started.elapsed());
@@ -201,9 +255,9 @@ impl Pacer {
     }
 
     /// Waits until a call into `chat` with `priority` fits, and counts it as made.
-    pub(crate) async fn acquire(&self, chat: i64, priority: Priority) {
+    pub(crate) async fn acquire(&self, chat: i64, priority: Priority) -> Slot {
         if self.limits.is_off() {
-            return;
+            return Slot { chat, ticket: 0 };
         }
         let ticket = {
             let mut state = self.state();
@@ -224,16 +278,21 @@ impl Pacer {
             taken: false,
         };
         loop {
+            // Listening before looking: a change between the look and the wait still wakes us.
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             let wake_at = match self.try_take(chat, priority, ticket) {
                 None => {
                     place.taken = true;
-                    return;
+                    return Slot { chat, ticket };
                 }
                 Some(at) => at,
             };
-            // Woken when another caller leaves (the queue moved) or when the window frees.
+            // Woken when the queue moves, a window frees early (an answer came back) or the
+            // window frees on time.
             tokio::select! {
-                () = self.changed.notified() => {}
+                () = changed => {}
                 () = tokio::time::sleep_until(wake_at) => {}
             }
         }
@@ -268,6 +327,13 @@ impl Pacer {
             (limits.per_chat_per_second, limits.scaled(1.0))
         };
         if let Some(limit) = limit {
+            // A rename can wait; a relay should not wait behind one for a whole minute's
+            // window to slide.
+            let limit = if chat < 0 && leaves_last_call(priority) {
+                limit.saturating_sub(1).max(1)
+            } else {
+                limit
+            };
             ready = ready.max(entry.window.ready_at(now, limit, length));
         }
         let bulk = priority == Priority::Bulk;
@@ -276,7 +342,7 @@ impl Pacer {
             return Some(now + Duration::from_millis(50));
         }
         if let Some(limit) = limits.global_per_second {
-            let limit = if bulk {
+            let limit = if leaves_last_call(priority) {
                 limit.saturating_sub(1).max(1)
             } else {
                 limit
@@ -308,19 +374,35 @@ impl Pacer {
         }
         let entry = state.chats.entry(chat).or_default();
         entry.waiting.remove(&(priority, ticket));
-        entry.window.sent.push_back(now);
+        entry.window.push(now, ticket);
         entry.blocked_until = None;
-        state.global.sent.push_back(now);
+        state.global.push(now, ticket);
         state.acquisitions += 1;
         if state.acquisitions.is_multiple_of(1024) {
             // Forget chats with nothing in flight, so the map holds only active chats.
             let horizon = limits.scaled(60.0);
             state.chats.retain(|_, c| {
-                !c.waiting.is_empty() || c.window.sent.back().is_some_and(|t| *t + horizon > now)
+                !c.waiting.is_empty() || c.window.last().is_some_and(|t| t + horizon > now)
             });
         }
         self.changed.notify_waiters();
         None
+    }
+
+    /// Telegram's answer to the call in `slot` came back (whatever it said): count the call
+    /// from now if that is sooner than the margin.
+    pub(crate) fn answered(&self, slot: Slot) {
+        if self.limits.is_off() {
+            return;
+        }
+        let now = Instant::now();
+        let mut state = self.state();
+        state.global.answered(now, slot.ticket);
+        if let Some(entry) = state.chats.get_mut(&slot.chat) {
+            entry.window.answered(now, slot.ticket);
+        }
+        drop(state);
+        self.changed.notify_waiters();
     }
 
     /// Telegram answered 429 for `chat`: hold every call into it for `wait`.
@@ -375,13 +457,13 @@ mod tests {
         let pacer = Pacer::new(Limits::telegram());
         let start = Instant::now();
         for _ in 0..20 {
-            pacer.acquire(-100, Priority::Relay).await;
+            let _ = pacer.acquire(-100, Priority::Relay).await;
         }
         assert!(
             start.elapsed() < Duration::from_millis(1),
             "the first 20 go at once"
         );
-        pacer.acquire(-100, Priority::Relay).await;
+        let _ = pacer.acquire(-100, Priority::Relay).await;
         assert!(
             start.elapsed() >= Duration::from_secs(60),
             "the 21st waits for the window"
@@ -393,7 +475,7 @@ mod tests {
         let pacer = Pacer::new(Limits::telegram().with_time_scale(60.0));
         let start = Instant::now();
         for _ in 0..41 {
-            pacer.acquire(-100, Priority::Relay).await;
+            let _ = pacer.acquire(-100, Priority::Relay).await;
         }
         let elapsed = start.elapsed();
         assert!(
@@ -408,7 +490,7 @@ mod tests {
             per_group_per_minute: Some(1),
             ..Limits::telegram()
         }));
-        pacer.acquire(-100, Priority::Relay).await;
+        let _ = pacer.acquire(-100, Priority::Relay).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (name, priority) in [
@@ -418,7 +500,7 @@ mod tests {
         ] {
             let (pacer, order) = (Arc::clone(&pacer), Arc::clone(&order));
             tasks.push(tokio::spawn(async move {
-                pacer.acquire(-100, priority).await;
+                let _ = pacer.acquire(-100, priority).await;
                 order.lock().unwrap().push(name);
             }));
             tokio::task::yield_now().await;
@@ -433,7 +515,7 @@ mod tests {
     async fn bulk_calls_wait_while_a_relay_waits_for_the_global_budget() {
         let pacer = Arc::new(Pacer::new(Limits::telegram()));
         for chat in 1..=30 {
-            pacer.acquire(chat, Priority::Relay).await;
+            let _ = pacer.acquire(chat, Priority::Relay).await;
         }
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
@@ -444,7 +526,7 @@ mod tests {
         ] {
             let (pacer, order) = (Arc::clone(&pacer), Arc::clone(&order));
             tasks.push(tokio::spawn(async move {
-                pacer.acquire(chat, priority).await;
+                let _ = pacer.acquire(chat, priority).await;
                 order.lock().unwrap().push(name);
             }));
             tokio::task::yield_now().await;
@@ -460,13 +542,67 @@ mod tests {
         let pacer = Pacer::new(Limits::telegram());
         pacer.penalize(5, Duration::from_secs(9));
         let start = Instant::now();
-        pacer.acquire(5, Priority::Relay).await;
+        let _ = pacer.acquire(5, Priority::Relay).await;
         assert!(start.elapsed() >= Duration::from_secs(9));
         let start = Instant::now();
-        pacer.acquire(6, Priority::Relay).await;
+        let _ = pacer.acquire(6, Priority::Relay).await;
         assert!(
             start.elapsed() < Duration::from_millis(1),
             "other chats are not held"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn renames_leave_the_groups_last_call_to_relays() {
+        let pacer = Pacer::new(Limits::telegram());
+        for _ in 0..19 {
+            let _ = pacer.acquire(-100, Priority::Cosmetic).await;
+        }
+        let start = Instant::now();
+        let _ = pacer.acquire(-100, Priority::Relay).await;
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "the relay takes the last call"
+        );
+        let _ = pacer.acquire(-100, Priority::Cosmetic).await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(60),
+            "a 20th rename waits for the window"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_counts_a_call_from_its_answer() {
+        let pacer = Pacer::new(Limits::telegram());
+        let start = Instant::now();
+        let mut slots = Vec::new();
+        for chat in 1..=30 {
+            slots.push(pacer.acquire(chat, Priority::Relay).await);
+        }
+        tokio::time::advance(Duration::from_millis(3)).await;
+        for slot in slots {
+            pacer.answered(slot);
+        }
+        let _ = pacer.acquire(31, Priority::Relay).await;
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1003) && waited < Duration::from_millis(1010),
+            "the window frees one second after the answers, not after the margin: {waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_call_is_counted_until_the_margin() {
+        let pacer = Pacer::new(Limits::telegram());
+        let start = Instant::now();
+        for chat in 1..=30 {
+            let _ = pacer.acquire(chat, Priority::Relay).await;
+        }
+        let _ = pacer.acquire(31, Priority::Relay).await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(1) + IN_FLIGHT_MARGIN,
+            "{:?}",
+            start.elapsed()
         );
     }
 
@@ -474,7 +610,7 @@ mod tests {
     async fn off_means_no_waiting() {
         let pacer = Pacer::new(Limits::off());
         for _ in 0..1000 {
-            pacer.acquire(-100, Priority::Relay).await;
+            let _ = pacer.acquire(-100, Priority::Relay).await;
         }
     }
 }

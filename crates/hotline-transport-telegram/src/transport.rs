@@ -1,7 +1,8 @@
 //! `TelegramTransport`: the desk's actions as Bot API calls.
 
+use crate::client::ApiError;
 use crate::client::TelegramClient;
-use crate::pacing::{Limits, Pacer};
+use crate::pacing::{Limits, Pacer, Slot};
 use async_trait::async_trait;
 use hotline_core::{
     Action, Greeting, GreetingButton, MailingContent, MessageId, PanelButton, Performed, Priority,
@@ -81,8 +82,33 @@ impl TelegramTransport {
         P: Serialize + std::fmt::Debug + Send,
         R: DeserializeOwned,
     {
-        self.pacer.acquire_or_stop(chat, priority).await?;
-        self.send(chat, method, params).await
+        let slot = self.pacer.acquire_or_stop(chat, priority).await?;
+        self.send_in(slot, chat, method, params).await
+    }
+
+    /// Makes the call the pacer let go in `slot`, and hands the slot back when Telegram answered.
+    async fn send_in<P, R>(
+        &self,
+        slot: Slot,
+        chat: i64,
+        method: &str,
+        params: P,
+    ) -> Result<R, TransportError>
+    where
+        P: Serialize + std::fmt::Debug + Send,
+        R: DeserializeOwned,
+    {
+        let result = self.client.call_as(method, params).await;
+        self.answered(slot, &result);
+        result.map_err(|error| self.classified(chat, &error))
+    }
+
+    /// Any answer, an error included, means Telegram has counted the call; no answer (the
+    /// network failed) says nothing about when.
+    fn answered<T>(&self, slot: Slot, result: &Result<T, ApiError>) {
+        if !matches!(result, Err(ApiError::Network { .. })) {
+            self.pacer.answered(slot);
+        }
     }
 
     /// Calls now (the pacer already let this call go) and classifies a failure; a 429 holds the
@@ -126,21 +152,19 @@ impl TelegramTransport {
             let policy = RetryPolicy::calls();
             let mut failures = 0;
             loop {
-                if this
-                    .pacer
-                    .acquire_or_stop(chat, Priority::Cosmetic)
-                    .await
-                    .is_err()
-                {
+                let Ok(slot) = this.pacer.acquire_or_stop(chat, Priority::Cosmetic).await else {
                     this.renames().remove(&key);
                     return;
-                }
+                };
                 // Take the newest name only now, when it is our turn.
                 let Some(name) = this.renames().remove(&key) else {
                     return;
                 };
                 let params = json!({"chat_id": chat, "message_thread_id": topic, "name": name});
-                match this.send::<_, Value>(chat, "editForumTopic", params).await {
+                match this
+                    .send_in::<_, Value>(slot, chat, "editForumTopic", params)
+                    .await
+                {
                     Ok(_) => return,
                     Err(error) if error.is_transient() && policy.allows(failures + 1) => {
                         failures += 1;
@@ -657,7 +681,7 @@ impl hotline_core::Transport for TelegramTransport {
             if let Recipient::Topic { topic, .. } = to {
                 fields.push(("message_thread_id", topic.0.to_string()));
             }
-            self.pacer.acquire_or_stop(chat, action.priority()).await?;
+            let slot = self.pacer.acquire_or_stop(chat, action.priority()).await?;
             let sent = self
                 .client
                 .upload(
@@ -667,8 +691,9 @@ impl hotline_core::Transport for TelegramTransport {
                     file_name.clone(),
                     bytes.clone(),
                 )
-                .await
-                .map_err(|error| self.classified(chat, &error))?;
+                .await;
+            self.answered(slot, &sent);
+            let sent = sent.map_err(|error| self.classified(chat, &error))?;
             return performed_from(action, &sent);
         }
         if let Action::AnswerButton { .. } = action {
