@@ -6,32 +6,19 @@
 
 #[path = "common/crash.rs"]
 mod crash;
+#[path = "common/desk_binary.rs"]
+mod desk_binary;
 
 use crash::{GROUP, TOKEN, sigkill_exchange};
+use desk_binary::{log_to, sqlite_desk};
 use hotline_testkit::FakeTelegram;
 use std::path::Path;
-use std::process::Stdio;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Starts the desk binary on the fake server and the SQLite file `db`; its stderr goes to `log`.
 fn spawn_desk(tg: &FakeTelegram, db: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("desk log");
-    Command::new(env!("CARGO_BIN_EXE_hotline-desk"))
-        .env_clear()
-        .env("TELEGRAM_BOT_TOKEN", TOKEN)
-        .env("TELEGRAM_API_URL", tg.api_url())
-        .env("HOTLINE_BACKEND_GROUP", GROUP.to_string())
-        .env("HOTLINE_LIMITS", "off")
-        .env("WELCOME", "OFF")
-        .env("HOTLINE_DATABASE", format!("sqlite://{}", db.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
+    sqlite_desk(tg, TOKEN, GROUP, db, "off")
+        .stderr(log_to(log))
         .spawn()
         .expect("start hotline-desk")
 }

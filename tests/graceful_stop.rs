@@ -8,9 +8,8 @@ use common::{GROUP, TOKEN, WAIT, fake};
 use hotline_testkit::{FakeTelegram, Fault, NewMessage, NewUser};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const USERS: i64 = 5;
 const EACH: i64 = 10;
@@ -21,19 +20,7 @@ enum Mode {
 }
 
 fn spawn_desk(tg: &FakeTelegram, db: &Path, mode: &Mode, limits: &str) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hotline-desk"));
-    command
-        .env_clear()
-        .env("TELEGRAM_BOT_TOKEN", TOKEN)
-        .env("TELEGRAM_API_URL", tg.api_url())
-        .env("HOTLINE_BACKEND_GROUP", GROUP.to_string())
-        .env("HOTLINE_LIMITS", limits)
-        .env("WELCOME", "OFF")
-        .env("HOTLINE_DATABASE", format!("sqlite://{}", db.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
+    let mut command = common::desk_binary::sqlite_desk(tg, TOKEN, GROUP, db, limits);
     if let Mode::Webhook { port } = mode {
         command
             .env("HOTLINE_MODE", "webhook")

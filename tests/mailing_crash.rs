@@ -3,15 +3,18 @@
 //! recipient's chat holds the message, nobody is skipped, and the only repeats are sends that
 //! were in flight at a kill (Telegram has no idempotency key; at most `IN_FLIGHT` a kill).
 
+#[path = "common/desk_binary.rs"]
+mod desk_binary;
+
+use desk_binary::{log_to, sqlite_desk};
 use hotline::core::store::{Commit, Conversation};
 use hotline::core::{IN_FLIGHT, Store, Timestamp, UserProfile};
 use hotline::store_sql::SqliteStore;
 use hotline_testkit::{FakeTelegram, MemberStatus, NewGroup, NewMessage, NewUser};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const TOKEN: &str = "778010:mailing-crash-SECRET";
 const GROUP: i64 = -1_001_000_000_779;
@@ -22,25 +25,10 @@ const TEXT: &str = "Our shop opens on Monday";
 const WAIT: Duration = Duration::from_secs(90);
 
 fn spawn_desk(tg: &FakeTelegram, db: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("desk log");
-    Command::new(env!("CARGO_BIN_EXE_hotline-desk"))
-        .env_clear()
-        .env("TELEGRAM_BOT_TOKEN", TOKEN)
-        .env("TELEGRAM_API_URL", tg.api_url())
-        .env("HOTLINE_BACKEND_GROUP", GROUP.to_string())
-        // 400 calls a second: the mailing takes about five seconds, long enough to be killed
-        // in the middle three times.
-        .env("HOTLINE_LIMITS", "400,0,0")
-        .env("WELCOME", "OFF")
-        .env("HOTLINE_DATABASE", format!("sqlite://{}", db.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
+    // 400 calls a second: the mailing takes about five seconds, long enough to be killed in
+    // the middle three times.
+    sqlite_desk(tg, TOKEN, GROUP, db, "400,0,0")
+        .stderr(log_to(log))
         .spawn()
         .expect("start hotline-desk")
 }

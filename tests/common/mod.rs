@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod desk_binary;
 pub mod desk_process;
 pub mod host_bots;
 pub mod receiver;
