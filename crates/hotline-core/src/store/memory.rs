@@ -11,12 +11,13 @@ use crate::ids::{MessageId, Timestamp, TopicId, UserId};
 use async_trait::async_trait;
 use foldhash::{HashMap, HashSet};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 /// A [`Store`] in process memory. Nothing survives a restart: use a SQL store in production.
 ///
 /// One mutex guards everything, so a [`Commit`] is trivially atomic; every operation holds it for
-/// a few hash-map look-ups only, never across an `.await`.
+/// a few map look-ups only, never across an `.await`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -27,10 +28,11 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     // Kept encoded (postcard): one small allocation per user instead of a struct and five
-    // strings, and a hash-table slot the size of a pointer rather than of a conversation.
+    // strings, and a map entry the size of a pointer rather than of a conversation.
     // This is what keeps the memory per user small (the memory bench's figure is in
-    // docs/benchmarks.md); reading one back costs the same allocations a clone would.
-    conversations: HashMap<UserId, Packed>,
+    // docs/benchmarks.md); reading one back costs the same allocations a clone would. Ordered
+    // by id: paging through every user (exports, segments) reads a range, not a sort of all.
+    conversations: BTreeMap<UserId, Packed>,
     by_topic: HashMap<TopicId, UserId>,
     user_links: HashMap<(UserId, MessageId), MessageLink>,
     topic_links: HashMap<MessageId, MessageLink>,
@@ -507,17 +509,11 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
         let inner = self.lock();
-        let mut users: Vec<UserId> = inner
+        inner
             .conversations
-            .keys()
-            .copied()
-            .filter(|u| *u > after)
-            .collect();
-        users.sort_unstable();
-        users
-            .into_iter()
+            .range((Bound::Excluded(after), Bound::Unbounded))
             .take(limit)
-            .map(|u| inner.conversations[&u].unpack())
+            .map(|(_, packed)| packed.unpack())
             .collect()
     }
 
