@@ -13,23 +13,15 @@
 
 use hotline_core::segment::Segment;
 use hotline_core::{Store, Timestamp};
-use hotline_store_sql::{PgOptions, PgStore, SqliteStore};
-use std::path::PathBuf;
+mod common;
+
+use common::{data_dir, postgres_beside_pool, sqlite_beside_pool};
+use hotline_store_sql::{PgStore, SqliteStore};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// "Now" for the queries: the last activities lie in the 100 days before it.
 const NOW: Timestamp = Timestamp(1_700_000_000 + 100 * 86_400);
-
-fn pg_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn data_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
-}
 
 /// The users, in SQL both backends take (`n` is the user id, from a series).
 const USERS_SELECT: &str = "SELECT n, CASE WHEN n % 3 = 0 THEN n + 10 ELSE NULL END, CASE WHEN n % 3 = 0 THEN 'closed' ELSE 'inactive' END, \
@@ -43,15 +35,8 @@ const COLUMNS: &str = "INSERT INTO conversations (user_id, topic_id, status, sta
      blocked, banned, first_name, last_name, username, language_code, start_payload, topic_name, \
      welcome_pending, pending, last_active, first_seen) ";
 
-async fn sqlite(users: i64, path: &std::path::Path) -> SqliteStore {
-    let store = SqliteStore::open(path).await.expect("sqlite");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("sqlite");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+async fn sqlite(users: i64, path: &Path, samples: usize) -> SqliteStore {
+    let (store, pool, count) = sqlite_beside_pool(path).await;
     if count != users {
         let started = Instant::now();
         for clear in ["DELETE FROM conversations", "DELETE FROM user_tags"] {
@@ -82,9 +67,7 @@ async fn sqlite(users: i64, path: &std::path::Path) -> SqliteStore {
         );
     }
     // The floor: every id in one value, no condition, on a pool of sqlx's own.
-    let mut times = Vec::new();
-    for _ in 0..samples() {
-        let started = Instant::now();
+    let (times, ()) = timed(samples, || async {
         let ids: String = sqlx::query_scalar(
             "SELECT json_group_array(user_id) FROM (SELECT user_id FROM conversations)",
         )
@@ -93,9 +76,11 @@ async fn sqlite(users: i64, path: &std::path::Path) -> SqliteStore {
         .expect("floor");
         let ids: Vec<i64> = serde_json::from_str(&ids).expect("ids");
         std::hint::black_box(ids);
-        times.push(started.elapsed());
-    }
-    floor("SQLite", users, times);
+    })
+    .await;
+    println!(
+        "segments: floor, SQLite, {users} users, every id in one value with no condition: {times}"
+    );
     pool.close().await;
     store
 }
@@ -107,35 +92,43 @@ fn samples() -> usize {
         .unwrap_or(30)
 }
 
-fn floor(name: &str, users: i64, mut times: Vec<Duration>) {
-    times.sort_unstable();
-    println!(
-        "segments: floor, {name}, {users} users, every id in one value with no condition: p50 {:.1} ms, p99 {:.1} ms",
-        quantile(&times, 0.5).as_secs_f64() * 1e3,
-        quantile(&times, 0.99).as_secs_f64() * 1e3,
-    );
+/// The p50 and p99 of some runs' times, as printed.
+struct Times(Vec<Duration>);
+
+impl std::fmt::Display for Times {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let quantile = |q: f64| {
+            let rank = ((self.0.len() as f64 - 1.0) * q).round() as usize;
+            self.0[rank.min(self.0.len() - 1)].as_secs_f64() * 1e3
+        };
+        write!(
+            f,
+            "p50 {:.1} ms, p99 {:.1} ms",
+            quantile(0.5),
+            quantile(0.99)
+        )
+    }
 }
 
-async fn postgres(users: i64, schema: &str) -> PgStore {
-    let store = PgOptions::new(pg_url())
-        .schema(schema)
-        .connect()
-        .await
-        .expect("PostgreSQL (set DATABASE_URL)");
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            pg_url()
-                .parse::<sqlx::postgres::PgConnectOptions>()
-                .expect("url")
-                .options([("search_path", schema)]),
-        )
-        .await
-        .expect("PostgreSQL");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+/// Runs `run` `samples` times, one after another: their times, and what the last run returned.
+async fn timed<T, F, Fut>(samples: usize, mut run: F) -> (Times, T)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut times = Vec::with_capacity(samples);
+    let mut last = None;
+    for _ in 0..samples.max(1) {
+        let started = Instant::now();
+        last = Some(run().await);
+        times.push(started.elapsed());
+    }
+    times.sort_unstable();
+    (Times(times), last.expect("at least one run"))
+}
+
+async fn postgres(users: i64, schema: &str, samples: usize) -> PgStore {
+    let (store, pool, count) = postgres_beside_pool(schema).await;
     if count != users {
         let started = Instant::now();
         sqlx::query("TRUNCATE conversations, user_tags")
@@ -171,9 +164,7 @@ async fn postgres(users: i64, schema: &str) -> PgStore {
             started.elapsed().as_secs_f64()
         );
     }
-    let mut times = Vec::new();
-    for _ in 0..samples() {
-        let started = Instant::now();
+    let (times, ()) = timed(samples, || async {
         let mut ids: Vec<i64> =
             sqlx::query_scalar("SELECT COALESCE(array_agg(user_id), '{}') FROM conversations")
                 .fetch_one(&pool)
@@ -181,18 +172,18 @@ async fn postgres(users: i64, schema: &str) -> PgStore {
                 .expect("floor");
         ids.sort_unstable();
         std::hint::black_box(ids);
-        times.push(started.elapsed());
-    }
-    floor("PostgreSQL", users, times);
+    })
+    .await;
+    println!(
+        "segments: floor, PostgreSQL, {users} users, every id in one value with no condition: {times}"
+    );
     // The floor of a 1% tag: its users' rows read by id, no other condition.
     let tagged: Vec<i64> =
         sqlx::query_scalar("SELECT user_id FROM user_tags WHERE tag = 'vip' ORDER BY user_id")
             .fetch_all(&pool)
             .await
             .expect("tagged");
-    let mut times = Vec::new();
-    for _ in 0..samples() {
-        let started = Instant::now();
+    let (times, ()) = timed(samples, || async {
         let mut ids: Vec<i64> = sqlx::query_scalar(
             "SELECT COALESCE(array_agg(user_id), '{}') FROM conversations \
              WHERE user_id = ANY($1)",
@@ -203,20 +194,14 @@ async fn postgres(users: i64, schema: &str) -> PgStore {
         .expect("floor");
         ids.sort_unstable();
         std::hint::black_box(ids);
-        times.push(started.elapsed());
-    }
-    floor(
-        &format!("PostgreSQL, the {} rows of `#vip` by id,", tagged.len()),
-        users,
-        times,
+    })
+    .await;
+    println!(
+        "segments: floor, PostgreSQL, {users} users, the {} rows of `#vip` by id: {times}",
+        tagged.len()
     );
     pool.close().await;
     store
-}
-
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 async fn measure(name: &str, store: &dyn Store, users: i64, samples: usize) {
@@ -228,22 +213,16 @@ async fn measure(name: &str, store: &dyn Store, users: i64, samples: usize) {
         "~#churned closed",
     ] {
         let segment = Segment::parse(query).expect("a segment");
-        let mut times = Vec::with_capacity(samples);
-        let mut members = 0;
-        for _ in 0..samples {
-            let started = Instant::now();
-            members = store
+        let (times, members) = timed(samples, || async {
+            store
                 .segment_members(&segment, NOW)
                 .await
                 .expect("segment_members")
-                .len();
-            times.push(started.elapsed());
-        }
-        times.sort_unstable();
+                .len()
+        })
+        .await;
         println!(
-            "segments: {name}, {users} users, `{query}`: {members} members, p50 {:.1} ms, p99 {:.1} ms ({samples} runs)",
-            quantile(&times, 0.5).as_secs_f64() * 1e3,
-            quantile(&times, 0.99).as_secs_f64() * 1e3,
+            "segments: {name}, {users} users, `{query}`: {members} members, {times} ({samples} runs)"
         );
     }
 }
@@ -269,9 +248,9 @@ fn main() {
         )
     };
     runtime.block_on(async {
-        let sqlite = sqlite(users, &path).await;
+        let sqlite = sqlite(users, &path, samples).await;
         measure("SqliteStore", &sqlite, users, samples).await;
-        let pg = postgres(users, &schema).await;
+        let pg = postgres(users, &schema, samples).await;
         measure("PgStore", &pg, users, samples).await;
         if !full {
             sqlite.close().await;

@@ -24,7 +24,10 @@
 
 #![allow(missing_docs)]
 
+mod common;
+
 use async_trait::async_trait;
+use common::{data_dir, pg_url, postgres_beside_pool, sqlite_beside_pool};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hotline_core::store::Commit;
 use hotline_core::{
@@ -34,7 +37,6 @@ use hotline_core::{
 };
 use hotline_store_sql::{PgOptions, PgStore, SqliteOptions, SqliteStore, Synchronous};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -64,17 +66,6 @@ impl Transport for NullTransport {
 }
 
 const RELAY_USERS: i64 = 64;
-
-fn pg_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn data_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(&dir).expect("bench data directory");
-    dir
-}
 
 fn profile(id: i64) -> UserProfile {
     UserProfile::new(id, format!("User{id}"))
@@ -214,14 +205,7 @@ const CONVERSATION_COLUMNS: &str = "INSERT INTO conversations (user_id, topic_id
      topic_name, welcome_pending) ";
 
 async fn fill_sqlite(path: &std::path::Path, users: i64) -> SqliteStore {
-    let store = SqliteStore::open(path).await.expect("sqlite");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("sqlite");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let (store, pool, count) = sqlite_beside_pool(path).await;
     if count != users {
         let started = Instant::now();
         let mut tx = pool.begin().await.expect("begin");
@@ -258,25 +242,7 @@ async fn fill_sqlite(path: &std::path::Path, users: i64) -> SqliteStore {
 }
 
 async fn fill_postgres(users: i64, schema: &str) -> PgStore {
-    let store = PgOptions::new(pg_url())
-        .schema(schema)
-        .connect()
-        .await
-        .expect("PostgreSQL (set DATABASE_URL)");
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            pg_url()
-                .parse::<sqlx::postgres::PgConnectOptions>()
-                .expect("url")
-                .options([("search_path", schema)]),
-        )
-        .await
-        .expect("PostgreSQL");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let (store, pool, count) = postgres_beside_pool(schema).await;
     if count != users {
         let started = Instant::now();
         let mut tx = pool.begin().await.expect("begin");
