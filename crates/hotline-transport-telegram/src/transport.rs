@@ -111,8 +111,8 @@ impl TelegramTransport {
         }
     }
 
-    /// Calls now (the pacer already let this call go) and classifies a failure; a 429 holds the
-    /// chat in the pacer for as long as Telegram asked.
+    /// Calls now, outside the pacer (reads and button answers, which no sending budget counts),
+    /// and classifies a failure; a 429 holds the chat in the pacer for as long as Telegram asked.
     async fn send<P, R>(&self, chat: i64, method: &str, params: P) -> Result<R, TransportError>
     where
         P: Serialize + std::fmt::Debug + Send,
